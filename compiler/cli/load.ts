@@ -1,0 +1,50 @@
+/** Shared by every command that reads specs: check them and print what is wrong. */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { checkFiles, type CheckResult, type FileHost } from "../check/index.js";
+import { renderDiagnostics } from "../diagnostics/render.js";
+import { hasErrors, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { CliIO } from "./io.js";
+import { wantsColor } from "./io.js";
+import { UsageError } from "./errors.js";
+import { fsHost } from "./spec-host.js";
+
+export type DiagnosticFormat = "human" | "json" | "github";
+
+/** Fails with a usage error (exit 2) when a named file does not exist: that is not a spec problem. */
+export function requireFiles(io: CliIO, files: readonly string[]): void {
+  for (const file of files) {
+    const full = path.resolve(io.cwd, file);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(full);
+    } catch {
+      throw new UsageError(`no such file: ${file}`);
+    }
+    if (stat.isDirectory()) throw new UsageError(`${file} is a folder; name the .peer files in it (e.g. ${path.join(file, "*.peer")})`);
+  }
+}
+
+export function checkSpecs(io: CliIO, files: readonly string[], host?: FileHost): CheckResult {
+  if (!host) requireFiles(io, files);
+  return checkFiles([...files], host ?? fsHost(io.cwd));
+}
+
+/** Prints diagnostics to stderr in the human format (or stdout for machine formats); returns whether any is an error. */
+export function printDiagnostics(
+  io: CliIO,
+  result: CheckResult,
+  diagnostics: readonly Diagnostic[],
+  format: DiagnosticFormat,
+  maxErrors = 50,
+): boolean {
+  if (diagnostics.length === 0) return false;
+  const stream = format === "human" ? "stderr" : "stdout";
+  const text = renderDiagnostics([...diagnostics], result.sources, {
+    format,
+    color: wantsColor(io, stream),
+    maxErrors,
+  });
+  if (text.length > 0) (stream === "stderr" ? io.stderr : io.stdout)(text.endsWith("\n") ? text : text + "\n");
+  return hasErrors(diagnostics);
+}

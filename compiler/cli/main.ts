@@ -1,0 +1,185 @@
+/**
+ * `peerc` — the command line. Each command lives in commands/<name>.ts and
+ * returns an exit code; this file only parses flags (commander) and turns
+ * errors into messages: a usage mistake is one line and exit 2, a bug is an
+ * "internal error" with a request to report it, and never a bare stack trace.
+ */
+import { Command, CommanderError, Option } from "commander";
+import type { CliIO } from "./io.js";
+import { EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
+import { checkCommand } from "./commands/check.js";
+import { fmtCommand } from "./commands/fmt.js";
+import { reportCommand } from "./commands/report.js";
+import { diffCommand } from "./commands/diff.js";
+import { compileCommand } from "./commands/compile.js";
+import { trainCommand } from "./commands/train.js";
+import { PEERC_VERSION } from "../version.js";
+
+export { nodeIO } from "./io.js";
+
+function examples(lines: string[]): string {
+  return "\nExamples:\n" + lines.map((l) => `  $ ${l}`).join("\n") + "\n";
+}
+
+function positiveInt(value: string, name: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`${name} takes a whole number, got '${value}'`);
+  return Number(value);
+}
+
+function positiveNumber(value: string, name: string): number {
+  const n = Number(value.replace(/_/g, ""));
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} takes a positive number like 6e18, got '${value}'`);
+  return n;
+}
+
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = new Command("peerc");
+  program
+    .description("Compile .peer specs of sparse-expert language models: check, report costs, gate budgets, emit trainers.")
+    .version(PEERC_VERSION, "-v, --version")
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText(
+      "after",
+      examples([
+        "peerc check specs/tiny.peer",
+        "peerc report specs/paper.peer --format md",
+        "peerc report specs/*.peer --budget --format github",
+        "peerc diff main:specs/tiny.peer specs/tiny.peer",
+        "peerc compile specs/tiny.peer -o generated/tiny",
+        "peerc train specs/tiny.peer -- --steps 100",
+      ]),
+    );
+
+  program
+    .command("check")
+    .description("parse and check specs; print diagnostics with file:line:col (exit 0 clean, 1 errors, 2 usage)")
+    .argument("<files...>", ".peer files")
+    .addOption(new Option("-f, --format <format>", "diagnostic format").choices(["human", "json", "github"]).default("human"))
+    .option("--max-errors <n>", "show at most n errors (0: all)", "50")
+    .addHelpText("after", examples(["peerc check specs/*.peer", "peerc check specs/tiny.peer --format github"]))
+    .action(async (files: string[], opts: { format: "human" | "json" | "github"; maxErrors: string }) => {
+      exitCode = await checkCommand(io, files, { format: opts.format, maxErrors: positiveInt(opts.maxErrors, "--max-errors") });
+    });
+
+  program
+    .command("fmt")
+    .description("print specs in the canonical layout (comments kept)")
+    .argument("<files...>", ".peer files")
+    .option("--check", "exit 1 when a file is not formatted; change nothing")
+    .option("-w, --write", "rewrite the files in place")
+    .addHelpText("after", examples(["peerc fmt specs/tiny.peer", "peerc fmt --check specs/*.peer", "peerc fmt --write specs/*.peer"]))
+    .action(async (files: string[], opts: { check?: boolean; write?: boolean }) => {
+      if (opts.check && opts.write) throw new UsageError("--check and --write exclude each other");
+      exitCode = await fmtCommand(io, files, { mode: opts.check ? "check" : opts.write ? "write" : "print" });
+    });
+
+  program
+    .command("report")
+    .description("static cost report: params, active params, FLOPs, memory and bytes moved, per layer and in total")
+    .argument("<files...>", ".peer files")
+    .addOption(new Option("-f, --format <format>", "output format").choices(["table", "json", "md", "github"]).default("table"))
+    .option("-d, --depth <n>", "fold layers deeper than n path segments into their parent", "99")
+    .option("--budget", "evaluate the specs' budget sections; exit 1 when one is broken")
+    .addOption(new Option("--target <target>", "roofline target for step-time estimates").choices(["h100", "a100", "cpu"]))
+    .option("--cpu-peak <flops>", "peak FLOP/s of the cpu target (e.g. 50e9)")
+    .option("--cpu-bandwidth <bytes>", "memory bandwidth of the cpu target in bytes/s (e.g. 20e9)")
+    .option("--flops-budget <flops>", "for sweeps: the training tokens each variant gets within this FLOP budget")
+    .addHelpText(
+      "after",
+      examples([
+        "peerc report specs/paper.peer",
+        "peerc report specs/paper.peer --format json > report.json",
+        "peerc report specs/ablation.peer --flops-budget 6e18",
+        "peerc report specs/*.peer --budget --format github",
+      ]),
+    )
+    .action(
+      async (
+        files: string[],
+        opts: {
+          format: "table" | "json" | "md" | "github";
+          depth: string;
+          budget?: boolean;
+          target?: "h100" | "a100" | "cpu";
+          cpuPeak?: string;
+          cpuBandwidth?: string;
+          flopsBudget?: string;
+        },
+      ) => {
+        exitCode = await reportCommand(io, files, {
+          format: opts.format,
+          depth: positiveInt(opts.depth, "--depth"),
+          budget: Boolean(opts.budget),
+          target: opts.target,
+          cpuPeakFlops: opts.cpuPeak === undefined ? undefined : positiveNumber(opts.cpuPeak, "--cpu-peak"),
+          cpuBandwidth: opts.cpuBandwidth === undefined ? undefined : positiveNumber(opts.cpuBandwidth, "--cpu-bandwidth"),
+          flopsBudget: opts.flopsBudget === undefined ? undefined : positiveNumber(opts.flopsBudget, "--flops-budget"),
+        });
+      },
+    );
+
+  program
+    .command("diff")
+    .description("what a change does to every figure: OLD and NEW are files or REV:path (read through git)")
+    .argument("<old>", "file or REV:path")
+    .argument("<new>", "file or REV:path")
+    .addOption(new Option("-f, --format <format>", "output format").choices(["table", "md", "json"]).default("table"))
+    .addHelpText("after", examples(["peerc diff main:specs/tiny.peer specs/tiny.peer", "peerc diff HEAD~1:specs/paper.peer specs/paper.peer --format md"]))
+    .action(async (oldArg: string, newArg: string, opts: { format: "table" | "md" | "json" }) => {
+      exitCode = await diffCommand(io, oldArg, newArg, { format: opts.format });
+    });
+
+  program
+    .command("compile")
+    .description("emit a specialised TypeScript trainer (model.ts, train.ts, JS, report.json, README.md)")
+    .argument("<file>", ".peer file")
+    .option("-m, --model <name>", "which model of the file (default: the only one)")
+    .requiredOption("-o, --out <dir>", "output folder")
+    .option("--no-typecheck", "skip the in-process tsc --strict check of the emitted code")
+    .addHelpText("after", examples(["peerc compile specs/tiny.peer -o generated/tiny", "peerc compile specs/paper.peer --model peer -o out/peer"]))
+    .action(async (file: string, opts: { model?: string; out: string; typecheck: boolean }) => {
+      exitCode = await compileCommand(io, file, { model: opts.model, outDir: opts.out, typecheck: opts.typecheck });
+    });
+
+  program
+    .command("train")
+    .description("compile into a cache keyed by the spec hash and peerc version, then run the trainer")
+    .argument("<file>", ".peer file")
+    .argument("[trainerFlags...]", "flags for the trainer, after --")
+    .option("-m, --model <name>", "which model of the file (default: the only one)")
+    .addHelpText("after", examples(["peerc train specs/tiny.peer", "peerc train specs/tiny.peer -- --steps 50 --backend cpu --out runs/tiny"]))
+    .action(async (file: string, trainerFlags: string[], opts: { model?: string }) => {
+      exitCode = await trainCommand(io, file, { model: opts.model, trainerArgs: trainerFlags });
+    });
+
+  try {
+    if (argv.length === 0) {
+      io.stdout(program.helpInformation());
+      return EXIT_USAGE;
+    }
+    await program.parseAsync([...argv], { from: "user" });
+    return exitCode;
+  } catch (error) {
+    return reportFailure(io, error);
+  }
+}
+
+function reportFailure(io: CliIO, error: unknown): number {
+  if (error instanceof CommanderError) {
+    // --help and --version end through here too, with exit code 0.
+    return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+  }
+  if (error instanceof UsageError) {
+    io.stderr(`peerc: ${error.message}\n`);
+    if (error.hint) io.stderr(`  help: ${error.hint}\n`);
+    return EXIT_USAGE;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr(`peerc: internal error: ${message}\n`);
+  io.stderr("  this is a bug in peerc, not in your spec; please report it with the spec and this command line\n");
+  if (io.env.PEERC_DEBUG && error instanceof Error && error.stack) io.stderr(error.stack + "\n");
+  return EXIT_USAGE;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// `npm run bench [name…]`: runs the benchmarks of bench/ one after another, each
+// in its own process (tfjs backends and heaps are process-global), and stops at
+// the first failure. With names, runs only those (e.g. `npm run bench report`).
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const benches = [
+  ["fuzz-check", "10,000 mutated specs through `check`; check time of the largest spec"],
+  ["report", "`peerc report` on the 1M-expert spec vs allocating its weights in tfjs"],
+  ["tokenizer", "BPE training and encoding speed"],
+  ["runtime-kernels", "the runtime's kernel fixes vs stock tfjs kernels; dense LM tokens/s"],
+  ["peer-layer", "one PEER layer step from N = 64^2 to 1024^2; sparse vs dense path"],
+  ["emitted-vs-generic", "tokens/s of the emitted trainer vs the generic model"],
+  ["peer-lm", "a PEER LM with 1024^2 experts training on this machine"],
+];
+
+const wanted = process.argv.slice(2);
+const tsx = fileURLToPath(new URL("../node_modules/.bin/tsx", import.meta.url));
+for (const [name, what] of benches) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  const file = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+  if (!existsSync(file)) {
+    console.log(`\n== ${name}: missing (${file})`);
+    continue;
+  }
+  console.log(`\n== ${name}: ${what}\n$ npx tsx bench/${name}.ts`);
+  const result = spawnSync(tsx, [file], { stdio: "inherit" });
+  if (result.status !== 0) {
+    console.error(`bench ${name} failed with exit code ${result.status}`);
+    process.exit(1);
+  }
+}

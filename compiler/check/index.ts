@@ -1,0 +1,258 @@
+/**
+ * compiler/check: AST → IR. Loads the entry files and their imports, resolves
+ * names, folds constants, expands blocks, repeats, conditions and sweeps,
+ * validates every layer, train and budget section, and returns the models that
+ * checked clean with all diagnostics, sorted.
+ */
+import * as fs from "node:fs";
+import type { BudgetDecl, LetDecl, ModelDecl, TrainDecl } from "../../grammar/ast.js";
+import type { SourceFile } from "../../grammar/source.js";
+import { hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { IRBudget, IRModel, IRProgram, IRTrain } from "../ir/types.js";
+import { checkBudget } from "./budget.js";
+import { Run, type UsageSet } from "./evaluate.js";
+import { ModelExpander } from "./expand.js";
+import { specHash } from "./hash.js";
+import { loadProgram, normalizePath, type LoadedFile } from "./imports.js";
+import { assembleModel, type AssembledModel } from "./model.js";
+import { Reporter } from "./report.js";
+import { buildScopes, type ModelEntry } from "./names.js";
+import { enumerateVariants, MAX_VARIANTS, sweepValue } from "./sweep.js";
+import { checkTrain } from "./train.js";
+import { nearest } from "./suggest.js";
+import { groupDigits } from "./values.js";
+import type { LetStatement } from "../../grammar/ast.js";
+
+export interface FileHost {
+  /** Contents of a file, or undefined when it cannot be read. Paths are as resolved by the checker (relative to the working folder unless absolute). */
+  readFile(path: string): string | undefined;
+}
+
+export interface CheckResult {
+  program: IRProgram;
+  diagnostics: Diagnostic[];
+  sources: Map<string, SourceFile>;
+}
+
+export const nodeFileHost: FileHost = {
+  readFile(path: string): string | undefined {
+    try {
+      if (!fs.statSync(path).isFile()) return undefined;
+      return fs.readFileSync(path, "utf8");
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+export function checkSource(path: string, text: string, host: FileHost = nodeFileHost): CheckResult {
+  const own = normalizePath(path);
+  return checkFiles([path], { readFile: (p) => (normalizePath(p) === own ? text : host.readFile(p)) });
+}
+
+export function checkFiles(paths: string[], host: FileHost = nodeFileHost): CheckResult {
+  const reporter = new Reporter();
+  const sources = new Map<string, SourceFile>();
+  let models: IRModel[] = [];
+  let syntax: Diagnostic[] = [];
+  try {
+    const program = loadProgram(paths, host, reporter);
+    for (const file of program.files) sources.set(file.path, file.source);
+    syntax = program.syntax;
+    if (!hasErrors(syntax)) models = checkProgram(program.files, reporter);
+  } catch (error) {
+    // A bug must come out as a located message, never a stack trace.
+    reporter.report({
+      code: "E0199",
+      message: `internal error in the checker: ${error instanceof Error ? error.message : String(error)}`,
+      notes: ["this is a bug in peerc, not in the spec; please report it with the file"],
+    });
+    models = [];
+  }
+  const diagnostics = sortDiagnostics([...syntax, ...reporter.unique()]);
+  return { program: { files: [...paths], models }, diagnostics, sources };
+}
+
+interface Sections {
+  train: Map<ModelDecl, { decl: TrainDecl; file: LoadedFile }>;
+  budgets: Map<ModelDecl, { decl: BudgetDecl; file: LoadedFile }[]>;
+}
+
+function checkProgram(files: readonly LoadedFile[], reporter: Reporter): IRModel[] {
+  const scopes = buildScopes(files, reporter);
+  const usage: UsageSet = new Set();
+  const walked = new Set<LetStatement>();
+
+  // Every top-level let is evaluated once, so an error in an unused one is still reported.
+  for (const file of files) {
+    const run = new Run(reporter, new Set());
+    const scope = scopes.files.get(file)!;
+    for (const decl of file.ast.declarations) {
+      if (decl.kind === "Let") run.topLevelLet(decl, scope, decl.name.span);
+    }
+  }
+
+  const sections = attachSections(files, scopes.files, reporter);
+  const out: IRModel[] = [];
+  for (const entry of scopes.models) {
+    try {
+      out.push(...checkModel(entry, sections, scopes.files, reporter, usage, walked));
+    } catch (error) {
+      // A bug must come out as a located message, never a stack trace; the other models still check.
+      reporter.report({
+        code: "E0199",
+        message: `internal error in the checker: ${error instanceof Error ? error.message : String(error)}`,
+        span: entry.decl.name.span,
+        label: "while checking this model",
+        notes: ["this is a bug in peerc, not in the spec; please report it with the file"],
+      });
+    }
+  }
+  for (const decl of scopes.rejected) if (decl.kind === "Let") usage.add(decl);
+  warnUnused(files, usage, walked, reporter);
+  return out;
+}
+
+function attachSections(
+  files: readonly LoadedFile[],
+  scopes: ReturnType<typeof buildScopes>["files"],
+  reporter: Reporter,
+): Sections {
+  const sections: Sections = { train: new Map(), budgets: new Map() };
+  for (const file of files) {
+    const scope = scopes.get(file)!;
+    for (const decl of file.ast.declarations) {
+      if (decl.kind !== "Train" && decl.kind !== "Budget") continue;
+      const target = scope.models.get(decl.model.name);
+      if (!target) {
+        const guess = nearest(decl.model.name, scope.models.keys());
+        reporter.report({
+          code: "E0501",
+          message: `\`${decl.kind.toLowerCase()}\` for unknown model \`${decl.model.name}\``,
+          span: decl.model.span,
+          label: "no model of this name here",
+          help: guess
+            ? `did you mean \`${guess}\`?`
+            : scope.models.size
+              ? `models in scope: ${[...scope.models.keys()].map((m) => `\`${m}\``).join(", ")}`
+              : "define the model in this file or import the file that defines it",
+        });
+        continue;
+      }
+      if (decl.kind === "Train") {
+        const previous = sections.train.get(target.decl);
+        if (previous) {
+          reporter.report({
+            code: "E0502",
+            message: `model \`${decl.model.name}\` has two train sections`,
+            span: decl.model.span,
+            label: "second train section",
+            labels: [{ span: previous.decl.model.span, message: "first train section" }],
+            help: "merge them into one",
+          });
+          continue;
+        }
+        sections.train.set(target.decl, { decl, file });
+      } else {
+        const list = sections.budgets.get(target.decl) ?? [];
+        list.push({ decl, file });
+        sections.budgets.set(target.decl, list);
+      }
+    }
+  }
+  return sections;
+}
+
+interface VariantResult {
+  assembled: AssembledModel | null;
+  train: IRTrain | null;
+  budgets: IRBudget[];
+  clean: boolean;
+  run: Run;
+}
+
+function checkModel(
+  entry: ModelEntry,
+  sections: Sections,
+  scopes: ReturnType<typeof buildScopes>["files"],
+  reporter: Reporter,
+  usage: UsageSet,
+  walked: Set<LetStatement>,
+): IRModel[] {
+  const { decl, file } = entry;
+  const scope = scopes.get(file)!;
+  const train = sections.train.get(decl);
+  const budgets = sections.budgets.get(decl) ?? [];
+  const enumeration = enumerateVariants<VariantResult>((selection) => {
+    const run = new Run(reporter, usage, selection);
+    const before = reporter.errorCount;
+    const expander = new ModelExpander(run, walked);
+    const draft = expander.expand(decl.body, scope);
+    const assembled = expander.exhausted ? null : assembleModel(decl, draft, reporter);
+    const irTrain = train ? checkTrain(train.decl, assembled?.context ?? 1, scopes.get(train.file)!, run, walked) : null;
+    const irBudgets: IRBudget[] = [];
+    for (const b of budgets) irBudgets.push(...(checkBudget(b.decl, scopes.get(b.file)!, run) ?? []));
+    return {
+      result: { assembled, train: irTrain, budgets: irBudgets, clean: reporter.errorCount === before, run },
+      axes: run.discovered,
+    };
+  });
+  if (!enumeration.ok) {
+    reporter.report({
+      code: "E0212",
+      message: `model \`${decl.name.name}\` expands into ${enumeration.count > 10_000 ? "more than 10,000" : `at least ${groupDigits(enumeration.count)}`} variants, above the limit of ${MAX_VARIANTS}`,
+      span: decl.name.span,
+      label: "too many combinations",
+      labels: enumeration.axes.map((a) => ({ span: a.span, message: `${a.size} values (${a.name})` })),
+      help: "sweep fewer values at once, or split the sweep into several models",
+    });
+    return [];
+  }
+  const out: IRModel[] = [];
+  for (const variant of enumeration.variants) {
+    if (!variant.clean || !variant.assembled) continue;
+    const run = variant.run;
+    const sweep = run.discovered.length
+      ? run.discovered.map((a) => ({ name: a.name, value: sweepValue(run.picked.get(a.key)), span: a.span }))
+      : null;
+    const name = sweep ? `${decl.name.name}[${sweep.map((s) => `${s.name}=${s.value}`).join(",")}]` : decl.name.name;
+    const model = {
+      name,
+      baseName: decl.name.name,
+      sweep,
+      file: file.path,
+      span: decl.span,
+      vocab: variant.assembled.vocab,
+      context: variant.assembled.context,
+      dModel: variant.assembled.dModel,
+      layers: variant.assembled.layers,
+      residuals: variant.assembled.residuals,
+      train: variant.train,
+      budgets: variant.budgets,
+    };
+    out.push({ ...model, hash: specHash(model) });
+  }
+  return out;
+}
+
+function warnUnused(files: readonly LoadedFile[], usage: UsageSet, walked: Set<LetStatement>, reporter: Reporter): void {
+  // Top-level lets of a file without models are exports for importers, not candidates for removal.
+  const entryFiles = new Set(files.filter((f) => f.entry).map((f) => f.path));
+  const libraries = new Set(files.filter((f) => !f.ast.declarations.some((d) => d.kind === "Model")).map((f) => f.path));
+  const unused = (decl: LetDecl | LetStatement) => {
+    if (usage.has(decl) || decl.name.name.startsWith("_") || !entryFiles.has(decl.span.file)) return;
+    reporter.report({
+      code: "W0101",
+      message: `\`${decl.name.name}\` is never used`,
+      span: decl.name.span,
+      label: "defined here",
+      help: `remove it, or name it \`_${decl.name.name}\` to keep it`,
+    });
+  };
+  for (const file of files) {
+    if (libraries.has(file.path)) continue;
+    for (const decl of file.ast.declarations) if (decl.kind === "Let") unused(decl);
+  }
+  for (const decl of walked) unused(decl);
+}
+

@@ -1,0 +1,19 @@
+/** `ffw(hidden, act = gelu, glu = false, bias = false)`: the dense feed-forward. */
+import { z } from "zod";
+import { flag, int } from "../args.js";
+import { activation } from "./activations.js";
+import { defineLayer } from "./layer.js";
+
+export const ffw = defineLayer({
+  kind: "ffw",
+  schema: z.object({ hidden: int(), act: activation().optional(), glu: flag().optional(), bias: flag().optional() }),
+  spec: { what: "`ffw`", flags: ["glu", "bias"] },
+  build: (data, ctx) => ({
+    kind: "ffw",
+    dModel: ctx.dModel,
+    hidden: data.hidden,
+    act: data.act ?? "gelu",
+    glu: data.glu ?? false,
+    bias: data.bias ?? false,
+  }),
+});

@@ -1,0 +1,135 @@
+/**
+ * The CI gate: each budget of a model compared with its cost. A broken budget
+ * is an error at the budget line naming the value, the limit, by how much,
+ * the three layers that contribute most, and what to change.
+ */
+import type { BudgetMetric, IRBudget, IRModel } from "../ir/types.js";
+import type { ModelCost } from "../cost/types.js";
+import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { formatBytes, formatCount, formatFlops, formatInUnit, formatSeconds } from "../report/units.js";
+import { BUDGET_EXCEEDED, BUDGET_NEEDS_TRAIN, BUDGET_NOT_EQUAL, BUDGET_TARGET_UNKNOWN, BUDGET_UNDER_MINIMUM } from "./codes.js";
+import { holds, METRIC_DIMENSION, metricValue } from "./metrics.js";
+
+/** Whole percent for messages ("by 9%", "(40%)"); below 1% says so. */
+function percent(fraction: number): string {
+  const p = Math.round(fraction * 100);
+  return p === 0 && fraction > 0 ? "<1%" : `${p}%`;
+}
+
+export interface BudgetResult {
+  readonly budget: IRBudget;
+  /** null when the metric cannot be computed for this model (see `diagnostic`). */
+  readonly value: number | null;
+  readonly ok: boolean;
+  readonly diagnostic: Diagnostic | null;
+}
+
+/** A figure in the budget's own unit when it has one ("1.2 GFLOP", "10M"), else humanised by metric. */
+export function formatMetric(metric: BudgetMetric, value: number, unit: string | null): string {
+  if (unit !== null) {
+    const inUnit = formatInUnit(value, unit);
+    if (inUnit !== null) return inUnit;
+  }
+  switch (METRIC_DIMENSION[metric]) {
+    case "count":
+      // Written like a spec literal: "10M", not "10 M".
+      return formatCount(value).replace(" ", "");
+    case "flops":
+      return formatFlops(value);
+    case "bytes":
+      return formatBytes(value);
+    case "seconds":
+      return formatSeconds(value);
+  }
+}
+
+function describe(b: IRBudget): string {
+  const parts: string[] = [b.metric];
+  if (b.metric.startsWith("memory") || b.metric === "bytes_per_token") parts.push(`(${b.precision})`);
+  if (b.target !== null) parts.push(`on ${b.target}`);
+  return parts.join(" ");
+}
+
+/** What to change, from the metric and the largest contributor's kind. */
+function helpFor(metric: BudgetMetric, cost: ModelCost, topPath: string | undefined): string {
+  const layer = cost.layers.find((l) => l.path === topPath);
+  const where = layer ? ` in \`${layer.path}\`` : "";
+  const kind = layer?.kind;
+  const countish = metric === "params" || metric.startsWith("memory");
+  if (countish && (kind === "peer" || kind === "pkm")) {
+    return `use fewer ${kind === "peer" ? "experts" : "memories"}${where} (the tables are 2·N·d for PEER, N·value_dim for PKM), or raise the limit`;
+  }
+  if (countish && kind === "moe") return `use fewer or narrower experts${where}, or raise the limit`;
+  if (countish && (kind === "embed" || kind === "lm_head")) return "use a smaller vocabulary or width, or tie the lm_head to the embedding";
+  if (metric === "memory_train") return "lower the micro-batch (activations scale with it), train in bf16, or raise the limit";
+  if (kind === "peer" || kind === "pkm") {
+    return `use a smaller key_dim or fewer heads${where}: the query net and sub-key scores are most of a product-key layer's FLOPs`;
+  }
+  if (kind === "attention") return `use a shorter context or fewer heads${where} (scores cost 4·heads·head_dim·context per token)`;
+  if (kind === "lm_head") return "use a smaller vocabulary (the head costs 2·d·vocab per token)";
+  if (kind === "ffw" || kind === "moe") return `use a smaller hidden width${where}`;
+  return "change the largest layers listed above, or raise the limit";
+}
+
+export function evaluateBudget(model: IRModel, cost: ModelCost, budget: IRBudget): BudgetResult {
+  const measured = metricValue(cost, budget);
+  const limitLabel = [{ span: budget.limitSpan, message: `limit: ${formatMetric(budget.metric, budget.limit, budget.unit)}` }];
+  if (!measured.ok) {
+    const d =
+      measured.reason === "needs_train"
+        ? diagnostic({
+            code: BUDGET_NEEDS_TRAIN,
+            message: `${budget.metric} needs a train section for model '${model.name}'`,
+            span: budget.metricSpan,
+            label: "needs the steps, tokens or FLOPs of training",
+            help: `add \`train ${model.baseName} { batch …; steps … }\`, or budget train_flops_per_token instead`,
+          })
+        : diagnostic({
+            code: BUDGET_TARGET_UNKNOWN,
+            message: `${budget.metric} on ${budget.target ?? "h100"} cannot be estimated: the target's peak is unknown`,
+            span: budget.span,
+            label: "no peak FLOP/s for this target",
+            help: "pass --cpu-peak <flops> (and --cpu-bandwidth <bytes/s>) to `peerc report`",
+          });
+    return { budget, value: null, ok: false, diagnostic: d };
+  }
+  const { value } = measured;
+  if (holds(budget.op, value, budget.limit)) return { budget, value, ok: true, diagnostic: null };
+
+  const show = (v: number) => formatMetric(budget.metric, v, budget.unit);
+  const over = budget.limit !== 0 ? Math.abs(value - budget.limit) / budget.limit : Infinity;
+  const upper = budget.op === "<=" || budget.op === "<";
+  const lower = budget.op === ">=" || budget.op === ">";
+  const relation = upper ? "over the budget of" : lower ? "under the minimum of" : "not equal to the required";
+  const code = upper ? BUDGET_EXCEEDED : lower ? BUDGET_UNDER_MINIMUM : BUDGET_NOT_EQUAL;
+  const by = Number.isFinite(over) ? ` by ${percent(over)}` : "";
+
+  const top = [...measured.layers].filter((l) => l.value > 0).sort((a, b) => b.value - a.value).slice(0, 3);
+  const notes = top.map((l) => `${l.path}: ${show(l.value)} (${percent(value > 0 ? l.value / value : 0)})`);
+  if (notes.length > 0) notes.unshift(`largest contributors to ${budget.metric}:`);
+
+  return {
+    budget,
+    value,
+    ok: false,
+    diagnostic: diagnostic({
+      code,
+      message: `${describe(budget)} is ${show(value)}, ${relation} ${show(budget.limit)}${by}`,
+      span: budget.span,
+      label: `${budget.metric} of '${model.name}' is ${show(value)}`,
+      labels: limitLabel,
+      notes,
+      help: upper ? helpFor(budget.metric, cost, top[0]?.path) : "the figure must not shrink below its minimum; check what removed it",
+    }),
+  };
+}
+
+export function budgetResults(model: IRModel, cost: ModelCost): BudgetResult[] {
+  return model.budgets.map((b) => evaluateBudget(model, cost, b));
+}
+
+export function evaluateBudgets(model: IRModel, cost: ModelCost): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const r of budgetResults(model, cost)) if (r.diagnostic) out.push(r.diagnostic);
+  return out;
+}

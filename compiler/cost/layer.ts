@@ -1,0 +1,112 @@
+/** One layer's cost: dispatch to its kind's formula, then the bookkeeping every kind shares. */
+import type { IRLayer, IRModel } from "../ir/types.js";
+import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { KindCost, LayerCost } from "./types.js";
+import { BACKWARD_FACTOR } from "./conventions.js";
+import { elementwise, sumBig, sumTerms } from "./terms.js";
+import { embedCost } from "./kinds/embed.js";
+import { positionsCost } from "./kinds/positions.js";
+import { attentionCost } from "./kinds/attention.js";
+import { normCost } from "./kinds/norm.js";
+import { ffwCost } from "./kinds/ffw.js";
+import { moeCost } from "./kinds/moe.js";
+import { pkmCost } from "./kinds/pkm.js";
+import { peerCost } from "./kinds/peer.js";
+import { lmHeadCost } from "./kinds/lm-head.js";
+
+/** Thrown when a layer reaches the cost model with a kind it has no formula for: a bug, never a silent 0. */
+export class CostModelError extends Error {
+  constructor(readonly diagnostic: Diagnostic) {
+    super(diagnostic.message);
+    this.name = "CostModelError";
+  }
+}
+
+function kindCost(layer: IRLayer, model: IRModel): KindCost {
+  switch (layer.kind) {
+    case "embed":
+      return embedCost(layer, model);
+    case "positions":
+      return positionsCost(layer, model);
+    case "attention":
+      return attentionCost(layer, model);
+    case "norm":
+      return normCost(layer, model);
+    case "ffw":
+      return ffwCost(layer, model);
+    case "moe":
+      return moeCost(layer, model);
+    case "pkm":
+      return pkmCost(layer, model);
+    case "peer":
+      return peerCost(layer, model);
+    case "lm_head":
+      return lmHeadCost(layer, model);
+    default: {
+      // A new kind without a formula fails to compile here…
+      const unknown: never = layer;
+      // …and a malformed IR at run time is reported, not counted as zero.
+      const l = unknown as { kind?: unknown; path?: unknown; span?: IRLayer["span"] };
+      throw new CostModelError(
+        diagnostic({
+          code: "E0690",
+          message: `internal error: the cost model has no formula for layer kind '${String(l.kind)}' (layer '${String(l.path)}')`,
+          span: l.span,
+          notes: ["this is a bug in peerc, not in your spec; please report it with the spec"],
+        }),
+      );
+    }
+  }
+}
+
+const NOT_ARGS = new Set(["path", "index", "span", "argSpans", "kind"]);
+
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
+}
+
+/** The layer's resolved arguments as flat snake_case values (`rope: {base}` → `rope_base`). */
+export function layerArgs(layer: IRLayer): Record<string, number | string | boolean | null> {
+  const out: Record<string, number | string | boolean | null> = {};
+  for (const [key, value] of Object.entries(layer)) {
+    if (NOT_ARGS.has(key)) continue;
+    if (value === null || typeof value === "number" || typeof value === "string" || typeof value === "boolean") {
+      out[snake(key)] = value;
+    } else if (typeof value === "object") {
+      for (const [inner, v] of Object.entries(value as Record<string, unknown>)) {
+        if (typeof v === "number" || typeof v === "string" || typeof v === "boolean") out[`${snake(key)}_${snake(inner)}`] = v;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * `residualAdds`: how many residual connections close after this layer; each
+ * adds x + f(x) over d_model, counted here so totals stay a sum of layers.
+ */
+export function layerCost(layer: IRLayer, model: IRModel, residualAdds = 0): LayerCost {
+  let k = kindCost(layer, model);
+  if (residualAdds > 0) {
+    const d = model.dModel;
+    k = {
+      ...k,
+      terms: [...k.terms, elementwise("residual_add", residualAdds * d)],
+      traffic: { ...k.traffic, activationElementsPerToken: k.traffic.activationElementsPerToken + residualAdds * 3 * d },
+    };
+  }
+  const forward = sumTerms(k.terms);
+  return {
+    ...k,
+    path: layer.path,
+    kind: layer.kind,
+    index: layer.index,
+    span: layer.span,
+    args: layerArgs(layer),
+    params: sumBig(k.paramsBreakdown),
+    buffers: sumBig(k.buffersBreakdown),
+    forward,
+    backward: { matrix: BACKWARD_FACTOR * forward.matrix, elementwise: BACKWARD_FACTOR * forward.elementwise },
+    macs: forward.matrix / 2,
+  };
+}

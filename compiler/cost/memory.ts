@@ -1,0 +1,61 @@
+/** Bytes of one layer: traffic per token, and training memory at a token count. */
+import type { LayerCost, MemoryBytes, Precision } from "./types.js";
+import { BUFFER_BYTES, ELEMENT_BYTES, GRAD_BYTES, INDEX_BYTES, OPTIMIZER_BYTES } from "./conventions.js";
+
+/** Forward bytes moved per token when `tokensPerPass` tokens share one read of the dense weights. */
+export function trafficBytesPerToken(layer: LayerCost, precision: Precision, tokensPerPass: number): number {
+  const t = layer.traffic;
+  const elements = t.weightElementsPerPass / tokensPerPass + t.weightElementsPerToken + t.activationElementsPerToken;
+  return ELEMENT_BYTES[precision] * elements + t.indexBytesPerToken;
+}
+
+/**
+ * Parameters that receive a gradient in one step of `tokensPerStep` tokens:
+ * every dense parameter, and of each sparse table only the rows it can touch,
+ * at most min(rows, tokens · rows per token).
+ */
+export function gradientParams(layer: LayerCost, tokensPerStep: number): bigint {
+  let sparse = 0n;
+  let touched = 0n;
+  for (const table of layer.sparseTables) {
+    const rowsTotal = table.rows * BigInt(table.cols);
+    sparse += rowsTotal;
+    const reach = BigInt(Math.min(Number.MAX_SAFE_INTEGER, Math.ceil(tokensPerStep * table.rowsPerToken)));
+    const rows = reach < table.rows ? reach : table.rows;
+    touched += rows * BigInt(table.cols);
+  }
+  return layer.params - sparse + touched;
+}
+
+export function activationBytesPerToken(layer: LayerCost, precision: Precision): number {
+  return ELEMENT_BYTES[precision] * layer.savedElementsPerToken + INDEX_BYTES * layer.savedIndicesPerToken;
+}
+
+/** Training memory of one layer: state for a step of `tokensPerStep`, activations for one pass. */
+export function layerTrainMemory(
+  layer: LayerCost,
+  precision: Precision,
+  tokensPerStep: number,
+  tokensPerPass: number,
+): MemoryBytes {
+  const params = Number(layer.params);
+  const weights = ELEMENT_BYTES[precision] * params;
+  const grads = GRAD_BYTES[precision] * Number(gradientParams(layer, tokensPerStep));
+  const optimizer = OPTIMIZER_BYTES[precision] * params;
+  const buffers = BUFFER_BYTES * Number(layer.buffers);
+  const activations = activationBytesPerToken(layer, precision) * tokensPerPass;
+  return { weights, grads, optimizer, buffers, activations, total: weights + grads + optimizer + buffers + activations };
+}
+
+export function addMemory(a: MemoryBytes, b: MemoryBytes): MemoryBytes {
+  return {
+    weights: a.weights + b.weights,
+    grads: a.grads + b.grads,
+    optimizer: a.optimizer + b.optimizer,
+    buffers: a.buffers + b.buffers,
+    activations: a.activations + b.activations,
+    total: a.total + b.total,
+  };
+}
+
+export const NO_MEMORY: MemoryBytes = { weights: 0, grads: 0, optimizer: 0, buffers: 0, activations: 0, total: 0 };

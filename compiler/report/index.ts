@@ -1,0 +1,36 @@
+/** `renderReport`: one entry point for every report format. */
+import type { ModelCost } from "../cost/types.js";
+import { renderTable } from "./table.js";
+import { renderMarkdown } from "./markdown.js";
+import { renderGithub } from "./github.js";
+import { renderJson } from "./json.js";
+
+export type ReportFormat = "table" | "json" | "md" | "github";
+
+export interface ReportOptions {
+  readonly format: ReportFormat;
+  /** Fold layers whose path has more segments than this into their prefix. */
+  readonly depth: number;
+  readonly color: boolean;
+  /** Roofline target for the "bound" column and step time; default h100. */
+  readonly target?: string;
+}
+
+export function renderReport(costs: readonly ModelCost[], opts: ReportOptions): string {
+  const target = opts.target ?? "h100";
+  const human = { depth: opts.depth, color: opts.color, target };
+  switch (opts.format) {
+    case "table":
+      return renderTable(costs, human);
+    case "md":
+      return renderMarkdown(costs, human);
+    case "github":
+      return renderGithub(costs, target);
+    case "json":
+      return renderJson(costs);
+  }
+}
+
+export { reportJson, renderJson } from "./json.js";
+export { renderSweep } from "./sweep.js";
+export type { ReportJson, ModelJson, LayerJson } from "./schema.js";

@@ -1,0 +1,59 @@
+/** The totals block shared by the table and markdown renderers: label/value lines. */
+import type { ModelCost } from "../cost/types.js";
+import { budgetResults, formatMetric } from "../budget/evaluate.js";
+import { formatBytes, formatCount, formatFlops, formatInt, formatSeconds } from "./units.js";
+
+export interface SummaryLine {
+  readonly label: string;
+  readonly value: string;
+}
+
+export function summaryLines(cost: ModelCost): SummaryLine[] {
+  const t = cost.totals;
+  const lines: SummaryLine[] = [
+    { label: "params", value: `${formatCount(t.params)} (${formatInt(t.params)})` + (t.buffers > 0n ? `, buffers ${formatInt(t.buffers)}` : "") },
+    { label: "active params / token", value: `${formatCount(t.activeParams)} (${formatInt(t.activeParams)})` },
+    {
+      label: "FLOPs / token",
+      value: `forward ${formatFlops(t.flopsPerToken.forward)} (matrix ${formatFlops(t.forward.matrix)} = ${formatCount(t.macs)} MACs, elementwise ${formatFlops(t.forward.elementwise)}), backward ${formatFlops(t.flopsPerToken.backward)}, train ${formatFlops(t.flopsPerToken.train)}`,
+    },
+    {
+      label: "weights",
+      value: `${formatBytes(t.weightBytes.fp32)} fp32, ${formatBytes(t.weightBytes.bf16)} bf16`,
+    },
+    {
+      label: "traffic / token",
+      value: `${formatBytes(t.trafficBytesPerToken.bf16)} bf16 at ${formatInt(cost.tokensPerPass)} tokens/pass (intensity ${t.arithmeticIntensity.bf16.toFixed(1)} FLOP/B)`,
+    },
+  ];
+  const tr = cost.train;
+  if (tr) {
+    lines.push({
+      label: "train",
+      value: `${formatInt(tr.tokensPerStep)} tokens/step (${tr.passesPerStep} pass${tr.passesPerStep === 1 ? "" : "es"}), ${formatFlops(tr.flopsPerStep)}/step, ${formatInt(tr.steps)} steps (from ${tr.stepsFrom}), ${formatCount(tr.tokens)} tokens, ${formatFlops(tr.totalFlops)} total`,
+    });
+    for (const p of ["fp32", "bf16"] as const) {
+      const m = tr.peakMemory[p];
+      lines.push({
+        label: `peak memory ${p}`,
+        value: `${formatBytes(m.total)} = weights ${formatBytes(m.weights)} + grads ${formatBytes(m.grads)} + AdamW ${formatBytes(m.optimizer)} + activations ${formatBytes(m.activations)}` + (m.buffers > 0 ? ` + buffers ${formatBytes(m.buffers)}` : ""),
+      });
+    }
+  }
+  for (const r of cost.roofline) {
+    const memoryBound = r.layers.filter((l) => l.bound === "memory").length;
+    lines.push({
+      label: `roofline ${r.target}`,
+      value: `${formatSeconds(r.stepSeconds)}/step` + (r.trainSeconds !== null ? `, ${formatSeconds(r.trainSeconds)} for the run` : "") + ` (${memoryBound}/${r.layers.length} layers memory-bound, ${r.precision})`,
+    });
+  }
+  return lines;
+}
+
+export function budgetLines(cost: ModelCost): { ok: boolean; text: string }[] {
+  return budgetResults(cost.model, cost).map((r) => {
+    const b = r.budget;
+    const value = r.value === null ? "n/a" : formatMetric(b.metric, r.value, b.unit);
+    return { ok: r.ok, text: `${b.metric} ${value} ${b.op} ${formatMetric(b.metric, b.limit, b.unit)}` + (b.target ? ` on ${b.target}` : "") };
+  });
+}

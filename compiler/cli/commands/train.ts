@@ -1,0 +1,68 @@
+/**
+ * `peerc train FILE [--model NAME] [-- trainer flags]`: compile into the
+ * trainer cache (reused when it already holds exactly this output), then run
+ * the trainer as a child process with inherited stdio; its exit code is ours.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { spawn } from "node:child_process";
+import type { CliIO } from "../io.js";
+import { EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE } from "../errors.js";
+import { checkSpecs, printDiagnostics } from "../load.js";
+import { emitModelTrainer, selectModel } from "../../emit/index.js";
+import { cacheDir, cacheIsCurrent, filesDigest, STAMP_FILE } from "../../emit/cache.js";
+import { PEERC_VERSION } from "../../version.js";
+import { displayPath, reportRuntimeLink, typecheckOrReport, writeTrainer } from "./compile.js";
+
+export interface TrainOptions {
+  model?: string;
+  trainerArgs: string[];
+}
+
+/** Runs `node script args…`; resolves to its exit code. Tests pass their own. */
+export type TrainerRunner = (script: string, args: readonly string[], cwd: string) => Promise<number>;
+
+export async function trainCommand(io: CliIO, file: string, options: TrainOptions, run: TrainerRunner = runNode): Promise<number> {
+  const result = checkSpecs(io, [file]);
+  if (printDiagnostics(io, result, result.diagnostics, "human")) return EXIT_SPEC_ERRORS;
+  const { model, note } = selectModel(result.program.models, file, options.model);
+  if (note) io.stderr(`note: ${note}\n`);
+
+  const specFile = path.resolve(io.cwd, file);
+  const dir = cacheDir(specFile, model, PEERC_VERSION, io.env);
+  const files = emitModelTrainer(model, { specFile, outDir: dir });
+  const shown = displayPath(io.cwd, dir);
+  if (cacheIsCurrent(dir, files)) {
+    io.stderr(`using cached trainer ${shown}\n`);
+  } else {
+    if (!typecheckOrReport(io, dir, files)) return EXIT_USAGE;
+    writeTrainer(dir, files);
+    // The stamp goes last: a cache entry interrupted mid-write is never taken as current.
+    fs.writeFileSync(path.join(dir, STAMP_FILE), filesDigest(files) + "\n");
+    io.stderr(`compiled ${model.name} into ${shown}\n`);
+  }
+  reportRuntimeLink(io, dir, shown);
+  return run(path.join(dir, "train.js"), options.trainerArgs, io.cwd);
+}
+
+function runNode(script: string, args: readonly string[], cwd: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd, stdio: "inherit" });
+    // Ctrl-C reaches the child through the terminal; the parent only waits for it.
+    const ignore = () => undefined;
+    process.on("SIGINT", ignore);
+    child.on("error", (error) => {
+      process.off("SIGINT", ignore);
+      reject(error);
+    });
+    child.on("exit", (code, signal) => {
+      process.off("SIGINT", ignore);
+      resolve(code ?? (signal ? 128 + signalNumber(signal) : EXIT_OK));
+    });
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  const table: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
+  return table[signal] ?? 1;
+}

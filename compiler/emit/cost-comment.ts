@@ -1,0 +1,32 @@
+/** The one-line cost summary written above each emitted layer function and in the README table. */
+import type { LayerCost } from "../cost/types.js";
+
+/** 1234567 → "1,234,567" (params are exact counts). */
+export function groupThousands(n: bigint | number): string {
+  const s = (typeof n === "bigint" ? n : BigInt(Math.round(n))).toString();
+  const neg = s.startsWith("-");
+  const digits = neg ? s.slice(1) : s;
+  return (neg ? "-" : "") + digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** FLOPs with an SI prefix and three significant digits: 16.8 MFLOP. */
+export function flopsText(flops: number): string {
+  const units: [number, string][] = [[1e15, "P"], [1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+  for (const [scale, prefix] of units) {
+    if (Math.abs(flops) >= scale) return `${trim(flops / scale)} ${prefix}FLOP`;
+  }
+  return `${trim(flops)} FLOP`;
+}
+
+function trim(x: number): string {
+  return Number(x.toPrecision(3)).toString();
+}
+
+export function layerCostLine(cost: LayerCost): string {
+  const fwd = cost.forward.matrix + cost.forward.elementwise;
+  const parts = [`params ${groupThousands(cost.params)}`];
+  if (cost.activeParams !== cost.params) parts.push(`active ${groupThousands(cost.activeParams)}`);
+  if (cost.sharedParams > 0n) parts.push(`shares ${groupThousands(cost.sharedParams)}`);
+  parts.push(`forward ${flopsText(fwd)}/token (matrix ${flopsText(cost.forward.matrix)}, elementwise ${flopsText(cost.forward.elementwise)})`);
+  return parts.join(" · ");
+}

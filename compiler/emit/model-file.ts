@@ -1,0 +1,306 @@
+/**
+ * model.ts: the model's forward pass as straight-line tfjs code.
+ *
+ * The weights are created by the runtime's layer factories from the literal
+ * ARCHITECTURE (same names, same seeded initialisation as the generic model),
+ * so "same weights" holds by construction; this file only replaces the
+ * forward: one function per layer with literal shapes, composed in order with
+ * the residual connections spelled out.
+ */
+import type { IRLayer, IRModel, IRResidual } from "../ir/types.js";
+import type { LayerCost } from "../cost/types.js";
+import type { EmitContext } from "./context.js";
+import { tsHeader } from "./header.js";
+import { NameScope } from "./names.js";
+import { commentText, tsString, tsValuePretty } from "./strings.js";
+import { architectureOf } from "./architecture.js";
+import { layerCostLine } from "./cost-comment.js";
+import type { LayerEmission, LayerEmitEnv, WeightGroup, WeightRef } from "./layers/types.js";
+import { emitMoe } from "./layers/moe.js";
+import { emitEmbed, emitFfw, emitNorm, emitPositions } from "./layers/dense.js";
+import { emitAttention } from "./layers/attention.js";
+import { emitLmHead } from "./layers/head.js";
+import { emitDelegated } from "./layers/delegated.js";
+import { shapeLit } from "./layers/common.js";
+
+/** Identifiers the file declares itself; layer names must not take them. */
+const FILE_NAMES = [
+  "tf", "Weights", "RuntimeLayers", "ForwardContext", "RuntimeLayer", "NamedVariable", "buildModel", "applyRope", "causalMask",
+  "positionIdsFor", "kvHeadIndex", "GELU_TANH_C", "ARCHITECTURE", "MODEL_NAME", "SPEC_HASH", "bindWeights", "bindLayers",
+  "forward", "createModel", "EmittedModel", "variableNamed", "layerAt", "w", "layers", "ctx", "ids", "x", "detach",
+  "routeTokenChoice", "tokenChoiceCapacity", "expertChoiceCapacity", "loadBalancingLoss",
+];
+
+interface EmittedLayer {
+  readonly layer: IRLayer;
+  readonly emission: LayerEmission;
+  /** Field of `RuntimeLayers` when the forward is delegated to the runtime layer. */
+  readonly delegatedField: string | null;
+}
+
+function emitLayers(model: IRModel): EmittedLayer[] {
+  const fields = new NameScope(FILE_NAMES);
+  const functions = new NameScope(FILE_NAMES);
+  const layerFields = new NameScope(FILE_NAMES);
+  const byName = new Map<string, string>();
+  const env: LayerEmitEnv = { model, fields, functions, weightField: (name) => byName.get(name) };
+  let embeddingName: string | null = null;
+  const out: EmittedLayer[] = [];
+  for (const layer of model.layers) {
+    let emission: LayerEmission;
+    let delegatedField: string | null = null;
+    switch (layer.kind) {
+      case "embed":
+        emission = emitEmbed(layer, env);
+        embeddingName = `${layer.path}.weight`;
+        break;
+      case "positions":
+        emission = emitPositions(layer, env);
+        break;
+      case "norm":
+        emission = emitNorm(layer, env);
+        break;
+      case "attention":
+        emission = emitAttention(layer, env);
+        break;
+      case "ffw":
+        emission = emitFfw(layer, env);
+        break;
+      case "lm_head":
+        emission = emitLmHead(layer, env, embeddingName);
+        break;
+      case "moe":
+        emission = emitMoe(layer, env);
+        break;
+      case "peer":
+      case "pkm":
+        delegatedField = layerFields.claim(layer.path);
+        emission = emitDelegated(layer, env, delegatedField);
+        break;
+    }
+    for (const ref of emission.weights) byName.set(ref.name, ref.field);
+    out.push({ layer, emission, delegatedField });
+  }
+  return out;
+}
+
+/** The body of `forward`: layers in order, each residual range as `x + f(x)`. */
+function forwardBody(model: IRModel, layers: readonly EmittedLayer[]): string[] {
+  if (layers[0]?.layer.kind !== "embed") throw new Error(`model ${model.name}: the first layer must be embed`);
+  const lines: string[] = [`let x: tf.Tensor2D = ${layers[0].emission.call("ids")};`];
+  let depth = 0;
+  /** The widest residual starting at `i` inside [.., end), excluding `self`. */
+  const residualAt = (i: number, end: number, self: IRResidual | null): IRResidual | undefined =>
+    model.residuals
+      .filter((r) => r.start === i && r.end <= end && r !== self)
+      .sort((a, b) => b.end - a.end)[0];
+
+  /** Statements applying layers [start, end) to the variable `v` in place. */
+  const range = (start: number, end: number, v: string, self: IRResidual | null, indent: string): void => {
+    let i = start;
+    while (i < end) {
+      const r = residualAt(i, end, self);
+      if (!r) {
+        lines.push(`${indent}${v} = ${layers[i]!.emission.call(v)};`);
+        i++;
+        continue;
+      }
+      lines.push(`${indent}// residual ${commentText(r.path)}: ${v} + f(${v})`);
+      const simple = !model.residuals.some((o) => o !== r && o.start >= r.start && o.end <= r.end);
+      if (simple) {
+        let expr = v;
+        for (let j = r.start; j < r.end; j++) expr = layers[j]!.emission.call(expr);
+        lines.push(`${indent}${v} = tf.add(${v}, ${expr});`);
+      } else {
+        const h = `h$${++depth}`; // "$" never appears in a name derived from the spec
+        lines.push(`${indent}{`);
+        lines.push(`${indent}  let ${h}: tf.Tensor2D = ${v};`);
+        range(r.start, r.end, h, r, indent + "  ");
+        lines.push(`${indent}  ${v} = tf.add(${v}, ${h});`);
+        lines.push(`${indent}}`);
+      }
+      i = r.end;
+    }
+  };
+  range(1, layers.length, "x", null, "");
+  lines.push("return x;");
+  return lines;
+}
+
+function costOf(costs: readonly LayerCost[], path: string): LayerCost | undefined {
+  return costs.find((c) => c.path === path);
+}
+
+export function emitModelFile(ctx: EmitContext): string {
+  const { model } = ctx;
+  const layers = emitLayers(model);
+  const weights: WeightRef[] = layers.flatMap((l) => l.emission.weights);
+  const groups: WeightGroup[] = layers.flatMap((l) => l.emission.groups ?? []);
+  const delegated = layers.filter((l) => l.delegatedField !== null);
+  const uses = (s: string) => layers.some((l) => l.emission.code.includes(s));
+
+  const imports = ["buildModel"];
+  if (uses("applyRope(")) imports.push("applyRope");
+  if (uses("causalMask(")) imports.push("causalMask");
+  if (uses("positionIdsFor(")) imports.push("positionIdsFor");
+  for (const helper of ["detach", "routeTokenChoice", "tokenChoiceCapacity", "expertChoiceCapacity", "loadBalancingLoss"]) {
+    if (uses(`${helper}(`)) imports.push(helper);
+  }
+  imports.push("type BuildOptions", "type ForwardContext", "type ForwardMode", "type ForwardResult", "type LanguageModel", "type RoutingRecord", "type RuntimeLayer");
+  imports.splice(1, 0, "crossEntropyLoss");
+  imports.sort((a, b) => a.replace("type ", "").localeCompare(b.replace("type ", "")));
+
+  const parts: string[] = [];
+  parts.push(tsHeader(ctx.header));
+  parts.push(`import * as tf from "@tensorflow/tfjs";`);
+  const importLine = `import { ${imports.join(", ")} } from ${tsString(ctx.runtimeImport)};`;
+  parts.push(importLine.length <= 100 ? importLine : `import {\n${imports.map((i) => `  ${i},`).join("\n")}\n} from ${tsString(ctx.runtimeImport)};`);
+  parts.push("");
+  parts.push(`export const MODEL_NAME = ${tsString(model.name)};`);
+  parts.push(`export const SPEC_HASH = ${tsString(model.hash)};`);
+  parts.push("");
+  parts.push("/** The resolved architecture (the checked IR without source spans): the runtime creates the weights from it. */");
+  parts.push(`export const ARCHITECTURE = ${tsValuePretty(architectureOf(model))} as const;`);
+  parts.push("");
+  if (uses("GELU_TANH_C")) parts.push("const GELU_TANH_C = Math.sqrt(2 / Math.PI);\n");
+  if (uses("kvHeadIndex(")) {
+    parts.push(`const kvHeadIndices = new Map<string, tf.Tensor1D>();
+/** Constant int32 head map, built once and kept across steps. */
+function kvHeadIndex(ids: number[]): tf.Tensor1D {
+  const key = ids.join(",");
+  let t = kvHeadIndices.get(key);
+  if (!t || t.isDisposed) {
+    t = tf.keep(tf.tensor1d(ids, "int32"));
+    kvHeadIndices.set(key, t);
+  }
+  return t;
+}
+`);
+  }
+
+  for (const g of groups) {
+    parts.push(`/** One member of ${commentText(g.prefix + "<i>")}. */`);
+    parts.push(`interface ${g.typeName} {`);
+    for (const p of g.parts) parts.push(`  /** ${commentText(p.part)} ${shapeLit(p.shape)} */\n  readonly ${p.property}: tf.Variable;`);
+    parts.push("}");
+    parts.push("");
+  }
+  parts.push("/** Every weight the forward reads, by the runtime's variable name. */");
+  parts.push("interface Weights {");
+  for (const ref of weights) parts.push(`  /** ${commentText(ref.name)} ${shapeLit(ref.shape)} */\n  readonly ${ref.field}: tf.Variable;`);
+  for (const g of groups) parts.push(`  /** ${commentText(g.prefix + "<i>.*")}, i < ${g.count} */\n  readonly ${g.field}: readonly ${g.typeName}[];`);
+  parts.push("}");
+  parts.push("");
+  parts.push("/** Runtime layers whose own forward is used (product-key layers). */");
+  parts.push("interface RuntimeLayers {");
+  for (const l of delegated) parts.push(`  /** ${commentText(l.layer.path)} (${l.layer.kind}) */\n  readonly ${l.delegatedField}: RuntimeLayer;`);
+  parts.push("}");
+  parts.push("");
+
+  parts.push(`function variableNamed(model: LanguageModel, name: string, shape: readonly number[]): tf.Variable {
+  for (const layer of model.layers) {
+    for (const v of layer.variables) {
+      if (v.name !== name) continue;
+      if (v.variable.shape.join(",") !== shape.join(",")) {
+        throw new Error(\`\${name}: the runtime made shape [\${v.variable.shape.join(", ")}], this trainer expects [\${shape.join(", ")}]; regenerate it with peerc compile\`);
+      }
+      return v.variable;
+    }
+  }
+  throw new Error(\`\${name}: no such variable in the runtime model; regenerate this trainer with peerc compile\`);
+}
+
+function layerAt(model: LanguageModel, path: string): RuntimeLayer {
+  const layer = model.layers.find((l) => l.path === path);
+  if (!layer) throw new Error(\`\${path}: no such layer in the runtime model; regenerate this trainer with peerc compile\`);
+  return layer;
+}
+`);
+  parts.push("function bindWeights(model: LanguageModel): Weights {");
+  parts.push("  return {");
+  for (const ref of weights) parts.push(`    ${ref.field}: variableNamed(model, ${tsString(ref.name)}, ${shapeLit(ref.shape)}),`);
+  for (const g of groups) {
+    // Names are built by concatenation with escaped literals: a spec path never enters a template literal.
+    const members = g.parts.map((p) => `${p.property}: variableNamed(model, ${tsString(g.prefix)} + i + ${tsString("." + p.part)}, ${shapeLit(p.shape)})`);
+    parts.push(`    ${g.field}: Array.from({ length: ${g.count} }, (_, i) => ({ ${members.join(", ")} })),`);
+  }
+  parts.push("  };");
+  parts.push("}");
+  parts.push("");
+  parts.push("function bindLayers(model: LanguageModel): RuntimeLayers {");
+  parts.push("  return {");
+  for (const l of delegated) parts.push(`    ${l.delegatedField}: layerAt(model, ${tsString(l.layer.path)}),`);
+  parts.push("  };");
+  parts.push("}");
+  parts.push("");
+
+  for (const l of layers) {
+    const cost = costOf(ctx.cost.layers, l.layer.path);
+    parts.push(`/** ${commentText(l.layer.path)} — ${describe(l.layer)}`);
+    if (cost) parts.push(` *  ${layerCostLine(cost)}`);
+    parts.push(" */");
+    parts.push(l.emission.code);
+    parts.push("");
+  }
+
+  const usesLayers = delegated.length > 0;
+  parts.push("/** ids: int32 [batch·seqLen] → logits [batch·seqLen, vocab]. */");
+  parts.push(`export function forward(w: Weights, ${usesLayers ? "layers" : "_layers"}: RuntimeLayers, ids: tf.Tensor1D, ctx: ForwardContext): tf.Tensor2D {`);
+  for (const line of forwardBody(model, layers)) parts.push("  " + line);
+  parts.push("}");
+  parts.push("");
+  parts.push(`/**
+ * The model: the runtime's parameters (seeded from \`options.seed\`, named as in
+ * the generic model) with this file's forward.
+ */
+export function createModel(options: BuildOptions): LanguageModel {
+  // Source spans only serve diagnostics; the runtime reads none of them.
+  const model = buildModel(ARCHITECTURE as unknown as Parameters<typeof buildModel>[0], options);
+  const w = bindWeights(model);
+  const layers = bindLayers(model);
+  const run = (ids: tf.Tensor2D, mode: ForwardMode, recordRouting: ((record: RoutingRecord) => void) | null): ForwardResult => {
+    if (ids.dtype !== "int32" || ids.rank !== 2) throw new Error(\`forward expects int32 ids [batch, seqLen], got \${ids.dtype} [\${ids.shape}]\`);
+    const [batch, seqLen] = ids.shape;
+    const auxLosses: tf.Scalar[] = [];
+    const ctx: ForwardContext = { training: mode === "train", batch, seqLen, addAuxLoss: (l) => auxLosses.push(l), recordRouting };
+    const logits = forward(w, layers, tf.reshape(ids, [-1]), ctx);
+    const auxLoss = auxLosses.length === 0 ? null : (auxLosses.reduce((a, b) => tf.add(a, b)) as tf.Scalar);
+    return { logits, auxLoss };
+  };
+  return {
+    ...model,
+    forward: (ids, mode, recordRouting) => run(ids, mode, recordRouting ?? null),
+    loss(ids, targets, mode) {
+      const { logits, auxLoss } = run(ids, mode, null);
+      const crossEntropy = crossEntropyLoss(logits, targets);
+      return { loss: auxLoss ? (tf.add(crossEntropy, auxLoss) as tf.Scalar) : crossEntropy, crossEntropy, auxLoss };
+    },
+  };
+}
+`);
+  return parts.join("\n");
+}
+
+/** One line of configuration for the comment above a layer function. */
+function describe(layer: IRLayer): string {
+  switch (layer.kind) {
+    case "embed":
+      return `embed ${layer.vocab} × ${layer.dim}`;
+    case "positions":
+      return `learned positions ${layer.context} × ${layer.dim}`;
+    case "norm":
+      return `${layer.type === "rms" ? "RMSNorm" : "LayerNorm"} over ${layer.dim}, eps ${layer.eps}`;
+    case "attention":
+      return `attention: ${layer.heads} heads × ${layer.headDim}${layer.kvHeads !== layer.heads ? `, ${layer.kvHeads} kv heads` : ""}${layer.causal ? ", causal" : ""}${layer.rope ? `, RoPE base ${layer.rope.base}` : ""}`;
+    case "ffw":
+      return `feed-forward ${layer.dModel} → ${layer.hidden} → ${layer.dModel}, ${layer.act}${layer.glu ? ", GLU" : ""}`;
+    case "moe":
+      return `MoE: ${layer.experts} experts of ${layer.hidden}, ${layer.routing} choice, top-${layer.topk}, capacity ${layer.capacity}`;
+    case "pkm":
+      return `PKM: ${layer.memories} memories (${layer.subKeys}² product keys), ${layer.heads} heads, top-${layer.topk}, value dim ${layer.valueDim}`;
+    case "peer":
+      return `PEER: ${layer.experts} experts (${layer.subKeys}² product keys), ${layer.heads} heads × top-${layer.topk}, key dim ${layer.keyDim}, ${layer.act}, ${layer.scores} scores, query norm ${layer.queryNorm}, ${layer.keys} keys`;
+    case "lm_head":
+      return `LM head ${layer.dModel} → ${layer.vocab}${layer.tied ? ", tied to the embedding" : ""}`;
+  }
+}

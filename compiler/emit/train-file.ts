@@ -1,0 +1,109 @@
+/**
+ * train.ts: the trainer's entry point. `--help` lists every flag with this
+ * spec's defaults (the table the README shows too); everything else goes to
+ * the runtime's `trainMain` (peerc/runtime), which parses the same flags and
+ * runs the loop. This file adds what only the emitter knows: the model
+ * factory, FLOPs per token from the cost model, the spec's data file relative
+ * to this folder, and `--export DIR` (weights.safetensors + architecture.json).
+ */
+import type { EmitContext } from "./context.js";
+import { tsHeader } from "./header.js";
+import { tsNumber, tsString, tsValue } from "./strings.js";
+import { trainerFlags } from "./flags.js";
+
+export function emitTrainFile(ctx: EmitContext): string {
+  const flags = trainerFlags(ctx);
+  const totals = ctx.cost.totals.flopsPerToken;
+  const parts: string[] = [tsHeader(ctx.header)];
+  parts.push(`import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { trainMain, type TrainTarget } from ${tsString(ctx.runtimeImport)};
+import { ARCHITECTURE, MODEL_NAME, SPEC_HASH, createModel } from "./model.js";
+
+/** Forward and training FLOPs per token (cost model): MFU, and steps from a FLOP budget. */
+const FORWARD_FLOPS_PER_TOKEN = ${tsNumber(totals.forward)};
+const TRAIN_FLOPS_PER_TOKEN = ${tsNumber(totals.train)};
+
+/** This folder: the spec's data path is stored relative to it. */
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+`);
+  parts.push(
+    ctx.dataPath === null
+      ? "/** The spec names no data file: without --data the runtime's built-in corpus is used. */\nconst SPEC_DATA: string | null = null;"
+      : `/** The spec's data file, relative to this folder. */\nconst SPEC_DATA: string | null = ${tsString(ctx.dataPath)};`,
+  );
+  parts.push("");
+  parts.push("/** Every flag with this spec's default (printed by --help; parsed by trainMain). */");
+  parts.push("const FLAGS = [");
+  for (const f of flags) {
+    // Fixed key order (name first) reads better than the sorted order tsValue uses.
+    const fields = [
+      `name: ${tsString(f.name)}`,
+      `value: ${tsValue(f.value)}`,
+      `type: ${tsString(f.type)}`,
+      `default: ${tsValue(f.default)}`,
+      `excludes: ${tsValue([...f.excludes])}`,
+      `description: ${tsString(f.description)}`,
+    ];
+    parts.push(`  { ${fields.join(", ")} },`);
+  }
+  parts.push("] as const;");
+  parts.push(`
+function help(): string {
+  const rows = FLAGS.map((f) => {
+    const name = "--" + f.name + (f.value ? " " + f.value : "");
+    const def = f.default === null || f.default === false ? "" : " (default: " + String(f.default) + ")";
+    const excl = f.excludes.length > 0 ? " (not with " + f.excludes.map((e) => "--" + e).join(", ") + ")" : "";
+    return "  " + name.padEnd(24) + f.description + def + excl;
+  });
+  return ["usage: node train.js [flags]", "", "Trains " + JSON.stringify(MODEL_NAME) + " (spec hash " + SPEC_HASH.slice(0, 12) + ").", "", ...rows, ""].join("\\n");
+}
+
+/** \`--export DIR\` → the runtime writes DIR/weights.safetensors; this trainer adds DIR/architecture.json. */
+function splitExport(argv: readonly string[]): { args: string[]; exportDir: string | null } {
+  const args: string[] = [];
+  let exportDir: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--export" && i + 1 < argv.length) exportDir = argv[++i]!;
+    else if (a.startsWith("--export=")) exportDir = a.slice("--export=".length);
+    else args.push(a);
+  }
+  if (exportDir !== null) {
+    fs.mkdirSync(exportDir, { recursive: true });
+    args.push("--export", path.join(exportDir, "weights.safetensors"));
+  }
+  return { args, exportDir };
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(help());
+    return 0;
+  }
+  const { args, exportDir } = splitExport(argv);
+  const train = ARCHITECTURE.train;
+  const target: TrainTarget = {
+    // The checked model as the runtime wants it: the spec's data path made relative to this file.
+    ir: {
+      ...ARCHITECTURE,
+      file: path.join(HERE, "train.js"),
+      train: train && { ...train, data: { ...train.data, path: SPEC_DATA } },
+    } as unknown as TrainTarget["ir"],
+    build: createModel,
+    forwardFlopsPerToken: FORWARD_FLOPS_PER_TOKEN,
+    trainFlopsPerToken: TRAIN_FLOPS_PER_TOKEN,
+  };
+  const code = await trainMain(args, target);
+  if (code === 0 && exportDir !== null) {
+    fs.writeFileSync(path.join(exportDir, "architecture.json"), JSON.stringify(ARCHITECTURE, null, 2) + "\\n");
+    process.stdout.write("exported the architecture to " + path.join(exportDir, "architecture.json") + "\\n");
+  }
+  return code;
+}
+
+process.exitCode = await main(process.argv.slice(2));
+`);
+  return parts.join("\n");
+}

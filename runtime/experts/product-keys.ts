@@ -1,0 +1,111 @@
+/**
+ * Product-key top-k (Lample et al. 2019; He 2024 Eq. 5), computed in JS on
+ * gradient-free copies of the per-half scores. For each query row:
+ *   top-k' of the √N first-half scores, top-k' of the √N second-half scores,
+ *   the k'² sums of the two, and the top-k of those; expert id = i·√N + j.
+ * With k' ≥ k this is exactly the top-k over all N = √N·√N concatenated keys.
+ * Only √N scores per half are ever computed, never N.
+ *
+ * Ties are broken towards the lower sub-key index, then the lower id, so the
+ * selection is deterministic.
+ */
+
+export interface ProductKeyHits {
+  readonly rows: number;
+  readonly topk: number;
+  /** First-half sub-key index i of each hit, [rows · topk], best first within a row. */
+  readonly first: Int32Array;
+  /** Second-half sub-key index j, same layout. */
+  readonly second: Int32Array;
+  /** Expert id i·√N + j, same layout. */
+  readonly ids: Int32Array;
+  /** Scores s1[i] + s2[j] (for tests; the layer recomputes them differentiably). */
+  readonly scores: Float32Array;
+}
+
+/**
+ * scores1, scores2: [rows, subKeys] row-major. Requires 1 ≤ topk ≤ subTopk² and
+ * subTopk ≤ subKeys.
+ */
+export function productKeyTopk(
+  scores1: Float32Array,
+  scores2: Float32Array,
+  rows: number,
+  subKeys: number,
+  subTopk: number,
+  topk: number,
+): ProductKeyHits {
+  if (subTopk < 1 || subTopk > subKeys) throw new Error(`sub top-k ${subTopk} must be in [1, ${subKeys}]`);
+  if (topk < 1 || topk > subTopk * subTopk) throw new Error(`top-k ${topk} must be in [1, ${subTopk * subTopk}]`);
+  const first = new Int32Array(rows * topk);
+  const second = new Int32Array(rows * topk);
+  const ids = new Int32Array(rows * topk);
+  const scores = new Float32Array(rows * topk);
+  const val1 = new Float64Array(subTopk);
+  const idx1 = new Int32Array(subTopk);
+  const val2 = new Float64Array(subTopk);
+  const idx2 = new Int32Array(subTopk);
+  const bestVal = new Float64Array(topk);
+  const bestI = new Int32Array(topk);
+  const bestJ = new Int32Array(topk);
+  for (let r = 0; r < rows; r++) {
+    const base = r * subKeys;
+    topkOfRow(scores1, base, subKeys, subTopk, val1, idx1);
+    topkOfRow(scores2, base, subKeys, subTopk, val2, idx2);
+    let filled = 0;
+    for (let a = 0; a < subTopk; a++) {
+      // Both lists are sorted descending: once val1[a] + val2[0] cannot enter, no later a can.
+      if (filled === topk && val1[a] + val2[0] <= bestVal[topk - 1]) break;
+      for (let b = 0; b < subTopk; b++) {
+        const s = val1[a] + val2[b];
+        const i = idx1[a];
+        const j = idx2[b];
+        if (filled === topk && !beats(s, i * subKeys + j, bestVal[topk - 1], bestI[topk - 1] * subKeys + bestJ[topk - 1])) {
+          if (s < bestVal[topk - 1]) break; // later b only get smaller
+          continue;
+        }
+        // Insert into the sorted best list.
+        let p = filled < topk ? filled++ : topk - 1;
+        while (p > 0 && beats(s, i * subKeys + j, bestVal[p - 1], bestI[p - 1] * subKeys + bestJ[p - 1])) {
+          bestVal[p] = bestVal[p - 1];
+          bestI[p] = bestI[p - 1];
+          bestJ[p] = bestJ[p - 1];
+          p--;
+        }
+        bestVal[p] = s;
+        bestI[p] = i;
+        bestJ[p] = j;
+      }
+    }
+    const out = r * topk;
+    for (let c = 0; c < topk; c++) {
+      first[out + c] = bestI[c];
+      second[out + c] = bestJ[c];
+      ids[out + c] = bestI[c] * subKeys + bestJ[c];
+      scores[out + c] = bestVal[c];
+    }
+  }
+  return { rows, topk, first, second, ids, scores };
+}
+
+/** Higher score wins; equal scores go to the lower id. */
+function beats(score: number, id: number, otherScore: number, otherId: number): boolean {
+  return score > otherScore || (score === otherScore && id < otherId);
+}
+
+/** The k largest of values[base … base+n) into vals/idx, sorted descending (ties: lower index first). */
+function topkOfRow(values: Float32Array, base: number, n: number, k: number, vals: Float64Array, idx: Int32Array): void {
+  let filled = 0;
+  for (let i = 0; i < n; i++) {
+    const s = values[base + i];
+    if (filled === k && s <= vals[k - 1]) continue;
+    let p = filled < k ? filled++ : k - 1;
+    while (p > 0 && s > vals[p - 1]) {
+      vals[p] = vals[p - 1];
+      idx[p] = idx[p - 1];
+      p--;
+    }
+    vals[p] = s;
+    idx[p] = i;
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The query side of a product-key layer: query projection, query norm and the
+ * per-half sub-key scores, as ordinary differentiable tfjs ops with 2-D matmuls.
+ *
+ *   q = x·W (+ b)                                    [T, h·dk]
+ *   q ← norm(q)                                     batch | layer | none
+ *   per head and half p: s_p = q_{h,p} · K_p         [T·h, √N], row t·h + head
+ *
+ * BatchNorm (He 2024 §3.1, Lample 2019) is composed from moments rather than
+ * tf.batchNorm (whose gradient uses the slow Tile kernel): training normalises
+ * with the statistics of all tokens of the pass (so token t sees the future: the
+ * PKM "causality issue"), evaluation with running statistics updated as
+ * running ← (1 − 0.1)·running + 0.1·batch (PyTorch's momentum; the running
+ * variance uses the unbiased batch variance). LayerNorm normalises each head's
+ * dk-vector separately. Sub-keys are stored [dk/2, √N] (column i = sub-key i)
+ * so the score matmul needs no transpose.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { KeySharing, QueryNorm } from "../../compiler/ir/types.js";
+import type { NamedVariable } from "../layers/layer.js";
+import { fillUniform, type UniformRng } from "./init.js";
+
+export const BN_MOMENTUM = 0.1;
+export const NORM_EPS = 1e-5;
+
+export interface QueryNetSpec {
+  readonly path: string;
+  readonly dModel: number;
+  readonly heads: number;
+  readonly keyDim: number;
+  readonly subKeys: number;
+  readonly queryNorm: QueryNorm;
+  readonly keys: KeySharing;
+  readonly queryBias: boolean;
+}
+
+export interface SubKeyScores {
+  /** [T·h, √N] first-half scores, row t·h + head. */
+  readonly scores1: tf.Tensor2D;
+  readonly scores2: tf.Tensor2D;
+}
+
+export class QueryNet {
+  readonly variables: NamedVariable[] = [];
+  readonly runningMean: tf.Variable | null = null;
+  readonly runningVar: tf.Variable | null = null;
+  private readonly weight: tf.Variable;
+  private readonly bias: tf.Variable | null = null;
+  private readonly gamma: tf.Variable | null = null;
+  private readonly beta: tf.Variable | null = null;
+  /** keys[head or 0][half] : [dk/2, √N]. */
+  private readonly keys: tf.Variable[][];
+
+  constructor(readonly spec: QueryNetSpec, rng: UniformRng) {
+    const { path, dModel, heads, keyDim, subKeys } = spec;
+    if (keyDim % 2 !== 0) throw new Error(`${path}: key dim ${keyDim} must be even (two halves)`);
+    const width = heads * keyDim;
+    const half = keyDim / 2;
+    // PyTorch Linear default: U(±1/√fan_in).
+    this.weight = this.add(`${path}.query.w`, [dModel, width], fillUniform(new Float32Array(dModel * width), 1 / Math.sqrt(dModel), rng), false);
+    if (spec.queryBias) this.bias = this.add(`${path}.query.b`, [width], new Float32Array(width), true);
+    if (spec.queryNorm !== "none") {
+      const normName = spec.queryNorm === "batch" ? "bn" : "ln";
+      this.gamma = this.add(`${path}.query.${normName}.gamma`, [width], new Float32Array(width).fill(1), true);
+      this.beta = this.add(`${path}.query.${normName}.beta`, [width], new Float32Array(width), true);
+    }
+    if (spec.queryNorm === "batch") {
+      // tfjs variable names are process-global; our names live in NamedVariable / buffers().
+      this.runningMean = tf.variable(tf.zeros([width]), false);
+      this.runningVar = tf.variable(tf.ones([width]), false);
+    }
+    // XLM PKM notebook: sub-keys U(±1/√(dk/2)).
+    const keySets = spec.keys === "shared" ? 1 : heads;
+    this.keys = [];
+    for (let set = 0; set < keySets; set++) {
+      const prefix = spec.keys === "shared" ? `${path}.keys` : `${path}.keys.${set}`;
+      this.keys.push(
+        [1, 2].map((p) => this.add(`${prefix}.${p}`, [half, subKeys], fillUniform(new Float32Array(half * subKeys), 1 / Math.sqrt(half), rng), false)),
+      );
+    }
+  }
+
+  buffers(): { readonly name: string; readonly tensor: tf.Variable }[] {
+    if (this.runningMean === null || this.runningVar === null) return [];
+    return [
+      { name: `${this.spec.path}.query.bn.running_mean`, tensor: this.runningMean },
+      { name: `${this.spec.path}.query.bn.running_var`, tensor: this.runningVar },
+    ];
+  }
+
+  /** Sub-key variables: keySets[head, or 0 when shared][half 0 | 1], each [dk/2, √N]. */
+  get keySets(): readonly (readonly tf.Variable[])[] {
+    return this.keys;
+  }
+
+  /** x: [T, d] → normalised queries [T, h·dk] (row t holds head 0's dk values, then head 1's, …). */
+  queries(x: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    let q: tf.Tensor2D = tf.matMul(x, this.weight as tf.Tensor2D);
+    if (this.bias !== null) q = tf.add(q, this.bias);
+    return this.normalise(q, training);
+  }
+
+  /** q: [T, h·dk] → per-half sub-key scores [T·h, √N], rows t·h + head. */
+  subKeyScores(q: tf.Tensor2D): SubKeyScores {
+    const { heads, keyDim } = this.spec;
+    const tokens = q.shape[0];
+    const half = keyDim / 2;
+    if (this.keys.length === 1) {
+      const rowsPerHead = tf.reshape(q, [tokens * heads, keyDim]) as tf.Tensor2D;
+      const [k1, k2] = this.keys[0];
+      return {
+        scores1: tf.matMul(tf.slice(rowsPerHead, [0, 0], [-1, half]), k1 as tf.Tensor2D),
+        scores2: tf.matMul(tf.slice(rowsPerHead, [0, half], [-1, half]), k2 as tf.Tensor2D),
+      };
+    }
+    // Per-head keys: one 2-D matmul per head and half, heads interleaved back to rows t·h + head.
+    const perHalf = [0, 1].map((p) => {
+      const perHead = this.keys.map((keySet, head) =>
+        tf.matMul(tf.slice(q, [0, head * keyDim + p * half], [-1, half]), keySet[p] as tf.Tensor2D),
+      );
+      return tf.reshape(tf.concat(perHead, 1), [tokens * heads, this.spec.subKeys]) as tf.Tensor2D;
+    });
+    return { scores1: perHalf[0], scores2: perHalf[1] };
+  }
+
+  private normalise(q: tf.Tensor2D, training: boolean): tf.Tensor2D {
+    const { queryNorm, heads, keyDim } = this.spec;
+    if (queryNorm === "none" || this.gamma === null || this.beta === null) return q;
+    let normalised: tf.Tensor2D;
+    if (queryNorm === "layer") {
+      const tokens = q.shape[0];
+      const rows = tf.reshape(q, [tokens * heads, keyDim]);
+      const mean = tf.mean(rows, 1, true);
+      const centred = tf.sub(rows, mean);
+      const variance = tf.mean(tf.square(centred), 1, true);
+      normalised = tf.reshape(tf.mul(centred, tf.rsqrt(tf.add(variance, NORM_EPS))), q.shape) as tf.Tensor2D;
+    } else if (training) {
+      const mean = tf.mean(q, 0);
+      const centred = tf.sub(q, mean);
+      const variance = tf.mean(tf.square(centred), 0);
+      normalised = tf.mul(centred, tf.rsqrt(tf.add(variance, NORM_EPS)));
+      this.updateRunningStats(mean, variance, q.shape[0]);
+    } else {
+      const mean = this.runningMean as tf.Variable;
+      const variance = this.runningVar as tf.Variable;
+      normalised = tf.mul(tf.sub(q, mean), tf.rsqrt(tf.add(variance, NORM_EPS)));
+    }
+    return tf.add(tf.mul(normalised, this.gamma), this.beta);
+  }
+
+  private updateRunningStats(mean: tf.Tensor, variance: tf.Tensor, tokens: number): void {
+    const runningMean = this.runningMean as tf.Variable;
+    const runningVar = this.runningVar as tf.Variable;
+    const unbiased = tokens > 1 ? tokens / (tokens - 1) : 1;
+    tf.tidy(() => {
+      runningMean.assign(tf.add(tf.mul(runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
+      runningVar.assign(tf.add(tf.mul(runningVar, 1 - BN_MOMENTUM), tf.mul(variance, BN_MOMENTUM * unbiased)));
+    });
+  }
+
+  private add(name: string, shape: number[], values: Float32Array, noDecay: boolean): tf.Variable {
+    const variable = tf.variable(tf.tensor(values, shape), true);
+    this.variables.push({ name, variable, noDecay });
+    return variable;
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * ExpertTable: a row-sparse parameter table (PEER u/v, PKM values) kept in
+ * plain Float32Arrays outside tfjs and outside the wasm heap, so a table can
+ * pass the 4 GiB wasm32 limit and no dense rows × cols gradient ever exists.
+ *
+ * Memory layout (row-major, 4 bytes per float):
+ *   table, m, v   rows × cols each (the weights and Adam's two moments)
+ *   lastStep      rows int32: optimizer step of the row's last update (lazy decay)
+ *   rowSlot       rows int32: row → slot in the gradient scratch, −1 if untouched
+ *   touched       slot → row, and `grad` slots × cols: the pending row gradients
+ * The scratch grows on demand (to about the distinct rows of one step) and is
+ * reused across steps: touching fresh memory is expensive (tfjs-runtime.md §6).
+ *
+ * Gradients reach the table in two ways: the fused expert kernels
+ * (expert-kernels.ts) add into `reserveGradRows` slots directly, and the row
+ * gathers (`gather`, `gatherThrough`) are tf.customGrads whose gradient adds dy's
+ * rows into the slots. `gather` (the SparseTable contract) takes as its only
+ * input a zero-size trainable "anchor" variable. The anchor's value is never read; it exists so the
+ * tape records the gather and calls our gradient function, which adds dy's rows
+ * into the scratch and returns an empty gradient for the anchor. A caller that
+ * lists its variables explicitly (tf.variableGrads(f, varList)) must include
+ * `anchor` for gradients to reach the table.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { SparseStepConfig, SparseTable } from "../layers/layer.js";
+import { customOp, readHost, writeTensor } from "./host-tensor.js";
+import { lazyAdamwRows, settleDecay } from "./lazy-adamw.js";
+import { gatherRows } from "./row-kernels.js";
+
+const MIN_SCRATCH_ROWS = 256;
+
+export class ExpertTable implements SparseTable {
+  readonly table: Float32Array;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  readonly lastStep: Int32Array;
+  /** Zero-size trainable variable that connects `gather` to the gradient tape. */
+  readonly anchor: tf.Variable;
+  private readonly rowSlot: Int32Array;
+  private touched: Int32Array;
+  private grad: Float32Array;
+  private touchedCount = 0;
+
+  constructor(
+    readonly name: string,
+    readonly rows: number,
+    readonly cols: number,
+    /** Writes the initial weights into the (zeroed) table. */
+    init: (table: Float32Array) => void,
+  ) {
+    if (!Number.isSafeInteger(rows * cols) || rows <= 0 || cols <= 0) {
+      throw new Error(`${name}: invalid table shape [${rows}, ${cols}]`);
+    }
+    this.table = allocate(name, rows, cols);
+    init(this.table);
+    this.m = allocate(`${name}.adam_m`, rows, cols);
+    this.v = allocate(`${name}.adam_v`, rows, cols);
+    // Fresh arrays are zero pages that the OS maps on first write. Writing them now
+    // makes the memory resident at start-up (an out-of-memory shows at once, not
+    // hours in) and keeps page faults out of the first steps' timings.
+    this.m.fill(0);
+    this.v.fill(0);
+    this.lastStep = new Int32Array(rows);
+    this.rowSlot = new Int32Array(rows).fill(-1);
+    const scratchRows = Math.min(rows, MIN_SCRATCH_ROWS);
+    this.touched = new Int32Array(scratchRows);
+    this.grad = new Float32Array(scratchRows * cols);
+    this.anchor = tf.variable(tf.zeros([0]), true);
+  }
+
+  get touchedRows(): number {
+    return this.touchedCount;
+  }
+
+  /** Rows of `ids` as a [n, cols] tensor (row memcpy); differentiable into the table. */
+  gather(ids: tf.Tensor1D): tf.Tensor2D {
+    return this.gatherThrough(Int32Array.from(ids.dataSync()), this.anchor);
+  }
+
+  /**
+   * `gather` whose tape connection is `via` instead of the anchor: any tensor the
+   * loss depends on through watched variables (the expert layers pass the router
+   * weights that selected these rows). Its gradient is zero.
+   */
+  gatherThrough(rowIds: Int32Array, via: tf.Tensor): tf.Tensor2D {
+    this.checkIds(rowIds);
+    const { cols } = this;
+    const op = customOp((link: tf.Tensor) => {
+      const value = writeTensor<tf.Rank.R2>([rowIds.length, cols], (out) => gatherRows(this.table, cols, rowIds, out));
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor) => {
+          const offsets = this.reserveGradRows(rowIds);
+          const dyValues = readHost(dy);
+          const grad = this.grad;
+          for (let n = 0; n < rowIds.length; n++) {
+            const o = offsets[n];
+            const src = n * cols;
+            for (let c = 0; c < cols; c++) grad[o + c] += dyValues[src + c];
+          }
+          return tf.zerosLike(link);
+        },
+      };
+    });
+    return op(via) as tf.Tensor2D;
+  }
+
+  /**
+   * Offsets into `gradients` of the pending-gradient rows of `ids` (duplicates
+   * share a slot), creating zeroed slots for rows not yet touched. Offsets stay
+   * valid until the next call.
+   */
+  reserveGradRows(ids: Int32Array): Int32Array {
+    const { rowSlot, cols } = this;
+    let fresh = 0;
+    for (let n = 0; n < ids.length; n++) {
+      if (rowSlot[ids[n]] === -1) {
+        rowSlot[ids[n]] = -2; // counted, slot assigned below
+        fresh++;
+      }
+    }
+    this.ensureScratch(this.touchedCount + fresh);
+    const offsets = new Int32Array(ids.length);
+    for (let n = 0; n < ids.length; n++) {
+      const row = ids[n];
+      let slot = rowSlot[row];
+      if (slot === -2) {
+        slot = this.touchedCount++;
+        rowSlot[row] = slot;
+        this.touched[slot] = row;
+        this.grad.fill(0, slot * cols, (slot + 1) * cols);
+      }
+      offsets[n] = slot * cols;
+    }
+    return offsets;
+  }
+
+  /** The pending-gradient buffer addressed by `reserveGradRows` offsets. */
+  get gradients(): Float32Array {
+    return this.grad;
+  }
+
+  /** Pending gradient of `row` (a copy), or null if the row is untouched. */
+  rowGradient(row: number): Float32Array | null {
+    const slot = this.rowSlot[row];
+    return slot < 0 ? null : this.grad.slice(slot * this.cols, (slot + 1) * this.cols);
+  }
+
+  /** Rows with a pending gradient, in first-touch order. */
+  touchedRowIds(): Int32Array {
+    return this.touched.slice(0, this.touchedCount);
+  }
+
+  gradSquaredNorm(): number {
+    let sum = 0;
+    const end = this.touchedCount * this.cols;
+    for (let i = 0; i < end; i++) sum += this.grad[i] * this.grad[i];
+    return sum;
+  }
+
+  scaleGrads(factor: number): void {
+    const end = this.touchedCount * this.cols;
+    for (let i = 0; i < end; i++) this.grad[i] *= factor;
+  }
+
+  step(config: SparseStepConfig): void {
+    lazyAdamwRows(this, this.touched, this.touchedCount, this.grad, config);
+    this.zeroGrads();
+  }
+
+  /** Apply the weight decay owed by rows not updated since their last step (see lazy-adamw.ts). */
+  settleDecay(step: number, lr: number, weightDecay: number): void {
+    settleDecay(this, step, lr, weightDecay);
+  }
+
+  zeroGrads(): void {
+    for (let s = 0; s < this.touchedCount; s++) this.rowSlot[this.touched[s]] = -1;
+    this.touchedCount = 0;
+  }
+
+  state(): { readonly name: string; readonly data: Float32Array; readonly shape: readonly number[] }[] {
+    const shape = [this.rows, this.cols];
+    return [
+      { name: this.name, data: this.table, shape },
+      { name: `${this.name}.adam_m`, data: this.m, shape },
+      { name: `${this.name}.adam_v`, data: this.v, shape },
+      // float32 holds step numbers exactly up to 2^24.
+      { name: `${this.name}.last_step`, data: Float32Array.from(this.lastStep), shape: [this.rows] },
+    ];
+  }
+
+  loadState(name: string, data: Float32Array): void {
+    const target = this.stateTarget(name);
+    if (target === null) throw new Error(`checkpoint entry "${name}" does not belong to expert table "${this.name}"`);
+    if (data.length !== target.length) {
+      throw new Error(`checkpoint entry "${name}" has ${data.length} values; expert table "${this.name}" expects ${target.length}`);
+    }
+    if (target instanceof Int32Array) {
+      for (let i = 0; i < data.length; i++) {
+        if (!Number.isInteger(data[i]) || data[i] < 0) throw new Error(`checkpoint entry "${name}" holds a non-integer step at row ${i}`);
+        target[i] = data[i];
+      }
+    } else {
+      target.set(data);
+    }
+  }
+
+  /** Bytes this table holds right now: weights, moments, lastStep and scratch. */
+  bytes(): number {
+    return (
+      this.table.byteLength + this.m.byteLength + this.v.byteLength + this.lastStep.byteLength +
+      this.rowSlot.byteLength + this.touched.byteLength + this.grad.byteLength
+    );
+  }
+
+  dispose(): void {
+    this.anchor.dispose();
+  }
+
+  private stateTarget(name: string): Float32Array | Int32Array | null {
+    if (name === this.name) return this.table;
+    if (name === `${this.name}.adam_m`) return this.m;
+    if (name === `${this.name}.adam_v`) return this.v;
+    if (name === `${this.name}.last_step`) return this.lastStep;
+    return null;
+  }
+
+  private checkIds(ids: Int32Array): void {
+    for (let n = 0; n < ids.length; n++) {
+      if (!(ids[n] >= 0 && ids[n] < this.rows)) throw new Error(`${this.name}: row id ${ids[n]} out of range [0, ${this.rows})`);
+    }
+  }
+
+  private ensureScratch(needed: number): void {
+    if (needed <= this.touched.length) return;
+    const capacity = Math.min(this.rows, Math.max(needed, Math.ceil(this.touched.length * 1.5)));
+    const touched = new Int32Array(capacity);
+    touched.set(this.touched.subarray(0, this.touchedCount));
+    const grad = new Float32Array(capacity * this.cols);
+    grad.set(this.grad.subarray(0, this.touchedCount * this.cols));
+    this.touched = touched;
+    this.grad = grad;
+  }
+}
+
+/** A zeroed rows × cols Float32Array, or an error that says which table did not fit. */
+function allocate(name: string, rows: number, cols: number): Float32Array {
+  try {
+    return new Float32Array(rows * cols);
+  } catch (error) {
+    const gib = (rows * cols * 4) / 2 ** 30;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new Error(`${name}: cannot allocate ${gib.toFixed(2)} GiB for a [${rows}, ${cols}] expert table (${why}); the expert path needs 3 such arrays per table (weights, Adam m and v): see docs/experts.md`);
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * The public runtime API (package export "peerc/runtime"): what emitted trainers
+ * and tools import. A list of re-exports only.
+ */
+export { selectBackend, describeBackend, BackendError, BACKEND_REQUESTS, type BackendRequest, type BackendReport } from "./backend/select.js";
+export { registerRuntimeKernels, runtimePatches } from "./backend/kernels/index.js";
+export { missingLibrary, probeModule } from "./backend/probe.js";
+
+export type { NamedVariable, SparseTable, SparseStepConfig, RoutingRecord, ForwardContext, RuntimeLayer } from "./layers/layer.js";
+export { detach, activate, linear, rmsNorm, layerNorm, allFinite } from "./layers/ops.js";
+export { createEmbedLayer, type EmbedRuntime } from "./layers/embed.js";
+export { createPositionsLayer, positionIdsFor } from "./layers/positions.js";
+export { createAttentionLayer, createAttentionWeights, attend, applyRope, causalMask, DEFAULT_ATTENTION_PATH, type AttentionPath, type AttentionWeights } from "./layers/attention.js";
+export { createNormLayer } from "./layers/norm.js";
+export { createFfwLayer, createFfwWeights, applyFfw, ffwVariables, type FfwWeights } from "./layers/ffw.js";
+export { createMoeLayer, routeTokenChoice, loadBalancingLoss, tokenChoiceCapacity, expertChoiceCapacity, type MoeRouting, type MoeRuntime } from "./layers/moe.js";
+export { createLmHeadLayer } from "./layers/lm_head.js";
+
+export { buildModel, crossEntropyLoss, type LanguageModel, type ForwardMode, type ForwardResult, type LossResult, type BuildOptions } from "./model/model.js";
+export { createLayer, registerLayerFactory, hasLayerFactory } from "./model/factories.js";
+export { createBuildContext, normalArray, streamSeed, INIT_STD, normal, zeros, ones, type LayerBuildContext, type InitKind } from "./model/init.js";
+
+export { Trainer, type BatchSource, type TrainBatch, type TrainerConfig, type StepStats } from "./train/trainer.js";
+export { AdamW, type AdamWConfig } from "./train/adamw.js";
+export { learningRate, warmupSteps } from "./train/schedule.js";
+export { globalGradNorm, clipFactor, scaleGradients } from "./train/clip.js";
+export { TrainingDivergedError } from "./train/errors.js";
+export { modelWeights, tableStates, optimizerMoments, restoreModel, restoreOptimizer, type NamedArray } from "./train/state.js";
+export { trainMain, parseTrainArgs, TRAIN_USAGE, UsageError, type TrainTarget, type TrainIO, type TrainOptions } from "./train/main.js";

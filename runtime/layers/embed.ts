@@ -1,0 +1,26 @@
+/** Token embedding: int32 ids [batch·seqLen] → rows of weight [vocab, dim]. */
+import * as tf from "@tensorflow/tfjs";
+import type { EmbedLayer } from "../../compiler/ir/types.js";
+import { normal, type LayerBuildContext } from "../model/init.js";
+import type { ForwardContext, RuntimeLayer } from "./layer.js";
+
+export interface EmbedRuntime extends RuntimeLayer {
+  /** [vocab, dim]; a tied lm_head multiplies by its transpose. */
+  readonly weight: tf.Variable;
+}
+
+export function createEmbedLayer(layer: EmbedLayer, ctx: LayerBuildContext): EmbedRuntime {
+  const weight = ctx.variable(`${layer.path}.weight`, [layer.vocab, layer.dim], normal(), { noDecay: true });
+  return {
+    path: layer.path,
+    kind: "embed",
+    weight: weight.variable,
+    variables: [weight],
+    sparseTables: [],
+    buffers: () => [],
+    apply(ids: tf.Tensor, _ctx: ForwardContext): tf.Tensor {
+      if (ids.dtype !== "int32") throw new Error(`${layer.path}: token ids must be int32, got ${ids.dtype}`);
+      return tf.gather(weight.variable, ids.reshape([-1]), 0);
+    },
+  };
+}

@@ -1,0 +1,32 @@
+/** LM head: x [n, dModel] → logits [n, vocab]; tied reuses the embedding [vocab, dModel] (counted once). */
+import * as tf from "@tensorflow/tfjs";
+import type { LmHeadLayer } from "../../compiler/ir/types.js";
+import { normal, zeros, type LayerBuildContext } from "../model/init.js";
+import type { NamedVariable, RuntimeLayer } from "./layer.js";
+
+export function createLmHeadLayer(layer: LmHeadLayer, ctx: LayerBuildContext, embeddingName: string | null): RuntimeLayer {
+  const bias = layer.bias ? ctx.variable(`${layer.path}.bias`, [layer.vocab], zeros, { noDecay: true }) : null;
+  let matrix: tf.Variable;
+  const own: NamedVariable[] = [];
+  if (layer.tied) {
+    const embedding = embeddingName ? ctx.find(embeddingName) : undefined;
+    if (!embedding) throw new Error(`${layer.path}: a tied lm_head needs an embed layer before it`);
+    matrix = embedding.variable; // [vocab, dModel]: not listed again, so it is counted and updated once
+  } else {
+    const weight = ctx.variable(`${layer.path}.weight`, [layer.dModel, layer.vocab], normal());
+    matrix = weight.variable;
+    own.push(weight);
+  }
+  if (bias) own.push(bias);
+  return {
+    path: layer.path,
+    kind: "lm_head",
+    variables: own,
+    sparseTables: [],
+    buffers: () => [],
+    apply(x: tf.Tensor): tf.Tensor {
+      const logits = tf.matMul(x as tf.Tensor2D, matrix as tf.Tensor2D, false, layer.tied);
+      return bias ? tf.add(logits, bias.variable) : logits;
+    },
+  };
+}

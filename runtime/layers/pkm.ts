@@ -1,0 +1,43 @@
+/**
+ * Product-key memory layer (Lample et al. 2019): h query heads retrieve k
+ * memories each by product keys, out_t = Σ_heads Σ_k g · value_id. The value
+ * table is a row-sparse ExpertTable (runtime/experts, docs/experts.md).
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { PkmLayer } from "../../compiler/ir/types.js";
+import { pkmValues } from "../experts/expert-kernels.js";
+import { fillNormal } from "../experts/init.js";
+import { QueryNet } from "../experts/query-net.js";
+import { route } from "../experts/router.js";
+import { ExpertTable } from "../experts/sparse-table.js";
+import type { ForwardContext, RuntimeLayer } from "./layer.js";
+import type { ExpertLayerInit } from "./peer.js";
+
+export interface PkmRuntimeLayer extends RuntimeLayer {
+  readonly kind: "pkm";
+  readonly values: ExpertTable;
+  readonly query: QueryNet;
+}
+
+export function createPkmLayer(layer: PkmLayer, init: ExpertLayerInit): PkmRuntimeLayer {
+  const { path, dModel, memories, subKeys, valueDim } = layer;
+  if (init.dModel !== dModel) throw new Error(`${path}: layer width ${dModel} differs from the model's ${init.dModel}`);
+  if (subKeys * subKeys !== memories) throw new Error(`${path}: ${memories} memories is not subKeys² = ${subKeys}²`);
+  const query = new QueryNet(layer, init.rng);
+  // XLM PKM notebook: values N(0, 1/value_dim).
+  const values = new ExpertTable(`${path}.values`, memories, valueDim, (t) => fillNormal(t, 1 / Math.sqrt(valueDim), init.rng));
+  const router = { path, numExperts: memories, heads: layer.heads, topk: layer.topk, subTopk: layer.subTopk, subKeys, keyDim: layer.keyDim, scores: layer.scores, scoreGradient: init.scoreGradient };
+  return {
+    path,
+    kind: "pkm",
+    variables: query.variables,
+    sparseTables: [values],
+    values,
+    query,
+    apply(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+      const { ids, gates } = route(router, query, x as tf.Tensor2D, ctx);
+      return pkmValues(gates, ids, values);
+    },
+    buffers: () => query.buffers(),
+  };
+}

@@ -14,6 +14,7 @@ import type { Activation } from "../../compiler/ir/types.js";
 import { scalarActivation } from "./activations.js";
 import { customOp, readHost, writeTensor } from "./host-tensor.js";
 import type { ExpertTable } from "./sparse-table.js";
+import { recordFusedKernel } from "./trace.js";
 import { activate } from "../layers/ops.js";
 
 /** PEER: out_t = Σ_e g[t,e] · σ(u_{id}ᵀ x_t) · v_{id}. Returns [tokens, d]. */
@@ -30,6 +31,7 @@ export function peerExperts(
   if (down.cols !== d || up.cols !== d) throw new Error(`expert width ${down.cols}/${up.cols} does not match input width ${d}`);
   if (ids.length !== tokens * slots) throw new Error(`expected ${tokens * slots} expert ids, got ${ids.length}`);
   const sigma = scalarActivation(act);
+  recordFusedKernel({ name: "PeerExperts", rows: tokens * slots, width: d, matrixFlops: 4 * tokens * slots * d });
   const op = customOp((xIn: tf.Tensor, gIn: tf.Tensor) => {
     const xs = readHost(xIn).slice();
     const gs = readHost(gIn).slice();
@@ -100,6 +102,7 @@ export function pkmValues(gates: tf.Tensor2D, ids: Int32Array, values: ExpertTab
   const [tokens, slots] = gates.shape;
   const dv = values.cols;
   if (ids.length !== tokens * slots) throw new Error(`expected ${tokens * slots} memory ids, got ${ids.length}`);
+  recordFusedKernel({ name: "PkmValues", rows: tokens * slots, width: dv, matrixFlops: 2 * tokens * slots * dv });
   const op = customOp((gIn: tf.Tensor) => {
     const gs = readHost(gIn).slice();
     const V = values.table;

@@ -7,7 +7,7 @@
  * After recovery a CST may lack any child; every accessor here tolerates that
  * and fills a gap with an empty name at the place where something was missing.
  */
-import type { CstChildrenDictionary, CstElement, CstNode, IToken } from "chevrotain";
+import type { CstChildrenDictionary, CstElement, CstNode, IToken } from "./chevrotain.js";
 import type * as A from "./ast.js";
 import type { Span, SpanFactory } from "./source.js";
 import { diagnostic, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";

@@ -5,7 +5,7 @@
  * an unknown character, an unterminated string or comment, a malformed number
  * each become one diagnostic, and lexing continues after them.
  */
-import { createToken, Lexer, type IToken, type TokenType } from "chevrotain";
+import { createToken, Lexer, type IToken, type TokenType } from "./chevrotain.js";
 import type { Comment } from "./ast.js";
 import type { SpanFactory } from "./source.js";
 import { diagnostic, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";

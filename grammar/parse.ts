@@ -4,7 +4,7 @@
  * recognition errors into peerc diagnostics with context ("the argument list
  * of 'peer'") and a secondary label at an unclosed bracket. Never throws.
  */
-import { EOF, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
+import { EOF, type IRecognitionException, type IToken, type TokenType } from "./chevrotain.js";
 import type { SpecFile } from "./ast.js";
 import { SpanFactory, type Span, type SourceFile } from "./source.js";
 import { diagnostic, sortDiagnostics, type Diagnostic, type Label } from "../compiler/diagnostics/diagnostic.js";

@@ -7,7 +7,7 @@
  * recursion (parentheses, lists, nested bodies) is capped by `MAX_NESTING`, so
  * no input can exhaust the stack.
  */
-import { CstParser, EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
+import { CstParser, EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from "./chevrotain.js";
 import * as T from "./lexer.js";
 
 /** Deepest nesting of parentheses, brackets and bodies the parser descends into. */

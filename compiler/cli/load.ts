@@ -8,6 +8,8 @@ import type { CliIO } from "./io.js";
 import { wantsColor } from "./io.js";
 import { UsageError } from "./errors.js";
 import { fsHost } from "./spec-host.js";
+import { costModel, type ModelCost } from "../cost/index.js";
+import { CostModelError } from "../cost/layer.js";
 
 export type DiagnosticFormat = "human" | "json" | "github";
 
@@ -47,4 +49,26 @@ export function printDiagnostics(
   });
   if (text.length > 0) (stream === "stderr" ? io.stderr : io.stdout)(text.endsWith("\n") ? text : text + "\n");
   return hasErrors(diagnostics);
+}
+
+/**
+ * Costs of every checked model. A layer kind without a cost formula is a
+ * compile error at that layer (E0690), never a silent zero: it is printed
+ * like any other diagnostic and the caller exits 1.
+ */
+export function costsOrDiagnostics(
+  io: CliIO,
+  result: CheckResult,
+  format: DiagnosticFormat,
+  options?: { cpuPeakFlops?: number; cpuBandwidth?: number },
+): ModelCost[] | null {
+  try {
+    return result.program.models.map((model) => costModel(model, options));
+  } catch (error) {
+    if (error instanceof CostModelError) {
+      printDiagnostics(io, result, [error.diagnostic], format);
+      return null;
+    }
+    throw error;
+  }
 }

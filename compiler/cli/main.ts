@@ -7,15 +7,25 @@
 import { Command, CommanderError, Option } from "commander";
 import type { CliIO } from "./io.js";
 import { EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
-import { checkCommand } from "./commands/check.js";
-import { fmtCommand } from "./commands/fmt.js";
-import { reportCommand } from "./commands/report.js";
-import { diffCommand } from "./commands/diff.js";
-import { compileCommand } from "./commands/compile.js";
-import { trainCommand } from "./commands/train.js";
 import { PEERC_VERSION } from "../version.js";
 
 export { nodeIO } from "./io.js";
+
+// Commands are imported when they run: `compile` pulls in ts-morph and the
+// TypeScript compiler (about a second to load), which `check` and `report`
+// in a CI job should not pay for.
+const checkCommand: typeof import("./commands/check.js").checkCommand = async (...args) =>
+  (await import("./commands/check.js")).checkCommand(...args);
+const fmtCommand: typeof import("./commands/fmt.js").fmtCommand = async (...args) =>
+  (await import("./commands/fmt.js")).fmtCommand(...args);
+const reportCommand: typeof import("./commands/report.js").reportCommand = async (...args) =>
+  (await import("./commands/report.js")).reportCommand(...args);
+const diffCommand: typeof import("./commands/diff.js").diffCommand = async (...args) =>
+  (await import("./commands/diff.js")).diffCommand(...args);
+const compileCommand: typeof import("./commands/compile.js").compileCommand = async (...args) =>
+  (await import("./commands/compile.js")).compileCommand(...args);
+const trainCommand: typeof import("./commands/train.js").trainCommand = async (...args) =>
+  (await import("./commands/train.js")).trainCommand(...args);
 
 function examples(lines: string[]): string {
   return "\nExamples:\n" + lines.map((l) => `  $ ${l}`).join("\n") + "\n";

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { runCli } from "../../compiler/cli/main.js";
 import { memoryIO } from "../../compiler/cli/io.js";
+import { execFileSync } from "node:child_process";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const specs = fs.readdirSync(path.join(repo, "specs")).filter((f) => f.endsWith(".peer")).map((f) => `specs/${f}`);
@@ -116,5 +117,52 @@ describe("peerc report", () => {
     const r = await run(["report", "test/fixtures/budget/broken.peer", "--budget", "--format", "github"]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^::error file=test\/fixtures\/budget\/broken\.peer,line=20/m);
+  });
+});
+
+describe("peerc report sweeps", () => {
+  it("prints one row per variant and the tokens each gets within a FLOP budget", async () => {
+    const r = await run(["report", "specs/ablation.peer", "--flops-budget", "6e18"]);
+    expect(r.code).toBe(0);
+    for (const n of ["16,384", "65,536", "262,144", "1,048,576"]) expect(r.out).toContain(n);
+    expect(r.out).toMatch(/6e\+?18|6 EFLOP|6\.0+ EFLOP/);
+  });
+
+  it("rejects a malformed --flops-budget as a usage error", async () => {
+    const r = await run(["report", "specs/ablation.peer", "--flops-budget", "lots"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--flops-budget takes a positive number");
+  });
+});
+
+describe("peerc diff", () => {
+  function git(cwd: string, ...args: string[]): void {
+    execFileSync("git", args, { cwd, stdio: "ignore", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+  }
+
+  it("reads the old version through git (REV:path, imports resolved in that revision) and shows per-figure deltas", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peerc-diff-"));
+    fs.writeFileSync(path.join(dir, "width.peer"), "let d = 64\n");
+    const spec = (hidden: string) =>
+      `import "width.peer"\nmodel m {\n  vocab 256\n  context 64\n  embed tokens(dim: d)\n  residual {\n    norm rms\n    ffw(hidden: ${hidden})\n  }\n  lm_head tied\n}\n`;
+    fs.writeFileSync(path.join(dir, "m.peer"), spec("4 * d"));
+    git(dir, "init", "-q");
+    git(dir, "add", ".");
+    git(dir, "commit", "-qm", "first");
+    fs.writeFileSync(path.join(dir, "m.peer"), spec("8 * d"));
+    fs.writeFileSync(path.join(dir, "width.peer"), "let d = 128\n");
+    const r = await run(["diff", "HEAD:m.peer", "m.peer", "--format", "json"], dir);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const text = r.out;
+    // Old: d 64, hidden 256 → ffw 2·64·256 = 32,768; new: d 128, hidden 1024 → 262,144.
+    expect(text).toContain("32768");
+    expect(text).toContain("262144");
+  });
+
+  it("names a missing revision path as a usage error", async () => {
+    const r = await run(["diff", "HEAD:specs/nope.peer", "specs/tiny.peer"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("does not exist at revision 'HEAD'");
   });
 });

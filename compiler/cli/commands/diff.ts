@@ -2,9 +2,8 @@
 import type { CliIO } from "../io.js";
 import { EXIT_OK, EXIT_SPEC_ERRORS } from "../errors.js";
 import { UsageError } from "../errors.js";
-import { checkSpecs, printDiagnostics } from "../load.js";
+import { checkSpecs, costsOrDiagnostics, printDiagnostics } from "../load.js";
 import { gitHost, parseRevPath } from "../spec-host.js";
-import { costModel } from "../../cost/index.js";
 import { renderReport } from "../../report/index.js";
 import { diffReports } from "../../diff/index.js";
 import type { ReportJson } from "../../report/schema.js";
@@ -43,6 +42,7 @@ function reportOf(io: CliIO, arg: string): ReportJson | null {
     result = checkSpecs(io, [arg]);
   }
   if (printDiagnostics(io, result, result.diagnostics, "human")) return null;
-  const costs = result.program.models.map((m) => costModel(m));
+  const costs = costsOrDiagnostics(io, result, "human");
+  if (costs === null) return null;
   return JSON.parse(renderReport(costs, { format: "json", depth: 99, color: false })) as ReportJson;
 }

@@ -2,8 +2,7 @@
 import type { CliIO } from "../io.js";
 import { wantsColor } from "../io.js";
 import { EXIT_OK, EXIT_SPEC_ERRORS } from "../errors.js";
-import { checkSpecs, printDiagnostics } from "../load.js";
-import { costModel } from "../../cost/index.js";
+import { checkSpecs, costsOrDiagnostics, printDiagnostics } from "../load.js";
 import { renderReport } from "../../report/index.js";
 import { renderSweep } from "../../report/sweep.js";
 import { evaluateBudgets } from "../../budget/evaluate.js";
@@ -25,9 +24,11 @@ export async function reportCommand(io: CliIO, files: string[], options: ReportO
   if (printDiagnostics(io, result, result.diagnostics, diagnosticFormat)) return EXIT_SPEC_ERRORS;
 
   const models = result.program.models;
-  const costs = models.map((model) =>
-    costModel(model, { cpuPeakFlops: options.cpuPeakFlops, cpuBandwidth: options.cpuBandwidth }),
-  );
+  const costs = costsOrDiagnostics(io, result, diagnosticFormat, {
+    cpuPeakFlops: options.cpuPeakFlops,
+    cpuBandwidth: options.cpuBandwidth,
+  });
+  if (costs === null) return EXIT_SPEC_ERRORS;
   const color = wantsColor(io, "stdout");
   io.stdout(ensureNewline(renderReport(costs, { format: options.format, depth: options.depth, color, target: options.target })));
 

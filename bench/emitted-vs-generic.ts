@@ -2,12 +2,16 @@
  * Tokens/s of the emitted trainer's model against the generic model
  * (runtime/model buildModel), on wasm, in one process: same spec, same seed
  * (so the same weights), same batches, training steps alternated so machine
- * noise hits both alike. Prints each model's tokens/s and their ratio.
+ * noise hits all alike. Prints each model's tokens/s and their ratio.
  *
  *   npx tsx bench/emitted-vs-generic.ts [SPEC [MODEL]] [--steps N] [--batch B] [--aa]
+ *   npx tsx bench/emitted-vs-generic.ts --heads [--keys shared|per_head] [SPEC [MODEL]]
  *
  * Default: a dense model of tiny.peer's shape (tiny.peer itself when its PEER
- * layer's runtime is registered).
+ * layer's runtime is registered). `--heads` races the two layouts of the
+ * product-key score matmuls in emitted code (heads folded into a batch vs one
+ * matmul per head, compiler/emit/layers/product-key.ts) against the generic
+ * model, on a retrieval-heavy one-layer PEER model unless a spec is given.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -21,6 +25,7 @@ import { emitTrainer } from "../compiler/emit/index.js";
 import { ensureRuntimeResolves } from "../compiler/emit/runtime-link.js";
 import { peercRoot } from "../compiler/emit/package-root.js";
 import type { IRModel } from "../compiler/ir/types.js";
+import type { HeadLayouts } from "../compiler/emit/layers/product-key.js";
 import { buildModel, hasLayerFactory, selectBackend, Trainer, type LanguageModel, type TrainBatch } from "../runtime/index.js";
 
 const DENSE_TINY = `
@@ -37,9 +42,26 @@ model tiny_dense {
   lm_head tied
 }`;
 
+/** Retrieval-heavy: √N = 256 sub-keys per half, 8 heads × top-16, so the score matmuls matter. */
+const PEER_RETRIEVAL = (keys: string) => `
+model peer_retrieval_${keys} {
+  vocab 256
+  context 128
+  embed tokens(dim: 256)
+  residual { norm rms; peer(experts: 256^2, heads: 8, topk: 16, key_dim: 128, act: gelu, query_norm: batch, keys: ${keys}) }
+  norm rms
+  lm_head tied
+}`;
+
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { steps: { type: "string", default: "20" }, batch: { type: "string", default: "8" }, aa: { type: "boolean", default: false } },
+  options: {
+    steps: { type: "string", default: "20" },
+    batch: { type: "string", default: "8" },
+    aa: { type: "boolean", default: false },
+    heads: { type: "boolean", default: false },
+    keys: { type: "string", default: "shared" },
+  },
 });
 const steps = Number(values.steps);
 const batch = Number(values.batch);
@@ -88,49 +110,80 @@ function trainer(model: LanguageModel, ir: IRModel): Trainer {
   );
 }
 
-const ir = loadModel();
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peerc-bench-"));
-const files = emitTrainer(emitContext(ir, costModel(ir), { specFile: path.join(dir, "spec.peer"), outDir: dir, runtimeImport: path.join(peercRoot(), "runtime/index.ts") }));
-fs.writeFileSync(path.join(dir, "model.ts"), files.get("model.ts")!);
-fs.writeFileSync(path.join(dir, "package.json"), '{ "type": "module" }\n');
-ensureRuntimeResolves(dir);
-const emitted = (await import(pathToFileURL(path.join(dir, "model.ts")).href)) as { createModel: (o: { seed: number; backend: string }) => LanguageModel };
+async function emittedFactory(ir: IRModel, dir: string, headLayout?: HeadLayouts): Promise<(o: { seed: number; backend: string }) => LanguageModel> {
+  const sub = fs.mkdtempSync(path.join(dir, "m-"));
+  const ctx = emitContext(ir, costModel(ir), { specFile: path.join(sub, "spec.peer"), outDir: sub, runtimeImport: path.join(peercRoot(), "runtime/index.ts"), ...(headLayout ? { headLayout } : {}) });
+  fs.writeFileSync(path.join(sub, "model.ts"), emitTrainer(ctx).get("model.ts")!);
+  fs.writeFileSync(path.join(sub, "package.json"), '{ "type": "module" }\n');
+  ensureRuntimeResolves(sub);
+  return ((await import(pathToFileURL(path.join(sub, "model.ts")).href)) as { createModel: (o: { seed: number; backend: string }) => LanguageModel }).createModel;
+}
 
-const report = await selectBackend("wasm");
-// --aa: both sides generic, to see the bench's own bias and noise.
-const aa = process.argv.includes("--aa");
-const special = trainer(aa ? buildModel(ir, { seed: 1, backend: report.name }) : emitted.createModel({ seed: 1, backend: report.name }), ir);
-const generic = trainer(buildModel(ir, { seed: 1, backend: report.name }), ir);
-for (let i = 0; i < 2; i++) {
-  generic.step();
-  special.step();
+interface Entrant {
+  readonly label: string;
+  readonly trainer: Trainer;
+  seconds: number;
+  /** Per-step time ratio against the first entrant, per round. */
+  readonly ratios: number[];
 }
-let genericSeconds = 0;
-let emittedSeconds = 0;
-let tokens = 0;
-const pairRatios: number[] = [];
-for (let i = 0; i < steps; i++) {
-  // Alternate which goes first so drift in machine load does not favour one.
-  const order = i % 2 === 0 ? [generic, special] : [special, generic];
-  let g = 0;
-  let e = 0;
-  for (const t of order) {
-    const s = t.step();
-    if (t === generic) {
-      g = s.seconds;
-      tokens += s.tokens;
-    } else e = s.seconds;
+
+/** Runs `steps` rounds; each round steps every entrant once, rotating who goes first. */
+function race(entrants: Entrant[]): number {
+  for (const e of entrants) for (let i = 0; i < 2; i++) e.trainer.step();
+  let tokens = 0;
+  for (let i = 0; i < steps; i++) {
+    const order = entrants.map((_, j) => entrants[(i + j) % entrants.length]!);
+    const times = new Map<Entrant, number>();
+    for (const e of order) {
+      const s = e.trainer.step();
+      times.set(e, s.seconds);
+      if (e === entrants[0]) tokens += s.tokens;
+    }
+    for (const e of entrants) {
+      e.seconds += times.get(e)!;
+      e.ratios.push(times.get(entrants[0]!)! / times.get(e)!);
+    }
   }
-  genericSeconds += g;
-  emittedSeconds += e;
-  pairRatios.push(g / e);
+  return tokens;
 }
-pairRatios.sort((a, b) => a - b);
-const median = pairRatios[Math.floor(pairRatios.length / 2)]!;
-const genericRate = tokens / genericSeconds;
-const emittedRate = tokens / emittedSeconds;
-console.log(`model ${ir.name}: ${ir.layers.length} layers; backend ${report.choice}; ${steps} timed training steps × ${batch} × ${ir.context} tokens each`);
-console.log(`generic model (buildModel):  ${genericRate.toFixed(0)} tokens/s`);
-console.log(`emitted model (model.ts):    ${emittedRate.toFixed(0)} tokens/s`);
-console.log(`ratio emitted / generic:     ${(emittedRate / genericRate).toFixed(3)} (median of per-step pairs ${median.toFixed(3)})`);
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peerc-bench-"));
+const report = await selectBackend("wasm");
+const entrant = (label: string, model: LanguageModel, ir: IRModel): Entrant => ({ label, trainer: trainer(model, ir), seconds: 0, ratios: [] });
+
+if (values.heads) {
+  const ir = positionals.length > 0 ? loadModel() : checkFiles(["bench.peer"], { readFile: () => PEER_RETRIEVAL(values.keys!) }).program.models[0]!;
+  const batched = await emittedFactory(ir, dir, { shared: "batched", per_head: "batched" });
+  const unrolled = await emittedFactory(ir, dir, { shared: "unrolled", per_head: "unrolled" });
+  const entrants = [
+    entrant("generic model (buildModel)", buildModel(ir, { seed: 1, backend: report.name }), ir),
+    entrant("emitted, heads batched", batched({ seed: 1, backend: report.name }), ir),
+    entrant("emitted, heads unrolled", unrolled({ seed: 1, backend: report.name }), ir),
+  ];
+  const tokens = race(entrants);
+  console.log(`model ${ir.name}: backend ${report.choice}; ${steps} timed training steps × ${batch} × ${ir.context} tokens each, rotated`);
+  for (const e of entrants) {
+    console.log(`${e.label.padEnd(28)} ${(tokens / e.seconds).toFixed(0).padStart(7)} tokens/s  (vs generic: total ${(entrants[0]!.seconds / e.seconds).toFixed(3)}, median per step ${median(e.ratios).toFixed(3)})`);
+  }
+  const [, b, u] = entrants;
+  const perStep = b!.ratios.map((r, i) => u!.ratios[i]! / r);
+  console.log(`unrolled / batched: total ${(b!.seconds / u!.seconds).toFixed(3)}, median per step ${median(perStep).toFixed(3)}`);
+} else {
+  const ir = loadModel();
+  const createModel = await emittedFactory(ir, dir);
+  // --aa: both sides generic, to see the bench's own bias and noise.
+  const special = values.aa ? buildModel(ir, { seed: 1, backend: report.name }) : createModel({ seed: 1, backend: report.name });
+  const entrants = [entrant("generic model (buildModel):", buildModel(ir, { seed: 1, backend: report.name }), ir), entrant("emitted model (model.ts):", special, ir)];
+  const tokens = race(entrants);
+  const [generic, emitted] = entrants;
+  console.log(`model ${ir.name}: ${ir.layers.length} layers; backend ${report.choice}; ${steps} timed training steps × ${batch} × ${ir.context} tokens each`);
+  console.log(`generic model (buildModel):  ${(tokens / generic!.seconds).toFixed(0)} tokens/s`);
+  console.log(`emitted model (model.ts):    ${(tokens / emitted!.seconds).toFixed(0)} tokens/s`);
+  console.log(`ratio emitted / generic:     ${(generic!.seconds / emitted!.seconds).toFixed(3)} (median of per-step pairs ${median(emitted!.ratios).toFixed(3)})`);
+}
 fs.rmSync(dir, { recursive: true, force: true });

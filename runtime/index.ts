@@ -16,6 +16,13 @@ export { createFfwLayer, createFfwWeights, applyFfw, ffwVariables, type FfwWeigh
 export { createMoeLayer, routeTokenChoice, loadBalancingLoss, tokenChoiceCapacity, expertChoiceCapacity, type MoeRouting, type MoeRuntime } from "./layers/moe.js";
 export { createLmHeadLayer } from "./layers/lm_head.js";
 
+export { ExpertTable } from "./experts/sparse-table.js";
+export { BN_MOMENTUM as QUERY_BN_MOMENTUM, NORM_EPS as QUERY_NORM_EPS } from "./experts/query-net.js";
+export { productKeyTopk, type ProductKeyHits } from "./experts/product-keys.js";
+export { selectedScoresFromKeys, type KeyGeometry } from "./experts/selected-scores.js";
+export { peerExperts, pkmValues } from "./experts/expert-kernels.js";
+export { readHost } from "./experts/host-tensor.js";
+
 export { buildModel, crossEntropyLoss, type LanguageModel, type ForwardMode, type ForwardResult, type LossResult, type BuildOptions } from "./model/model.js";
 export { createLayer, registerLayerFactory, hasLayerFactory } from "./model/factories.js";
 export { createBuildContext, normalArray, streamSeed, INIT_STD, normal, zeros, ones, type LayerBuildContext, type InitKind } from "./model/init.js";
@@ -26,4 +33,5 @@ export { learningRate, warmupSteps } from "./train/schedule.js";
 export { globalGradNorm, clipFactor, scaleGradients } from "./train/clip.js";
 export { TrainingDivergedError } from "./train/errors.js";
 export { modelWeights, tableStates, optimizerMoments, restoreModel, restoreOptimizer, type NamedArray } from "./train/state.js";
+export { exportModel, exportTensors, EXPORT_WEIGHTS_FILE, EXPORT_ARCHITECTURE_FILE, type ExportResult } from "./train/export.js";
 export { trainMain, parseTrainArgs, TRAIN_USAGE, UsageError, type TrainTarget, type TrainIO, type TrainOptions } from "./train/main.js";

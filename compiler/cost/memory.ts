@@ -27,6 +27,23 @@ export function gradientParams(layer: LayerCost, tokensPerStep: number): bigint 
   return layer.params - sparse + touched;
 }
 
+/**
+ * Training memory of a layer's sparse tables alone (PEER u/v, PKM values), as
+ * layerTrainMemory counts them: weights and AdamW moments for every row, a
+ * gradient for the rows a step of `tokensPerStep` can touch. The runtime's
+ * ExpertTable holds the same plus 8 bytes of bookkeeping per row (lastStep,
+ * rowSlot), under 1% at any realistic width (test/runtime/preflight.test.ts).
+ */
+export function sparseTableTrainBytes(layer: LayerCost, precision: Precision, tokensPerStep: number): number {
+  let bytes = 0;
+  for (const table of layer.sparseTables) {
+    const rows = Number(table.rows);
+    const touched = Math.min(rows, Math.ceil(tokensPerStep * table.rowsPerToken));
+    bytes += (ELEMENT_BYTES[precision] + OPTIMIZER_BYTES[precision]) * rows * table.cols + GRAD_BYTES[precision] * touched * table.cols;
+  }
+  return bytes;
+}
+
 export function activationBytesPerToken(layer: LayerCost, precision: Precision): number {
   return ELEMENT_BYTES[precision] * layer.savedElementsPerToken + INDEX_BYTES * layer.savedIndicesPerToken;
 }

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import type { IRModel } from "../ir/types.js";
 import type { ModelCost } from "../cost/types.js";
 import type { HeaderInfo } from "./header.js";
+import type { HeadLayouts } from "./layers/product-key.js";
 
 export interface EmitContext {
   readonly model: IRModel;
@@ -13,8 +14,12 @@ export interface EmitContext {
    * the trainer's default --data; null = the runtime's built-in corpus.
    */
   readonly dataPath: string | null;
+  /** The spec's folder relative to the output folder ("/" separators): the spec's data path is relative to it. */
+  readonly specDir: string;
   /** Module specifier of the runtime: "peerc/runtime" (tests point it at the sources). */
   readonly runtimeImport: string;
+  /** Product-key score layout (bench/emitted-vs-generic.ts --heads); unset = the measured default. */
+  readonly headLayout?: HeadLayouts;
 }
 
 export interface ContextOptions {
@@ -23,6 +28,7 @@ export interface ContextOptions {
   /** The output folder (absolute or relative to the working folder). */
   readonly outDir: string;
   readonly runtimeImport?: string;
+  readonly headLayout?: HeadLayouts;
 }
 
 function posixRelative(from: string, to: string): string {
@@ -40,6 +46,8 @@ export function emitContext(model: IRModel, cost: ModelCost, options: ContextOpt
     header: { spec: posixRelative(outDir, spec), model: model.name, hash: model.hash },
     // Spec data paths are relative to the spec's folder; the trainer resolves them next to itself.
     dataPath: data === null ? null : path.isAbsolute(data) ? data : posixRelative(outDir, path.resolve(path.dirname(spec), data)),
+    specDir: posixRelative(outDir, path.dirname(spec)),
     runtimeImport: options.runtimeImport ?? "peerc/runtime",
+    ...(options.headLayout ? { headLayout: options.headLayout } : {}),
   };
 }

@@ -74,6 +74,13 @@ export function trainerFlags(ctx: EmitContext): TrainerFlag[] {
       default: train?.checkpointEvery ?? FALLBACK.checkpointEvery,
     }),
     flag({
+      name: "force-memory",
+      type: "boolean",
+      value: null,
+      description: "start even if the memory preflight estimates the run will not fit",
+      default: false,
+    }),
+    flag({
       name: "export",
       type: "string",
       value: "DIR",

@@ -15,40 +15,44 @@ import { NameScope } from "./names.js";
 import { commentText, tsString, tsValuePretty } from "./strings.js";
 import { architectureOf } from "./architecture.js";
 import { layerCostLine } from "./cost-comment.js";
-import type { LayerEmission, LayerEmitEnv, WeightGroup, WeightRef } from "./layers/types.js";
+import type { LayerEmission, LayerEmitEnv, TableRef, WeightGroup, WeightRef } from "./layers/types.js";
 import { emitMoe } from "./layers/moe.js";
 import { emitEmbed, emitFfw, emitNorm, emitPositions } from "./layers/dense.js";
 import { emitAttention } from "./layers/attention.js";
 import { emitLmHead } from "./layers/head.js";
-import { emitDelegated } from "./layers/delegated.js";
-import { shapeLit } from "./layers/common.js";
+import { emitPeer, emitPkm, type HeadLayouts } from "./layers/product-key.js";
+import { lit, shapeLit } from "./layers/common.js";
 
 /** Identifiers the file declares itself; layer names must not take them. */
 const FILE_NAMES = [
-  "tf", "Weights", "RuntimeLayers", "ForwardContext", "RuntimeLayer", "NamedVariable", "buildModel", "applyRope", "causalMask",
-  "positionIdsFor", "kvHeadIndex", "GELU_TANH_C", "ARCHITECTURE", "MODEL_NAME", "SPEC_HASH", "bindWeights", "bindLayers",
-  "forward", "createModel", "EmittedModel", "variableNamed", "layerAt", "w", "layers", "ctx", "ids", "x", "detach",
+  "tf", "Weights", "ForwardContext", "NamedVariable", "buildModel", "applyRope", "causalMask",
+  "positionIdsFor", "kvHeadIndex", "GELU_TANH_C", "ARCHITECTURE", "MODEL_NAME", "SPEC_HASH", "bindWeights",
+  "forward", "createModel", "EmittedModel", "variableNamed", "bufferNamed", "tableNamed", "w", "ctx", "ids", "x", "detach",
   "routeTokenChoice", "tokenChoiceCapacity", "expertChoiceCapacity", "loadBalancingLoss",
+  "ExpertTable", "productKeyTopk", "selectedScoresFromKeys", "peerExperts", "pkmValues", "readHost",
+  "QUERY_BN_MOMENTUM", "QUERY_NORM_EPS",
+];
+
+/** Runtime helpers the emitted layers may call, imported only when used. */
+const HELPERS = [
+  "detach", "routeTokenChoice", "tokenChoiceCapacity", "expertChoiceCapacity", "loadBalancingLoss",
+  "productKeyTopk", "selectedScoresFromKeys", "peerExperts", "pkmValues", "readHost",
 ];
 
 interface EmittedLayer {
   readonly layer: IRLayer;
   readonly emission: LayerEmission;
-  /** Field of `RuntimeLayers` when the forward is delegated to the runtime layer. */
-  readonly delegatedField: string | null;
 }
 
-function emitLayers(model: IRModel): EmittedLayer[] {
+function emitLayers(model: IRModel, headLayout: HeadLayouts | undefined): EmittedLayer[] {
   const fields = new NameScope(FILE_NAMES);
   const functions = new NameScope(FILE_NAMES);
-  const layerFields = new NameScope(FILE_NAMES);
   const byName = new Map<string, string>();
-  const env: LayerEmitEnv = { model, fields, functions, weightField: (name) => byName.get(name) };
+  const env: LayerEmitEnv = { model, fields, functions, weightField: (name) => byName.get(name), ...(headLayout ? { headLayout } : {}) };
   let embeddingName: string | null = null;
   const out: EmittedLayer[] = [];
   for (const layer of model.layers) {
     let emission: LayerEmission;
-    let delegatedField: string | null = null;
     switch (layer.kind) {
       case "embed":
         emission = emitEmbed(layer, env);
@@ -73,13 +77,14 @@ function emitLayers(model: IRModel): EmittedLayer[] {
         emission = emitMoe(layer, env);
         break;
       case "peer":
+        emission = emitPeer(layer, env);
+        break;
       case "pkm":
-        delegatedField = layerFields.claim(layer.path);
-        emission = emitDelegated(layer, env, delegatedField);
+        emission = emitPkm(layer, env);
         break;
     }
     for (const ref of emission.weights) byName.set(ref.name, ref.field);
-    out.push({ layer, emission, delegatedField });
+    out.push({ layer, emission });
   }
   return out;
 }
@@ -133,20 +138,25 @@ function costOf(costs: readonly LayerCost[], path: string): LayerCost | undefine
 
 export function emitModelFile(ctx: EmitContext): string {
   const { model } = ctx;
-  const layers = emitLayers(model);
+  const layers = emitLayers(model, ctx.headLayout);
   const weights: WeightRef[] = layers.flatMap((l) => l.emission.weights);
   const groups: WeightGroup[] = layers.flatMap((l) => l.emission.groups ?? []);
-  const delegated = layers.filter((l) => l.delegatedField !== null);
+  const buffers: WeightRef[] = layers.flatMap((l) => l.emission.buffers);
+  const tables: TableRef[] = layers.flatMap((l) => l.emission.tables);
   const uses = (s: string) => layers.some((l) => l.emission.code.includes(s));
 
   const imports = ["buildModel"];
   if (uses("applyRope(")) imports.push("applyRope");
   if (uses("causalMask(")) imports.push("causalMask");
   if (uses("positionIdsFor(")) imports.push("positionIdsFor");
-  for (const helper of ["detach", "routeTokenChoice", "tokenChoiceCapacity", "expertChoiceCapacity", "loadBalancingLoss"]) {
+  for (const helper of HELPERS) {
     if (uses(`${helper}(`)) imports.push(helper);
   }
-  imports.push("type BuildOptions", "type ForwardContext", "type ForwardMode", "type ForwardResult", "type LanguageModel", "type RoutingRecord", "type RuntimeLayer");
+  if (tables.length > 0) imports.push("ExpertTable");
+  for (const constant of ["QUERY_BN_MOMENTUM", "QUERY_NORM_EPS"]) {
+    if (uses(constant)) imports.push(constant);
+  }
+  imports.push("type BuildOptions", "type ForwardContext", "type ForwardMode", "type ForwardResult", "type LanguageModel", "type RoutingRecord");
   imports.splice(1, 0, "crossEntropyLoss");
   imports.sort((a, b) => a.replace("type ", "").localeCompare(b.replace("type ", "")));
 
@@ -189,11 +199,8 @@ function kvHeadIndex(ids: number[]): tf.Tensor1D {
   parts.push("interface Weights {");
   for (const ref of weights) parts.push(`  /** ${commentText(ref.name)} ${shapeLit(ref.shape)} */\n  readonly ${ref.field}: tf.Variable;`);
   for (const g of groups) parts.push(`  /** ${commentText(g.prefix + "<i>.*")}, i < ${g.count} */\n  readonly ${g.field}: readonly ${g.typeName}[];`);
-  parts.push("}");
-  parts.push("");
-  parts.push("/** Runtime layers whose own forward is used (product-key layers). */");
-  parts.push("interface RuntimeLayers {");
-  for (const l of delegated) parts.push(`  /** ${commentText(l.layer.path)} (${l.layer.kind}) */\n  readonly ${l.delegatedField}: RuntimeLayer;`);
+  for (const ref of buffers) parts.push(`  /** ${commentText(ref.name)} ${shapeLit(ref.shape)} (buffer, not trained) */\n  readonly ${ref.field}: tf.Variable;`);
+  for (const t of tables) parts.push(`  /** ${commentText(t.name)} [${t.rows}, ${t.cols}] (expert table, outside tfjs) */\n  readonly ${t.field}: ExpertTable;`);
   parts.push("}");
   parts.push("");
 
@@ -209,13 +216,29 @@ function kvHeadIndex(ids: number[]): tf.Tensor1D {
   }
   throw new Error(\`\${name}: no such variable in the runtime model; regenerate this trainer with peerc compile\`);
 }
-
-function layerAt(model: LanguageModel, path: string): RuntimeLayer {
-  const layer = model.layers.find((l) => l.path === path);
-  if (!layer) throw new Error(\`\${path}: no such layer in the runtime model; regenerate this trainer with peerc compile\`);
-  return layer;
+`);
+  if (buffers.length > 0) {
+    parts.push(`function bufferNamed(model: LanguageModel, name: string, shape: readonly number[]): tf.Variable {
+  const buffer = model.buffers().find((b) => b.name === name);
+  if (!buffer) throw new Error(\`\${name}: no such buffer in the runtime model; regenerate this trainer with peerc compile\`);
+  if (buffer.tensor.shape.join(",") !== shape.join(",")) {
+    throw new Error(\`\${name}: the runtime made shape [\${buffer.tensor.shape.join(", ")}], this trainer expects [\${shape.join(", ")}]; regenerate it with peerc compile\`);
+  }
+  return buffer.tensor;
 }
 `);
+  }
+  if (tables.length > 0) {
+    parts.push(`function tableNamed(model: LanguageModel, name: string, rows: number, cols: number): ExpertTable {
+  const table = model.sparseTables.find((t) => t.name === name);
+  if (!(table instanceof ExpertTable)) throw new Error(\`\${name}: no such expert table in the runtime model; regenerate this trainer with peerc compile\`);
+  if (table.rows !== rows || table.cols !== cols) {
+    throw new Error(\`\${name}: the runtime made [\${table.rows}, \${table.cols}], this trainer expects [\${rows}, \${cols}]; regenerate it with peerc compile\`);
+  }
+  return table;
+}
+`);
+  }
   parts.push("function bindWeights(model: LanguageModel): Weights {");
   parts.push("  return {");
   for (const ref of weights) parts.push(`    ${ref.field}: variableNamed(model, ${tsString(ref.name)}, ${shapeLit(ref.shape)}),`);
@@ -224,12 +247,8 @@ function layerAt(model: LanguageModel, path: string): RuntimeLayer {
     const members = g.parts.map((p) => `${p.property}: variableNamed(model, ${tsString(g.prefix)} + i + ${tsString("." + p.part)}, ${shapeLit(p.shape)})`);
     parts.push(`    ${g.field}: Array.from({ length: ${g.count} }, (_, i) => ({ ${members.join(", ")} })),`);
   }
-  parts.push("  };");
-  parts.push("}");
-  parts.push("");
-  parts.push("function bindLayers(model: LanguageModel): RuntimeLayers {");
-  parts.push("  return {");
-  for (const l of delegated) parts.push(`    ${l.delegatedField}: layerAt(model, ${tsString(l.layer.path)}),`);
+  for (const ref of buffers) parts.push(`    ${ref.field}: bufferNamed(model, ${tsString(ref.name)}, ${shapeLit(ref.shape)}),`);
+  for (const t of tables) parts.push(`    ${t.field}: tableNamed(model, ${tsString(t.name)}, ${lit(t.rows)}, ${lit(t.cols)}),`);
   parts.push("  };");
   parts.push("}");
   parts.push("");
@@ -243,9 +262,8 @@ function layerAt(model: LanguageModel, path: string): RuntimeLayer {
     parts.push("");
   }
 
-  const usesLayers = delegated.length > 0;
   parts.push("/** ids: int32 [batch·seqLen] → logits [batch·seqLen, vocab]. */");
-  parts.push(`export function forward(w: Weights, ${usesLayers ? "layers" : "_layers"}: RuntimeLayers, ids: tf.Tensor1D, ctx: ForwardContext): tf.Tensor2D {`);
+  parts.push(`export function forward(w: Weights, ids: tf.Tensor1D, ctx: ForwardContext): tf.Tensor2D {`);
   for (const line of forwardBody(model, layers)) parts.push("  " + line);
   parts.push("}");
   parts.push("");
@@ -254,16 +272,14 @@ function layerAt(model: LanguageModel, path: string): RuntimeLayer {
  * the generic model) with this file's forward.
  */
 export function createModel(options: BuildOptions): LanguageModel {
-  // Source spans only serve diagnostics; the runtime reads none of them.
-  const model = buildModel(ARCHITECTURE as unknown as Parameters<typeof buildModel>[0], options);
+  const model = buildModel(ARCHITECTURE, options);
   const w = bindWeights(model);
-  const layers = bindLayers(model);
   const run = (ids: tf.Tensor2D, mode: ForwardMode, recordRouting: ((record: RoutingRecord) => void) | null): ForwardResult => {
     if (ids.dtype !== "int32" || ids.rank !== 2) throw new Error(\`forward expects int32 ids [batch, seqLen], got \${ids.dtype} [\${ids.shape}]\`);
     const [batch, seqLen] = ids.shape;
     const auxLosses: tf.Scalar[] = [];
     const ctx: ForwardContext = { training: mode === "train", batch, seqLen, addAuxLoss: (l) => auxLosses.push(l), recordRouting };
-    const logits = forward(w, layers, tf.reshape(ids, [-1]), ctx);
+    const logits = forward(w, tf.reshape(ids, [-1]), ctx);
     const auxLoss = auxLosses.length === 0 ? null : (auxLosses.reduce((a, b) => tf.add(a, b)) as tf.Scalar);
     return { logits, auxLoss };
   };

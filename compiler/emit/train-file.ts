@@ -4,7 +4,7 @@
  * the runtime's `trainMain` (peerc/runtime), which parses the same flags and
  * runs the loop. This file adds what only the emitter knows: the model
  * factory, FLOPs per token from the cost model, the spec's data file relative
- * to this folder, and `--export DIR` (weights.safetensors + architecture.json).
+ * to this folder (`--export DIR` is the runtime's: weights.safetensors + architecture.json).
  */
 import type { EmitContext } from "./context.js";
 import { tsHeader } from "./header.js";
@@ -15,8 +15,7 @@ export function emitTrainFile(ctx: EmitContext): string {
   const flags = trainerFlags(ctx);
   const totals = ctx.cost.totals.flopsPerToken;
   const parts: string[] = [tsHeader(ctx.header)];
-  parts.push(`import * as fs from "node:fs";
-import * as path from "node:path";
+  parts.push(`import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { trainMain, type TrainTarget } from ${tsString(ctx.runtimeImport)};
 import { ARCHITECTURE, MODEL_NAME, SPEC_HASH, createModel } from "./model.js";
@@ -25,15 +24,12 @@ import { ARCHITECTURE, MODEL_NAME, SPEC_HASH, createModel } from "./model.js";
 const FORWARD_FLOPS_PER_TOKEN = ${tsNumber(totals.forward)};
 const TRAIN_FLOPS_PER_TOKEN = ${tsNumber(totals.train)};
 
-/** This folder: the spec's data path is stored relative to it. */
+/** This folder. */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+/** The spec's folder, relative to this one: the train section's data path is relative to it. */
+const SPEC_DIR = ${tsString(ctx.specDir)};
 `);
-  parts.push(
-    ctx.dataPath === null
-      ? "/** The spec names no data file: without --data the runtime's built-in corpus is used. */\nconst SPEC_DATA: string | null = null;"
-      : `/** The spec's data file, relative to this folder. */\nconst SPEC_DATA: string | null = ${tsString(ctx.dataPath)};`,
-  );
-  parts.push("");
   parts.push("/** Every flag with this spec's default (printed by --help; parsed by trainMain). */");
   parts.push("const FLAGS = [");
   for (const f of flags) {
@@ -60,47 +56,19 @@ function help(): string {
   return ["usage: node train.js [flags]", "", "Trains " + JSON.stringify(MODEL_NAME) + " (spec hash " + SPEC_HASH.slice(0, 12) + ").", "", ...rows, ""].join("\\n");
 }
 
-/** \`--export DIR\` → the runtime writes DIR/weights.safetensors; this trainer adds DIR/architecture.json. */
-function splitExport(argv: readonly string[]): { args: string[]; exportDir: string | null } {
-  const args: string[] = [];
-  let exportDir: string | null = null;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--export" && i + 1 < argv.length) exportDir = argv[++i]!;
-    else if (a.startsWith("--export=")) exportDir = a.slice("--export=".length);
-    else args.push(a);
-  }
-  if (exportDir !== null) {
-    fs.mkdirSync(exportDir, { recursive: true });
-    args.push("--export", path.join(exportDir, "weights.safetensors"));
-  }
-  return { args, exportDir };
-}
-
 async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(help());
     return 0;
   }
-  const { args, exportDir } = splitExport(argv);
-  const train = ARCHITECTURE.train;
   const target: TrainTarget = {
-    // The checked model as the runtime wants it: the spec's data path made relative to this file.
-    ir: {
-      ...ARCHITECTURE,
-      file: path.join(HERE, "train.js"),
-      train: train && { ...train, data: { ...train.data, path: SPEC_DATA } },
-    } as unknown as TrainTarget["ir"],
+    ir: ARCHITECTURE,
+    dataBase: path.resolve(HERE, SPEC_DIR),
     build: createModel,
     forwardFlopsPerToken: FORWARD_FLOPS_PER_TOKEN,
     trainFlopsPerToken: TRAIN_FLOPS_PER_TOKEN,
   };
-  const code = await trainMain(args, target);
-  if (code === 0 && exportDir !== null) {
-    fs.writeFileSync(path.join(exportDir, "architecture.json"), JSON.stringify(ARCHITECTURE, null, 2) + "\\n");
-    process.stdout.write("exported the architecture to " + path.join(exportDir, "architecture.json") + "\\n");
-  }
-  return code;
+  return trainMain(argv, target);
 }
 
 process.exitCode = await main(process.argv.slice(2));

@@ -270,3 +270,22 @@ export interface IRProgram {
   readonly files: readonly string[];
   readonly models: readonly IRModel[];
 }
+
+/** Keys that locate source text, for diagnostics only. */
+type SourceKey = "span" | "argSpans" | "metricSpan" | "limitSpan" | "file";
+
+/** `T` without its source locations, recursively. */
+export type WithoutSpans<T> = T extends readonly (infer E)[]
+  ? readonly WithoutSpans<E>[]
+  : T extends object
+    ? { readonly [K in keyof T as K extends SourceKey ? never : K]: WithoutSpans<T[K]> }
+    : T;
+
+/**
+ * The resolved model without source locations: what the runtime builds weights
+ * from, the `ARCHITECTURE` literal of emitted code and `--export`'s
+ * architecture.json. Every IRModel is one.
+ */
+export type ModelArchitecture = WithoutSpans<IRModel>;
+/** One layer of a ModelArchitecture. */
+export type LayerArchitecture = WithoutSpans<IRLayer>;

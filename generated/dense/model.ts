@@ -16,7 +16,6 @@ import {
   type ForwardResult,
   type LanguageModel,
   type RoutingRecord,
-  type RuntimeLayer,
 } from "peerc/runtime";
 
 export const MODEL_NAME = "dense";
@@ -690,10 +689,6 @@ interface Weights {
   readonly normGain: tf.Variable;
 }
 
-/** Runtime layers whose own forward is used (product-key layers). */
-interface RuntimeLayers {
-}
-
 function variableNamed(model: LanguageModel, name: string, shape: readonly number[]): tf.Variable {
   for (const layer of model.layers) {
     for (const v of layer.variables) {
@@ -705,12 +700,6 @@ function variableNamed(model: LanguageModel, name: string, shape: readonly numbe
     }
   }
   throw new Error(`${name}: no such variable in the runtime model; regenerate this trainer with peerc compile`);
-}
-
-function layerAt(model: LanguageModel, path: string): RuntimeLayer {
-  const layer = model.layers.find((l) => l.path === path);
-  if (!layer) throw new Error(`${path}: no such layer in the runtime model; regenerate this trainer with peerc compile`);
-  return layer;
 }
 
 function bindWeights(model: LanguageModel): Weights {
@@ -813,11 +802,6 @@ function bindWeights(model: LanguageModel): Weights {
     blocks11DenseFfwFfwWIn: variableNamed(model, "blocks.11.dense_ffw.ffw.w_in", [1024, 4096]),
     blocks11DenseFfwFfwWOut: variableNamed(model, "blocks.11.dense_ffw.ffw.w_out", [4096, 1024]),
     normGain: variableNamed(model, "norm.gain", [1024]),
-  };
-}
-
-function bindLayers(model: LanguageModel): RuntimeLayers {
-  return {
   };
 }
 
@@ -1409,7 +1393,7 @@ function lmHead(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** ids: int32 [batch·seqLen] → logits [batch·seqLen, vocab]. */
-export function forward(w: Weights, _layers: RuntimeLayers, ids: tf.Tensor1D, ctx: ForwardContext): tf.Tensor2D {
+export function forward(w: Weights, ids: tf.Tensor1D, ctx: ForwardContext): tf.Tensor2D {
   let x: tf.Tensor2D = embed(w, ids);
   // residual "blocks.0.mixer.residual": x + f(x)
   x = tf.add(x, blocks0MixerAttention(w, blocks0MixerNorm(w, x), ctx));
@@ -1469,16 +1453,14 @@ export function forward(w: Weights, _layers: RuntimeLayers, ids: tf.Tensor1D, ct
  * the generic model) with this file's forward.
  */
 export function createModel(options: BuildOptions): LanguageModel {
-  // Source spans only serve diagnostics; the runtime reads none of them.
-  const model = buildModel(ARCHITECTURE as unknown as Parameters<typeof buildModel>[0], options);
+  const model = buildModel(ARCHITECTURE, options);
   const w = bindWeights(model);
-  const layers = bindLayers(model);
   const run = (ids: tf.Tensor2D, mode: ForwardMode, recordRouting: ((record: RoutingRecord) => void) | null): ForwardResult => {
     if (ids.dtype !== "int32" || ids.rank !== 2) throw new Error(`forward expects int32 ids [batch, seqLen], got ${ids.dtype} [${ids.shape}]`);
     const [batch, seqLen] = ids.shape;
     const auxLosses: tf.Scalar[] = [];
     const ctx: ForwardContext = { training: mode === "train", batch, seqLen, addAuxLoss: (l) => auxLosses.push(l), recordRouting };
-    const logits = forward(w, layers, tf.reshape(ids, [-1]), ctx);
+    const logits = forward(w, tf.reshape(ids, [-1]), ctx);
     const auxLoss = auxLosses.length === 0 ? null : (auxLosses.reduce((a, b) => tf.add(a, b)) as tf.Scalar);
     return { logits, auxLoss };
   };

@@ -475,12 +475,6 @@ function variableNamed(model, name, shape) {
     }
     throw new Error(`${name}: no such variable in the runtime model; regenerate this trainer with peerc compile`);
 }
-function layerAt(model, path) {
-    const layer = model.layers.find((l) => l.path === path);
-    if (!layer)
-        throw new Error(`${path}: no such layer in the runtime model; regenerate this trainer with peerc compile`);
-    return layer;
-}
 function bindWeights(model) {
     return {
         embedWeight: variableNamed(model, "embed.weight", [32_000, 1024]),
@@ -582,9 +576,6 @@ function bindWeights(model) {
         normGain: variableNamed(model, "norm.gain", [1024]),
         blocks5MoeExperts: Array.from({ length: 128 }, (_, i) => ({ wIn: variableNamed(model, "blocks.5.moe.experts." + i + ".w_in", [1024, 4096]), wOut: variableNamed(model, "blocks.5.moe.experts." + i + ".w_out", [4096, 1024]) })),
     };
-}
-function bindLayers(model) {
-    return {};
 }
 /** "embed" — embed 32000 × 1024
  *  params 32,768,000 · active 0 · forward 0 FLOP/token (matrix 0 FLOP, elementwise 0 FLOP)
@@ -1169,7 +1160,7 @@ function lmHead(w, x) {
     return tf.matMul(x, w.embedWeight, false, true); // [n, 32_000]
 }
 /** ids: int32 [batch·seqLen] → logits [batch·seqLen, vocab]. */
-export function forward(w, _layers, ids, ctx) {
+export function forward(w, ids, ctx) {
     let x = embed(w, ids);
     // residual "blocks.0.mixer.residual": x + f(x)
     x = tf.add(x, blocks0MixerAttention(w, blocks0MixerNorm(w, x), ctx));
@@ -1228,17 +1219,15 @@ export function forward(w, _layers, ids, ctx) {
  * the generic model) with this file's forward.
  */
 export function createModel(options) {
-    // Source spans only serve diagnostics; the runtime reads none of them.
     const model = buildModel(ARCHITECTURE, options);
     const w = bindWeights(model);
-    const layers = bindLayers(model);
     const run = (ids, mode, recordRouting) => {
         if (ids.dtype !== "int32" || ids.rank !== 2)
             throw new Error(`forward expects int32 ids [batch, seqLen], got ${ids.dtype} [${ids.shape}]`);
         const [batch, seqLen] = ids.shape;
         const auxLosses = [];
         const ctx = { training: mode === "train", batch, seqLen, addAuxLoss: (l) => auxLosses.push(l), recordRouting };
-        const logits = forward(w, layers, tf.reshape(ids, [-1]), ctx);
+        const logits = forward(w, tf.reshape(ids, [-1]), ctx);
         const auxLoss = auxLosses.length === 0 ? null : auxLosses.reduce((a, b) => tf.add(a, b));
         return { logits, auxLoss };
     };

@@ -4,7 +4,7 @@
 // hash:  sha256:768ca4541071fafb8ed30765b65eaf49af88a1509e53b77957f0284db9abb1a2
 // Regenerate with `peerc compile`; edits here are lost.
 import * as tf from "@tensorflow/tfjs";
-import { applyRope, buildModel, causalMask, crossEntropyLoss, } from "peerc/runtime";
+import { applyRope, buildModel, causalMask, crossEntropyLoss, detach, ExpertTable, peerExperts, productKeyTopk, QUERY_BN_MOMENTUM, QUERY_NORM_EPS, readHost, selectedScoresFromKeys, } from "peerc/runtime";
 export const MODEL_NAME = "peer_1m";
 export const SPEC_HASH = "768ca4541071fafb8ed30765b65eaf49af88a1509e53b77957f0284db9abb1a2";
 /** The resolved architecture (the checked IR without source spans): the runtime creates the weights from it. */
@@ -194,11 +194,23 @@ function variableNamed(model, name, shape) {
     }
     throw new Error(`${name}: no such variable in the runtime model; regenerate this trainer with peerc compile`);
 }
-function layerAt(model, path) {
-    const layer = model.layers.find((l) => l.path === path);
-    if (!layer)
-        throw new Error(`${path}: no such layer in the runtime model; regenerate this trainer with peerc compile`);
-    return layer;
+function bufferNamed(model, name, shape) {
+    const buffer = model.buffers().find((b) => b.name === name);
+    if (!buffer)
+        throw new Error(`${name}: no such buffer in the runtime model; regenerate this trainer with peerc compile`);
+    if (buffer.tensor.shape.join(",") !== shape.join(",")) {
+        throw new Error(`${name}: the runtime made shape [${buffer.tensor.shape.join(", ")}], this trainer expects [${shape.join(", ")}]; regenerate it with peerc compile`);
+    }
+    return buffer.tensor;
+}
+function tableNamed(model, name, rows, cols) {
+    const table = model.sparseTables.find((t) => t.name === name);
+    if (!(table instanceof ExpertTable))
+        throw new Error(`${name}: no such expert table in the runtime model; regenerate this trainer with peerc compile`);
+    if (table.rows !== rows || table.cols !== cols) {
+        throw new Error(`${name}: the runtime made [${table.rows}, ${table.cols}], this trainer expects [${rows}, ${cols}]; regenerate it with peerc compile`);
+    }
+    return table;
 }
 function bindWeights(model) {
     return {
@@ -217,6 +229,12 @@ function bindWeights(model) {
         blocks1AttentionWv: variableNamed(model, "blocks.1.attention.wv", [256, 256]),
         blocks1AttentionWo: variableNamed(model, "blocks.1.attention.wo", [256, 256]),
         blocks1Norm2Gain: variableNamed(model, "blocks.1.norm_2.gain", [256]),
+        blocks1PeerQueryW: variableNamed(model, "blocks.1.peer.query.w", [256, 512]),
+        blocks1PeerQueryB: variableNamed(model, "blocks.1.peer.query.b", [512]),
+        blocks1PeerQueryBnGamma: variableNamed(model, "blocks.1.peer.query.bn.gamma", [512]),
+        blocks1PeerQueryBnBeta: variableNamed(model, "blocks.1.peer.query.bn.beta", [512]),
+        blocks1PeerKeys1: variableNamed(model, "blocks.1.peer.keys.1", [64, 1024]),
+        blocks1PeerKeys2: variableNamed(model, "blocks.1.peer.keys.2", [64, 1024]),
         blocks2NormGain: variableNamed(model, "blocks.2.norm.gain", [256]),
         blocks2AttentionWq: variableNamed(model, "blocks.2.attention.wq", [256, 256]),
         blocks2AttentionWk: variableNamed(model, "blocks.2.attention.wk", [256, 256]),
@@ -234,11 +252,10 @@ function bindWeights(model) {
         blocks3FfwWIn: variableNamed(model, "blocks.3.ffw.w_in", [256, 1024]),
         blocks3FfwWOut: variableNamed(model, "blocks.3.ffw.w_out", [1024, 256]),
         normGain: variableNamed(model, "norm.gain", [256]),
-    };
-}
-function bindLayers(model) {
-    return {
-        blocks1Peer: layerAt(model, "blocks.1.peer"),
+        blocks1PeerQueryBnRunningMean: bufferNamed(model, "blocks.1.peer.query.bn.running_mean", [512]),
+        blocks1PeerQueryBnRunningVar: bufferNamed(model, "blocks.1.peer.query.bn.running_var", [512]),
+        blocks1PeerExpertsU: tableNamed(model, "blocks.1.peer.experts.u", 1_048_576, 256),
+        blocks1PeerExpertsV: tableNamed(model, "blocks.1.peer.experts.v", 1_048_576, 256),
     };
 }
 /** "embed" — embed 256 × 256
@@ -328,9 +345,45 @@ function blocks1Norm2(w, x) {
 /** "blocks.1.peer" — PEER: 1048576 experts (1024² product keys), 4 heads × top-16, key dim 128, gelu, softmax scores, query norm batch, shared keys
  *  params 537,134,592 · active 296,448 · forward 1.38 MFLOP/token (matrix 1.38 MFLOP, elementwise 5.7 kFLOP)
  */
-function blocks1Peer(layers, x, ctx) {
-    // the runtime's peer forward: product-key routing on the host, expert tables in the runtime layer
-    return layers.blocks1Peer.apply(x, ctx);
+function blocks1Peer(w, x, ctx) {
+    const tokens = x.shape[0];
+    // query network: [T, 256] → [T, 4 heads × 128]
+    const projected = tf.add(tf.matMul(x, w.blocks1PeerQueryW), w.blocks1PeerQueryB);
+    // BatchNorm: the pass's token statistics in training, the running ones in evaluation
+    let normalised;
+    if (ctx.training) {
+        const mean = tf.mean(projected, 0);
+        const centred = tf.sub(projected, mean);
+        const variance = tf.mean(tf.square(centred), 0);
+        normalised = tf.mul(centred, tf.rsqrt(tf.add(variance, QUERY_NORM_EPS)));
+        // running ← (1 − m)·running + m·batch, m the runtime's momentum (the running variance takes the unbiased batch variance)
+        const unbiased = tokens > 1 ? tokens / (tokens - 1) : 1;
+        tf.tidy(() => {
+            w.blocks1PeerQueryBnRunningMean.assign(tf.add(tf.mul(w.blocks1PeerQueryBnRunningMean, 1 - QUERY_BN_MOMENTUM), tf.mul(mean, QUERY_BN_MOMENTUM)));
+            w.blocks1PeerQueryBnRunningVar.assign(tf.add(tf.mul(w.blocks1PeerQueryBnRunningVar, 1 - QUERY_BN_MOMENTUM), tf.mul(variance, QUERY_BN_MOMENTUM * unbiased)));
+        });
+    }
+    else {
+        normalised = tf.mul(tf.sub(projected, w.blocks1PeerQueryBnRunningMean), tf.rsqrt(tf.add(w.blocks1PeerQueryBnRunningVar, QUERY_NORM_EPS)));
+    }
+    const q = tf.add(tf.mul(normalised, w.blocks1PeerQueryBnGamma), w.blocks1PeerQueryBnBeta);
+    // sub-key scores [T·4, 1024] per half (row t·4 + head), on a detached copy of q: they only choose
+    const frozen = detach(q);
+    const frozenRows = tf.reshape(frozen, [tokens * 4, 128]);
+    const scores1 = tf.matMul(tf.slice(frozenRows, [0, 0], [-1, 64]), w.blocks1PeerKeys1);
+    const scores2 = tf.matMul(tf.slice(frozenRows, [0, 64], [-1, 64]), w.blocks1PeerKeys2);
+    // exact top-16 of 1_048_576 = 1024² product keys (JS, gradient-free): top-16 per half, 256 candidate sums
+    const hits = productKeyTopk(readHost(scores1), readHost(scores2), tokens * 4, 1024, 16, 16);
+    tf.dispose([frozen, scores1, scores2]);
+    // the 16 chosen scores per head, recomputed differentiably from q and only the chosen sub-keys
+    const selected = selectedScoresFromKeys(q, [[w.blocks1PeerKeys1, w.blocks1PeerKeys2]], hits, { heads: 4, keyDim: 128, subKeys: 1024 });
+    // router weights: softmax over each head's 16 scores → [T, 4·16]
+    const gates = tf.reshape(tf.softmax(selected), [tokens, 64]);
+    if (ctx.recordRouting !== null) {
+        ctx.recordRouting({ path: "blocks.1.peer", numExperts: 1_048_576, ids: hits.ids, weights: Float32Array.from(gates.dataSync()) });
+    }
+    // Σ over 4 heads × 16 experts of g · gelu(u_idᵀx) · v_id, fused over the tables u, v [1_048_576, 256]
+    return peerExperts(x, gates, hits.ids, w.blocks1PeerExpertsU, w.blocks1PeerExpertsV, "gelu");
 }
 /** "blocks.2.norm" — RMSNorm over 256, eps 0.00001
  *  params 256 · forward 1.02 kFLOP/token (matrix 0 FLOP, elementwise 1.02 kFLOP)
@@ -433,7 +486,7 @@ function lmHead(w, x) {
     return tf.matMul(x, w.embedWeight, false, true); // [n, 256]
 }
 /** ids: int32 [batch·seqLen] → logits [batch·seqLen, vocab]. */
-export function forward(w, layers, ids, ctx) {
+export function forward(w, ids, ctx) {
     let x = embed(w, ids);
     // residual "blocks.0.residual": x + f(x)
     x = tf.add(x, blocks0Attention(w, blocks0Norm(w, x), ctx));
@@ -442,7 +495,7 @@ export function forward(w, layers, ids, ctx) {
     // residual "blocks.1.residual": x + f(x)
     x = tf.add(x, blocks1Attention(w, blocks1Norm(w, x), ctx));
     // residual "blocks.1.residual_2": x + f(x)
-    x = tf.add(x, blocks1Peer(layers, blocks1Norm2(w, x), ctx));
+    x = tf.add(x, blocks1Peer(w, blocks1Norm2(w, x), ctx));
     // residual "blocks.2.residual": x + f(x)
     x = tf.add(x, blocks2Attention(w, blocks2Norm(w, x), ctx));
     // residual "blocks.2.residual_2": x + f(x)
@@ -460,17 +513,15 @@ export function forward(w, layers, ids, ctx) {
  * the generic model) with this file's forward.
  */
 export function createModel(options) {
-    // Source spans only serve diagnostics; the runtime reads none of them.
     const model = buildModel(ARCHITECTURE, options);
     const w = bindWeights(model);
-    const layers = bindLayers(model);
     const run = (ids, mode, recordRouting) => {
         if (ids.dtype !== "int32" || ids.rank !== 2)
             throw new Error(`forward expects int32 ids [batch, seqLen], got ${ids.dtype} [${ids.shape}]`);
         const [batch, seqLen] = ids.shape;
         const auxLosses = [];
         const ctx = { training: mode === "train", batch, seqLen, addAuxLoss: (l) => auxLosses.push(l), recordRouting };
-        const logits = forward(w, layers, tf.reshape(ids, [-1]), ctx);
+        const logits = forward(w, tf.reshape(ids, [-1]), ctx);
         const auxLoss = auxLosses.length === 0 ? null : auxLosses.reduce((a, b) => tf.add(a, b));
         return { logits, auxLoss };
     };

@@ -4,7 +4,7 @@
 // hash:  sha256:f6f865fb4c08df46bac61416128297c348208cc2457bf5e054b05854a620ef0a
 // Regenerate with `peerc compile`; edits here are lost.
 import * as tf from "@tensorflow/tfjs";
-import { applyRope, buildModel, causalMask, crossEntropyLoss, } from "peerc/runtime";
+import { applyRope, buildModel, causalMask, crossEntropyLoss, detach, ExpertTable, peerExperts, productKeyTopk, QUERY_BN_MOMENTUM, QUERY_NORM_EPS, readHost, selectedScoresFromKeys, } from "peerc/runtime";
 export const MODEL_NAME = "peer_n[experts=1048576]";
 export const SPEC_HASH = "f6f865fb4c08df46bac61416128297c348208cc2457bf5e054b05854a620ef0a";
 /** The resolved architecture (the checked IR without source spans): the runtime creates the weights from it. */
@@ -477,11 +477,23 @@ function variableNamed(model, name, shape) {
     }
     throw new Error(`${name}: no such variable in the runtime model; regenerate this trainer with peerc compile`);
 }
-function layerAt(model, path) {
-    const layer = model.layers.find((l) => l.path === path);
-    if (!layer)
-        throw new Error(`${path}: no such layer in the runtime model; regenerate this trainer with peerc compile`);
-    return layer;
+function bufferNamed(model, name, shape) {
+    const buffer = model.buffers().find((b) => b.name === name);
+    if (!buffer)
+        throw new Error(`${name}: no such buffer in the runtime model; regenerate this trainer with peerc compile`);
+    if (buffer.tensor.shape.join(",") !== shape.join(",")) {
+        throw new Error(`${name}: the runtime made shape [${buffer.tensor.shape.join(", ")}], this trainer expects [${shape.join(", ")}]; regenerate it with peerc compile`);
+    }
+    return buffer.tensor;
+}
+function tableNamed(model, name, rows, cols) {
+    const table = model.sparseTables.find((t) => t.name === name);
+    if (!(table instanceof ExpertTable))
+        throw new Error(`${name}: no such expert table in the runtime model; regenerate this trainer with peerc compile`);
+    if (table.rows !== rows || table.cols !== cols) {
+        throw new Error(`${name}: the runtime made [${table.rows}, ${table.cols}], this trainer expects [${rows}, ${cols}]; regenerate it with peerc compile`);
+    }
+    return table;
 }
 function bindWeights(model) {
     return {
@@ -532,6 +544,12 @@ function bindWeights(model) {
         blocks5MixerAttentionWv: variableNamed(model, "blocks.5.mixer.attention.wv", [1024, 1024]),
         blocks5MixerAttentionWo: variableNamed(model, "blocks.5.mixer.attention.wo", [1024, 1024]),
         blocks5NormGain: variableNamed(model, "blocks.5.norm.gain", [1024]),
+        blocks5PeerQueryW: variableNamed(model, "blocks.5.peer.query.w", [1024, 2048]),
+        blocks5PeerQueryB: variableNamed(model, "blocks.5.peer.query.b", [2048]),
+        blocks5PeerQueryBnGamma: variableNamed(model, "blocks.5.peer.query.bn.gamma", [2048]),
+        blocks5PeerQueryBnBeta: variableNamed(model, "blocks.5.peer.query.bn.beta", [2048]),
+        blocks5PeerKeys1: variableNamed(model, "blocks.5.peer.keys.1", [128, 1024]),
+        blocks5PeerKeys2: variableNamed(model, "blocks.5.peer.keys.2", [128, 1024]),
         blocks6MixerNormGain: variableNamed(model, "blocks.6.mixer.norm.gain", [1024]),
         blocks6MixerAttentionWq: variableNamed(model, "blocks.6.mixer.attention.wq", [1024, 1024]),
         blocks6MixerAttentionWk: variableNamed(model, "blocks.6.mixer.attention.wk", [1024, 1024]),
@@ -581,11 +599,10 @@ function bindWeights(model) {
         blocks11DenseFfwFfwWIn: variableNamed(model, "blocks.11.dense_ffw.ffw.w_in", [1024, 4096]),
         blocks11DenseFfwFfwWOut: variableNamed(model, "blocks.11.dense_ffw.ffw.w_out", [4096, 1024]),
         normGain: variableNamed(model, "norm.gain", [1024]),
-    };
-}
-function bindLayers(model) {
-    return {
-        blocks5Peer: layerAt(model, "blocks.5.peer"),
+        blocks5PeerQueryBnRunningMean: bufferNamed(model, "blocks.5.peer.query.bn.running_mean", [2048]),
+        blocks5PeerQueryBnRunningVar: bufferNamed(model, "blocks.5.peer.query.bn.running_var", [2048]),
+        blocks5PeerExpertsU: tableNamed(model, "blocks.5.peer.experts.u", 1_048_576, 1024),
+        blocks5PeerExpertsV: tableNamed(model, "blocks.5.peer.experts.v", 1_048_576, 1024),
     };
 }
 /** "embed" — embed 32000 × 1024
@@ -847,9 +864,45 @@ function blocks5Norm(w, x) {
 /** "blocks.5.peer" — PEER: 1048576 experts (1024² product keys), 8 heads × top-16, key dim 256, gelu, softmax scores, query norm batch, shared keys
  *  params 2,149,849,088 · active 2,627,584 · forward 8.93 MFLOP/token (matrix 8.91 MFLOP, elementwise 20.1 kFLOP)
  */
-function blocks5Peer(layers, x, ctx) {
-    // the runtime's peer forward: product-key routing on the host, expert tables in the runtime layer
-    return layers.blocks5Peer.apply(x, ctx);
+function blocks5Peer(w, x, ctx) {
+    const tokens = x.shape[0];
+    // query network: [T, 1024] → [T, 8 heads × 256]
+    const projected = tf.add(tf.matMul(x, w.blocks5PeerQueryW), w.blocks5PeerQueryB);
+    // BatchNorm: the pass's token statistics in training, the running ones in evaluation
+    let normalised;
+    if (ctx.training) {
+        const mean = tf.mean(projected, 0);
+        const centred = tf.sub(projected, mean);
+        const variance = tf.mean(tf.square(centred), 0);
+        normalised = tf.mul(centred, tf.rsqrt(tf.add(variance, QUERY_NORM_EPS)));
+        // running ← (1 − m)·running + m·batch, m the runtime's momentum (the running variance takes the unbiased batch variance)
+        const unbiased = tokens > 1 ? tokens / (tokens - 1) : 1;
+        tf.tidy(() => {
+            w.blocks5PeerQueryBnRunningMean.assign(tf.add(tf.mul(w.blocks5PeerQueryBnRunningMean, 1 - QUERY_BN_MOMENTUM), tf.mul(mean, QUERY_BN_MOMENTUM)));
+            w.blocks5PeerQueryBnRunningVar.assign(tf.add(tf.mul(w.blocks5PeerQueryBnRunningVar, 1 - QUERY_BN_MOMENTUM), tf.mul(variance, QUERY_BN_MOMENTUM * unbiased)));
+        });
+    }
+    else {
+        normalised = tf.mul(tf.sub(projected, w.blocks5PeerQueryBnRunningMean), tf.rsqrt(tf.add(w.blocks5PeerQueryBnRunningVar, QUERY_NORM_EPS)));
+    }
+    const q = tf.add(tf.mul(normalised, w.blocks5PeerQueryBnGamma), w.blocks5PeerQueryBnBeta);
+    // sub-key scores [T·8, 1024] per half (row t·8 + head), on a detached copy of q: they only choose
+    const frozen = detach(q);
+    const frozenRows = tf.reshape(frozen, [tokens * 8, 256]);
+    const scores1 = tf.matMul(tf.slice(frozenRows, [0, 0], [-1, 128]), w.blocks5PeerKeys1);
+    const scores2 = tf.matMul(tf.slice(frozenRows, [0, 128], [-1, 128]), w.blocks5PeerKeys2);
+    // exact top-16 of 1_048_576 = 1024² product keys (JS, gradient-free): top-16 per half, 256 candidate sums
+    const hits = productKeyTopk(readHost(scores1), readHost(scores2), tokens * 8, 1024, 16, 16);
+    tf.dispose([frozen, scores1, scores2]);
+    // the 16 chosen scores per head, recomputed differentiably from q and only the chosen sub-keys
+    const selected = selectedScoresFromKeys(q, [[w.blocks5PeerKeys1, w.blocks5PeerKeys2]], hits, { heads: 8, keyDim: 256, subKeys: 1024 });
+    // router weights: softmax over each head's 16 scores → [T, 8·16]
+    const gates = tf.reshape(tf.softmax(selected), [tokens, 128]);
+    if (ctx.recordRouting !== null) {
+        ctx.recordRouting({ path: "blocks.5.peer", numExperts: 1_048_576, ids: hits.ids, weights: Float32Array.from(gates.dataSync()) });
+    }
+    // Σ over 8 heads × 16 experts of g · gelu(u_idᵀx) · v_id, fused over the tables u, v [1_048_576, 1024]
+    return peerExperts(x, gates, hits.ids, w.blocks5PeerExpertsU, w.blocks5PeerExpertsV, "gelu");
 }
 /** "blocks.6.mixer.norm" — RMSNorm over 1024, eps 0.00001
  *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
@@ -1124,7 +1177,7 @@ function lmHead(w, x) {
     return tf.matMul(x, w.embedWeight, false, true); // [n, 32_000]
 }
 /** ids: int32 [batch·seqLen] → logits [batch·seqLen, vocab]. */
-export function forward(w, layers, ids, ctx) {
+export function forward(w, ids, ctx) {
     let x = embed(w, ids);
     // residual "blocks.0.mixer.residual": x + f(x)
     x = tf.add(x, blocks0MixerAttention(w, blocks0MixerNorm(w, x), ctx));
@@ -1149,7 +1202,7 @@ export function forward(w, layers, ids, ctx) {
     // residual "blocks.5.mixer.residual": x + f(x)
     x = tf.add(x, blocks5MixerAttention(w, blocks5MixerNorm(w, x), ctx));
     // residual "blocks.5.residual": x + f(x)
-    x = tf.add(x, blocks5Peer(layers, blocks5Norm(w, x), ctx));
+    x = tf.add(x, blocks5Peer(w, blocks5Norm(w, x), ctx));
     // residual "blocks.6.mixer.residual": x + f(x)
     x = tf.add(x, blocks6MixerAttention(w, blocks6MixerNorm(w, x), ctx));
     // residual "blocks.6.dense_ffw.residual": x + f(x)
@@ -1183,17 +1236,15 @@ export function forward(w, layers, ids, ctx) {
  * the generic model) with this file's forward.
  */
 export function createModel(options) {
-    // Source spans only serve diagnostics; the runtime reads none of them.
     const model = buildModel(ARCHITECTURE, options);
     const w = bindWeights(model);
-    const layers = bindLayers(model);
     const run = (ids, mode, recordRouting) => {
         if (ids.dtype !== "int32" || ids.rank !== 2)
             throw new Error(`forward expects int32 ids [batch, seqLen], got ${ids.dtype} [${ids.shape}]`);
         const [batch, seqLen] = ids.shape;
         const auxLosses = [];
         const ctx = { training: mode === "train", batch, seqLen, addAuxLoss: (l) => auxLosses.push(l), recordRouting };
-        const logits = forward(w, layers, tf.reshape(ids, [-1]), ctx);
+        const logits = forward(w, tf.reshape(ids, [-1]), ctx);
         const auxLoss = auxLosses.length === 0 ? null : auxLosses.reduce((a, b) => tf.add(a, b));
         return { logits, auxLoss };
     };

@@ -11,12 +11,19 @@ import {
   type BuildOptions,
   causalMask,
   crossEntropyLoss,
+  detach,
+  ExpertTable,
   type ForwardContext,
   type ForwardMode,
   type ForwardResult,
   type LanguageModel,
+  peerExperts,
+  productKeyTopk,
+  QUERY_BN_MOMENTUM,
+  QUERY_NORM_EPS,
+  readHost,
   type RoutingRecord,
-  type RuntimeLayer,
+  selectedScoresFromKeys,
 } from "peerc/runtime";
 
 export const MODEL_NAME = "peer_n[experts=1048576]";
@@ -576,6 +583,18 @@ interface Weights {
   readonly blocks5MixerAttentionWo: tf.Variable;
   /** "blocks.5.norm.gain" [1024] */
   readonly blocks5NormGain: tf.Variable;
+  /** "blocks.5.peer.query.w" [1024, 2048] */
+  readonly blocks5PeerQueryW: tf.Variable;
+  /** "blocks.5.peer.query.b" [2048] */
+  readonly blocks5PeerQueryB: tf.Variable;
+  /** "blocks.5.peer.query.bn.gamma" [2048] */
+  readonly blocks5PeerQueryBnGamma: tf.Variable;
+  /** "blocks.5.peer.query.bn.beta" [2048] */
+  readonly blocks5PeerQueryBnBeta: tf.Variable;
+  /** "blocks.5.peer.keys.1" [128, 1024] */
+  readonly blocks5PeerKeys1: tf.Variable;
+  /** "blocks.5.peer.keys.2" [128, 1024] */
+  readonly blocks5PeerKeys2: tf.Variable;
   /** "blocks.6.mixer.norm.gain" [1024] */
   readonly blocks6MixerNormGain: tf.Variable;
   /** "blocks.6.mixer.attention.wq" [1024, 1024] */
@@ -674,12 +693,14 @@ interface Weights {
   readonly blocks11DenseFfwFfwWOut: tf.Variable;
   /** "norm.gain" [1024] */
   readonly normGain: tf.Variable;
-}
-
-/** Runtime layers whose own forward is used (product-key layers). */
-interface RuntimeLayers {
-  /** "blocks.5.peer" (peer) */
-  readonly blocks5Peer: RuntimeLayer;
+  /** "blocks.5.peer.query.bn.running_mean" [2048] (buffer, not trained) */
+  readonly blocks5PeerQueryBnRunningMean: tf.Variable;
+  /** "blocks.5.peer.query.bn.running_var" [2048] (buffer, not trained) */
+  readonly blocks5PeerQueryBnRunningVar: tf.Variable;
+  /** "blocks.5.peer.experts.u" [1048576, 1024] (expert table, outside tfjs) */
+  readonly blocks5PeerExpertsU: ExpertTable;
+  /** "blocks.5.peer.experts.v" [1048576, 1024] (expert table, outside tfjs) */
+  readonly blocks5PeerExpertsV: ExpertTable;
 }
 
 function variableNamed(model: LanguageModel, name: string, shape: readonly number[]): tf.Variable {
@@ -695,10 +716,22 @@ function variableNamed(model: LanguageModel, name: string, shape: readonly numbe
   throw new Error(`${name}: no such variable in the runtime model; regenerate this trainer with peerc compile`);
 }
 
-function layerAt(model: LanguageModel, path: string): RuntimeLayer {
-  const layer = model.layers.find((l) => l.path === path);
-  if (!layer) throw new Error(`${path}: no such layer in the runtime model; regenerate this trainer with peerc compile`);
-  return layer;
+function bufferNamed(model: LanguageModel, name: string, shape: readonly number[]): tf.Variable {
+  const buffer = model.buffers().find((b) => b.name === name);
+  if (!buffer) throw new Error(`${name}: no such buffer in the runtime model; regenerate this trainer with peerc compile`);
+  if (buffer.tensor.shape.join(",") !== shape.join(",")) {
+    throw new Error(`${name}: the runtime made shape [${buffer.tensor.shape.join(", ")}], this trainer expects [${shape.join(", ")}]; regenerate it with peerc compile`);
+  }
+  return buffer.tensor;
+}
+
+function tableNamed(model: LanguageModel, name: string, rows: number, cols: number): ExpertTable {
+  const table = model.sparseTables.find((t) => t.name === name);
+  if (!(table instanceof ExpertTable)) throw new Error(`${name}: no such expert table in the runtime model; regenerate this trainer with peerc compile`);
+  if (table.rows !== rows || table.cols !== cols) {
+    throw new Error(`${name}: the runtime made [${table.rows}, ${table.cols}], this trainer expects [${rows}, ${cols}]; regenerate it with peerc compile`);
+  }
+  return table;
 }
 
 function bindWeights(model: LanguageModel): Weights {
@@ -750,6 +783,12 @@ function bindWeights(model: LanguageModel): Weights {
     blocks5MixerAttentionWv: variableNamed(model, "blocks.5.mixer.attention.wv", [1024, 1024]),
     blocks5MixerAttentionWo: variableNamed(model, "blocks.5.mixer.attention.wo", [1024, 1024]),
     blocks5NormGain: variableNamed(model, "blocks.5.norm.gain", [1024]),
+    blocks5PeerQueryW: variableNamed(model, "blocks.5.peer.query.w", [1024, 2048]),
+    blocks5PeerQueryB: variableNamed(model, "blocks.5.peer.query.b", [2048]),
+    blocks5PeerQueryBnGamma: variableNamed(model, "blocks.5.peer.query.bn.gamma", [2048]),
+    blocks5PeerQueryBnBeta: variableNamed(model, "blocks.5.peer.query.bn.beta", [2048]),
+    blocks5PeerKeys1: variableNamed(model, "blocks.5.peer.keys.1", [128, 1024]),
+    blocks5PeerKeys2: variableNamed(model, "blocks.5.peer.keys.2", [128, 1024]),
     blocks6MixerNormGain: variableNamed(model, "blocks.6.mixer.norm.gain", [1024]),
     blocks6MixerAttentionWq: variableNamed(model, "blocks.6.mixer.attention.wq", [1024, 1024]),
     blocks6MixerAttentionWk: variableNamed(model, "blocks.6.mixer.attention.wk", [1024, 1024]),
@@ -799,12 +838,10 @@ function bindWeights(model: LanguageModel): Weights {
     blocks11DenseFfwFfwWIn: variableNamed(model, "blocks.11.dense_ffw.ffw.w_in", [1024, 4096]),
     blocks11DenseFfwFfwWOut: variableNamed(model, "blocks.11.dense_ffw.ffw.w_out", [4096, 1024]),
     normGain: variableNamed(model, "norm.gain", [1024]),
-  };
-}
-
-function bindLayers(model: LanguageModel): RuntimeLayers {
-  return {
-    blocks5Peer: layerAt(model, "blocks.5.peer"),
+    blocks5PeerQueryBnRunningMean: bufferNamed(model, "blocks.5.peer.query.bn.running_mean", [2048]),
+    blocks5PeerQueryBnRunningVar: bufferNamed(model, "blocks.5.peer.query.bn.running_var", [2048]),
+    blocks5PeerExpertsU: tableNamed(model, "blocks.5.peer.experts.u", 1_048_576, 1024),
+    blocks5PeerExpertsV: tableNamed(model, "blocks.5.peer.experts.v", 1_048_576, 1024),
   };
 }
 
@@ -1091,9 +1128,44 @@ function blocks5Norm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
 /** "blocks.5.peer" — PEER: 1048576 experts (1024² product keys), 8 heads × top-16, key dim 256, gelu, softmax scores, query norm batch, shared keys
  *  params 2,149,849,088 · active 2,627,584 · forward 8.93 MFLOP/token (matrix 8.91 MFLOP, elementwise 20.1 kFLOP)
  */
-function blocks5Peer(layers: RuntimeLayers, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  // the runtime's peer forward: product-key routing on the host, expert tables in the runtime layer
-  return layers.blocks5Peer.apply(x, ctx) as tf.Tensor2D;
+function blocks5Peer(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+  const tokens = x.shape[0];
+  // query network: [T, 1024] → [T, 8 heads × 256]
+  const projected: tf.Tensor2D = tf.add(tf.matMul(x, w.blocks5PeerQueryW), w.blocks5PeerQueryB);
+  // BatchNorm: the pass's token statistics in training, the running ones in evaluation
+  let normalised: tf.Tensor2D;
+  if (ctx.training) {
+    const mean = tf.mean(projected, 0);
+    const centred = tf.sub(projected, mean);
+    const variance = tf.mean(tf.square(centred), 0);
+    normalised = tf.mul(centred, tf.rsqrt(tf.add(variance, QUERY_NORM_EPS)));
+    // running ← (1 − m)·running + m·batch, m the runtime's momentum (the running variance takes the unbiased batch variance)
+    const unbiased = tokens > 1 ? tokens / (tokens - 1) : 1;
+    tf.tidy(() => {
+      w.blocks5PeerQueryBnRunningMean.assign(tf.add(tf.mul(w.blocks5PeerQueryBnRunningMean, 1 - QUERY_BN_MOMENTUM), tf.mul(mean, QUERY_BN_MOMENTUM)));
+      w.blocks5PeerQueryBnRunningVar.assign(tf.add(tf.mul(w.blocks5PeerQueryBnRunningVar, 1 - QUERY_BN_MOMENTUM), tf.mul(variance, QUERY_BN_MOMENTUM * unbiased)));
+    });
+  } else {
+    normalised = tf.mul(tf.sub(projected, w.blocks5PeerQueryBnRunningMean), tf.rsqrt(tf.add(w.blocks5PeerQueryBnRunningVar, QUERY_NORM_EPS)));
+  }
+  const q: tf.Tensor2D = tf.add(tf.mul(normalised, w.blocks5PeerQueryBnGamma), w.blocks5PeerQueryBnBeta);
+  // sub-key scores [T·8, 1024] per half (row t·8 + head), on a detached copy of q: they only choose
+  const frozen = detach(q);
+  const frozenRows = tf.reshape(frozen, [tokens * 8, 256]);
+  const scores1: tf.Tensor2D = tf.matMul(tf.slice(frozenRows, [0, 0], [-1, 128]), w.blocks5PeerKeys1);
+  const scores2: tf.Tensor2D = tf.matMul(tf.slice(frozenRows, [0, 128], [-1, 128]), w.blocks5PeerKeys2);
+  // exact top-16 of 1_048_576 = 1024² product keys (JS, gradient-free): top-16 per half, 256 candidate sums
+  const hits = productKeyTopk(readHost(scores1), readHost(scores2), tokens * 8, 1024, 16, 16);
+  tf.dispose([frozen, scores1, scores2]);
+  // the 16 chosen scores per head, recomputed differentiably from q and only the chosen sub-keys
+  const selected = selectedScoresFromKeys(q, [[w.blocks5PeerKeys1, w.blocks5PeerKeys2]], hits, { heads: 8, keyDim: 256, subKeys: 1024 });
+  // router weights: softmax over each head's 16 scores → [T, 8·16]
+  const gates = tf.reshape(tf.softmax(selected), [tokens, 128]) as tf.Tensor2D;
+  if (ctx.recordRouting !== null) {
+    ctx.recordRouting({ path: "blocks.5.peer", numExperts: 1_048_576, ids: hits.ids, weights: Float32Array.from(gates.dataSync()) });
+  }
+  // Σ over 8 heads × 16 experts of g · gelu(u_idᵀx) · v_id, fused over the tables u, v [1_048_576, 1024]
+  return peerExperts(x, gates, hits.ids, w.blocks5PeerExpertsU, w.blocks5PeerExpertsV, "gelu");
 }
 
 /** "blocks.6.mixer.norm" — RMSNorm over 1024, eps 0.00001
@@ -1395,7 +1467,7 @@ function lmHead(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** ids: int32 [batch·seqLen] → logits [batch·seqLen, vocab]. */
-export function forward(w: Weights, layers: RuntimeLayers, ids: tf.Tensor1D, ctx: ForwardContext): tf.Tensor2D {
+export function forward(w: Weights, ids: tf.Tensor1D, ctx: ForwardContext): tf.Tensor2D {
   let x: tf.Tensor2D = embed(w, ids);
   // residual "blocks.0.mixer.residual": x + f(x)
   x = tf.add(x, blocks0MixerAttention(w, blocks0MixerNorm(w, x), ctx));
@@ -1420,7 +1492,7 @@ export function forward(w: Weights, layers: RuntimeLayers, ids: tf.Tensor1D, ctx
   // residual "blocks.5.mixer.residual": x + f(x)
   x = tf.add(x, blocks5MixerAttention(w, blocks5MixerNorm(w, x), ctx));
   // residual "blocks.5.residual": x + f(x)
-  x = tf.add(x, blocks5Peer(layers, blocks5Norm(w, x), ctx));
+  x = tf.add(x, blocks5Peer(w, blocks5Norm(w, x), ctx));
   // residual "blocks.6.mixer.residual": x + f(x)
   x = tf.add(x, blocks6MixerAttention(w, blocks6MixerNorm(w, x), ctx));
   // residual "blocks.6.dense_ffw.residual": x + f(x)
@@ -1455,16 +1527,14 @@ export function forward(w: Weights, layers: RuntimeLayers, ids: tf.Tensor1D, ctx
  * the generic model) with this file's forward.
  */
 export function createModel(options: BuildOptions): LanguageModel {
-  // Source spans only serve diagnostics; the runtime reads none of them.
-  const model = buildModel(ARCHITECTURE as unknown as Parameters<typeof buildModel>[0], options);
+  const model = buildModel(ARCHITECTURE, options);
   const w = bindWeights(model);
-  const layers = bindLayers(model);
   const run = (ids: tf.Tensor2D, mode: ForwardMode, recordRouting: ((record: RoutingRecord) => void) | null): ForwardResult => {
     if (ids.dtype !== "int32" || ids.rank !== 2) throw new Error(`forward expects int32 ids [batch, seqLen], got ${ids.dtype} [${ids.shape}]`);
     const [batch, seqLen] = ids.shape;
     const auxLosses: tf.Scalar[] = [];
     const ctx: ForwardContext = { training: mode === "train", batch, seqLen, addAuxLoss: (l) => auxLosses.push(l), recordRouting };
-    const logits = forward(w, layers, tf.reshape(ids, [-1]), ctx);
+    const logits = forward(w, tf.reshape(ids, [-1]), ctx);
     const auxLoss = auxLosses.length === 0 ? null : (auxLosses.reduce((a, b) => tf.add(a, b)) as tf.Scalar);
     return { logits, auxLoss };
   };

@@ -4,7 +4,7 @@
 // hash:  sha256:1169cfdb79fb8cc05e7198b8b3d672d6e5a55745a5da8bd78da84ab2ada9dd5d
 // Regenerate with `peerc compile`; edits here are lost.
 import * as tf from "@tensorflow/tfjs";
-import { applyRope, buildModel, causalMask, crossEntropyLoss, } from "peerc/runtime";
+import { applyRope, buildModel, causalMask, crossEntropyLoss, detach, ExpertTable, pkmValues, productKeyTopk, QUERY_BN_MOMENTUM, QUERY_NORM_EPS, readHost, selectedScoresFromKeys, } from "peerc/runtime";
 export const MODEL_NAME = "pkm";
 export const SPEC_HASH = "1169cfdb79fb8cc05e7198b8b3d672d6e5a55745a5da8bd78da84ab2ada9dd5d";
 /** The resolved architecture (the checked IR without source spans): the runtime creates the weights from it. */
@@ -477,11 +477,23 @@ function variableNamed(model, name, shape) {
     }
     throw new Error(`${name}: no such variable in the runtime model; regenerate this trainer with peerc compile`);
 }
-function layerAt(model, path) {
-    const layer = model.layers.find((l) => l.path === path);
-    if (!layer)
-        throw new Error(`${path}: no such layer in the runtime model; regenerate this trainer with peerc compile`);
-    return layer;
+function bufferNamed(model, name, shape) {
+    const buffer = model.buffers().find((b) => b.name === name);
+    if (!buffer)
+        throw new Error(`${name}: no such buffer in the runtime model; regenerate this trainer with peerc compile`);
+    if (buffer.tensor.shape.join(",") !== shape.join(",")) {
+        throw new Error(`${name}: the runtime made shape [${buffer.tensor.shape.join(", ")}], this trainer expects [${shape.join(", ")}]; regenerate it with peerc compile`);
+    }
+    return buffer.tensor;
+}
+function tableNamed(model, name, rows, cols) {
+    const table = model.sparseTables.find((t) => t.name === name);
+    if (!(table instanceof ExpertTable))
+        throw new Error(`${name}: no such expert table in the runtime model; regenerate this trainer with peerc compile`);
+    if (table.rows !== rows || table.cols !== cols) {
+        throw new Error(`${name}: the runtime made [${table.rows}, ${table.cols}], this trainer expects [${rows}, ${cols}]; regenerate it with peerc compile`);
+    }
+    return table;
 }
 function bindWeights(model) {
     return {
@@ -532,6 +544,26 @@ function bindWeights(model) {
         blocks5MixerAttentionWv: variableNamed(model, "blocks.5.mixer.attention.wv", [1024, 1024]),
         blocks5MixerAttentionWo: variableNamed(model, "blocks.5.mixer.attention.wo", [1024, 1024]),
         blocks5NormGain: variableNamed(model, "blocks.5.norm.gain", [1024]),
+        blocks5PkmQueryW: variableNamed(model, "blocks.5.pkm.query.w", [1024, 2048]),
+        blocks5PkmQueryB: variableNamed(model, "blocks.5.pkm.query.b", [2048]),
+        blocks5PkmQueryBnGamma: variableNamed(model, "blocks.5.pkm.query.bn.gamma", [2048]),
+        blocks5PkmQueryBnBeta: variableNamed(model, "blocks.5.pkm.query.bn.beta", [2048]),
+        blocks5PkmKeys01: variableNamed(model, "blocks.5.pkm.keys.0.1", [128, 1024]),
+        blocks5PkmKeys02: variableNamed(model, "blocks.5.pkm.keys.0.2", [128, 1024]),
+        blocks5PkmKeys11: variableNamed(model, "blocks.5.pkm.keys.1.1", [128, 1024]),
+        blocks5PkmKeys12: variableNamed(model, "blocks.5.pkm.keys.1.2", [128, 1024]),
+        blocks5PkmKeys21: variableNamed(model, "blocks.5.pkm.keys.2.1", [128, 1024]),
+        blocks5PkmKeys22: variableNamed(model, "blocks.5.pkm.keys.2.2", [128, 1024]),
+        blocks5PkmKeys31: variableNamed(model, "blocks.5.pkm.keys.3.1", [128, 1024]),
+        blocks5PkmKeys32: variableNamed(model, "blocks.5.pkm.keys.3.2", [128, 1024]),
+        blocks5PkmKeys41: variableNamed(model, "blocks.5.pkm.keys.4.1", [128, 1024]),
+        blocks5PkmKeys42: variableNamed(model, "blocks.5.pkm.keys.4.2", [128, 1024]),
+        blocks5PkmKeys51: variableNamed(model, "blocks.5.pkm.keys.5.1", [128, 1024]),
+        blocks5PkmKeys52: variableNamed(model, "blocks.5.pkm.keys.5.2", [128, 1024]),
+        blocks5PkmKeys61: variableNamed(model, "blocks.5.pkm.keys.6.1", [128, 1024]),
+        blocks5PkmKeys62: variableNamed(model, "blocks.5.pkm.keys.6.2", [128, 1024]),
+        blocks5PkmKeys71: variableNamed(model, "blocks.5.pkm.keys.7.1", [128, 1024]),
+        blocks5PkmKeys72: variableNamed(model, "blocks.5.pkm.keys.7.2", [128, 1024]),
         blocks6MixerNormGain: variableNamed(model, "blocks.6.mixer.norm.gain", [1024]),
         blocks6MixerAttentionWq: variableNamed(model, "blocks.6.mixer.attention.wq", [1024, 1024]),
         blocks6MixerAttentionWk: variableNamed(model, "blocks.6.mixer.attention.wk", [1024, 1024]),
@@ -581,11 +613,9 @@ function bindWeights(model) {
         blocks11DenseFfwFfwWIn: variableNamed(model, "blocks.11.dense_ffw.ffw.w_in", [1024, 4096]),
         blocks11DenseFfwFfwWOut: variableNamed(model, "blocks.11.dense_ffw.ffw.w_out", [4096, 1024]),
         normGain: variableNamed(model, "norm.gain", [1024]),
-    };
-}
-function bindLayers(model) {
-    return {
-        blocks5Pkm: layerAt(model, "blocks.5.pkm"),
+        blocks5PkmQueryBnRunningMean: bufferNamed(model, "blocks.5.pkm.query.bn.running_mean", [2048]),
+        blocks5PkmQueryBnRunningVar: bufferNamed(model, "blocks.5.pkm.query.bn.running_var", [2048]),
+        blocks5PkmValues: tableNamed(model, "blocks.5.pkm.values", 1_048_576, 1024),
     };
 }
 /** "embed" — embed 32000 × 1024
@@ -847,9 +877,46 @@ function blocks5Norm(w, x) {
 /** "blocks.5.pkm" — PKM: 1048576 memories (1024² product keys), 8 heads, top-32, value dim 1024
  *  params 1,077,942,272 · active 4,462,592 · forward 8.94 MFLOP/token (matrix 8.91 MFLOP, elementwise 26.4 kFLOP)
  */
-function blocks5Pkm(layers, x, ctx) {
-    // the runtime's pkm forward: product-key routing on the host, expert tables in the runtime layer
-    return layers.blocks5Pkm.apply(x, ctx);
+function blocks5Pkm(w, x, ctx) {
+    const tokens = x.shape[0];
+    // query network: [T, 1024] → [T, 8 heads × 256]
+    const projected = tf.add(tf.matMul(x, w.blocks5PkmQueryW), w.blocks5PkmQueryB);
+    // BatchNorm: the pass's token statistics in training, the running ones in evaluation
+    let normalised;
+    if (ctx.training) {
+        const mean = tf.mean(projected, 0);
+        const centred = tf.sub(projected, mean);
+        const variance = tf.mean(tf.square(centred), 0);
+        normalised = tf.mul(centred, tf.rsqrt(tf.add(variance, QUERY_NORM_EPS)));
+        // running ← (1 − m)·running + m·batch, m the runtime's momentum (the running variance takes the unbiased batch variance)
+        const unbiased = tokens > 1 ? tokens / (tokens - 1) : 1;
+        tf.tidy(() => {
+            w.blocks5PkmQueryBnRunningMean.assign(tf.add(tf.mul(w.blocks5PkmQueryBnRunningMean, 1 - QUERY_BN_MOMENTUM), tf.mul(mean, QUERY_BN_MOMENTUM)));
+            w.blocks5PkmQueryBnRunningVar.assign(tf.add(tf.mul(w.blocks5PkmQueryBnRunningVar, 1 - QUERY_BN_MOMENTUM), tf.mul(variance, QUERY_BN_MOMENTUM * unbiased)));
+        });
+    }
+    else {
+        normalised = tf.mul(tf.sub(projected, w.blocks5PkmQueryBnRunningMean), tf.rsqrt(tf.add(w.blocks5PkmQueryBnRunningVar, QUERY_NORM_EPS)));
+    }
+    const q = tf.add(tf.mul(normalised, w.blocks5PkmQueryBnGamma), w.blocks5PkmQueryBnBeta);
+    // sub-key scores [T·8, 1024] per half (row t·8 + head), on a detached copy of q: they only choose
+    const frozen = detach(q);
+    // heads as the batch of one 3-D matmul per half: [8, T, 128] × [8, 128, 1024]
+    const frozenHeads = tf.transpose(tf.reshape(frozen, [tokens, 8, 256]), [1, 0, 2]);
+    const scores1 = tf.reshape(tf.transpose(tf.matMul(tf.slice(frozenHeads, [0, 0, 0], [-1, -1, 128]), tf.stack([w.blocks5PkmKeys01, w.blocks5PkmKeys11, w.blocks5PkmKeys21, w.blocks5PkmKeys31, w.blocks5PkmKeys41, w.blocks5PkmKeys51, w.blocks5PkmKeys61, w.blocks5PkmKeys71])), [1, 0, 2]), [tokens * 8, 1024]);
+    const scores2 = tf.reshape(tf.transpose(tf.matMul(tf.slice(frozenHeads, [0, 0, 128], [-1, -1, 128]), tf.stack([w.blocks5PkmKeys02, w.blocks5PkmKeys12, w.blocks5PkmKeys22, w.blocks5PkmKeys32, w.blocks5PkmKeys42, w.blocks5PkmKeys52, w.blocks5PkmKeys62, w.blocks5PkmKeys72])), [1, 0, 2]), [tokens * 8, 1024]);
+    // exact top-32 of 1_048_576 = 1024² product keys (JS, gradient-free): top-32 per half, 1024 candidate sums
+    const hits = productKeyTopk(readHost(scores1), readHost(scores2), tokens * 8, 1024, 32, 32);
+    tf.dispose([frozen, scores1, scores2]);
+    // the 32 chosen scores per head, recomputed differentiably from q and only the chosen sub-keys
+    const selected = selectedScoresFromKeys(q, [[w.blocks5PkmKeys01, w.blocks5PkmKeys02], [w.blocks5PkmKeys11, w.blocks5PkmKeys12], [w.blocks5PkmKeys21, w.blocks5PkmKeys22], [w.blocks5PkmKeys31, w.blocks5PkmKeys32], [w.blocks5PkmKeys41, w.blocks5PkmKeys42], [w.blocks5PkmKeys51, w.blocks5PkmKeys52], [w.blocks5PkmKeys61, w.blocks5PkmKeys62], [w.blocks5PkmKeys71, w.blocks5PkmKeys72]], hits, { heads: 8, keyDim: 256, subKeys: 1024 });
+    // router weights: softmax over each head's 32 scores → [T, 8·32]
+    const gates = tf.reshape(tf.softmax(selected), [tokens, 256]);
+    if (ctx.recordRouting !== null) {
+        ctx.recordRouting({ path: "blocks.5.pkm", numExperts: 1_048_576, ids: hits.ids, weights: Float32Array.from(gates.dataSync()) });
+    }
+    // Σ over 8 heads × 32 memories of g · value_id, fused over the table [1_048_576, 1024]
+    return pkmValues(gates, hits.ids, w.blocks5PkmValues);
 }
 /** "blocks.6.mixer.norm" — RMSNorm over 1024, eps 0.00001
  *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
@@ -1124,7 +1191,7 @@ function lmHead(w, x) {
     return tf.matMul(x, w.embedWeight, false, true); // [n, 32_000]
 }
 /** ids: int32 [batch·seqLen] → logits [batch·seqLen, vocab]. */
-export function forward(w, layers, ids, ctx) {
+export function forward(w, ids, ctx) {
     let x = embed(w, ids);
     // residual "blocks.0.mixer.residual": x + f(x)
     x = tf.add(x, blocks0MixerAttention(w, blocks0MixerNorm(w, x), ctx));
@@ -1149,7 +1216,7 @@ export function forward(w, layers, ids, ctx) {
     // residual "blocks.5.mixer.residual": x + f(x)
     x = tf.add(x, blocks5MixerAttention(w, blocks5MixerNorm(w, x), ctx));
     // residual "blocks.5.residual": x + f(x)
-    x = tf.add(x, blocks5Pkm(layers, blocks5Norm(w, x), ctx));
+    x = tf.add(x, blocks5Pkm(w, blocks5Norm(w, x), ctx));
     // residual "blocks.6.mixer.residual": x + f(x)
     x = tf.add(x, blocks6MixerAttention(w, blocks6MixerNorm(w, x), ctx));
     // residual "blocks.6.dense_ffw.residual": x + f(x)
@@ -1183,17 +1250,15 @@ export function forward(w, layers, ids, ctx) {
  * the generic model) with this file's forward.
  */
 export function createModel(options) {
-    // Source spans only serve diagnostics; the runtime reads none of them.
     const model = buildModel(ARCHITECTURE, options);
     const w = bindWeights(model);
-    const layers = bindLayers(model);
     const run = (ids, mode, recordRouting) => {
         if (ids.dtype !== "int32" || ids.rank !== 2)
             throw new Error(`forward expects int32 ids [batch, seqLen], got ${ids.dtype} [${ids.shape}]`);
         const [batch, seqLen] = ids.shape;
         const auxLosses = [];
         const ctx = { training: mode === "train", batch, seqLen, addAuxLoss: (l) => auxLosses.push(l), recordRouting };
-        const logits = forward(w, layers, tf.reshape(ids, [-1]), ctx);
+        const logits = forward(w, tf.reshape(ids, [-1]), ctx);
         const auxLoss = auxLosses.length === 0 ? null : auxLosses.reduce((a, b) => tf.add(a, b));
         return { logits, auxLoss };
     };

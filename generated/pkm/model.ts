@@ -11,12 +11,19 @@ import {
   type BuildOptions,
   causalMask,
   crossEntropyLoss,
+  detach,
+  ExpertTable,
   type ForwardContext,
   type ForwardMode,
   type ForwardResult,
   type LanguageModel,
+  pkmValues,
+  productKeyTopk,
+  QUERY_BN_MOMENTUM,
+  QUERY_NORM_EPS,
+  readHost,
   type RoutingRecord,
-  type RuntimeLayer,
+  selectedScoresFromKeys,
 } from "peerc/runtime";
 
 export const MODEL_NAME = "pkm";
@@ -576,6 +583,46 @@ interface Weights {
   readonly blocks5MixerAttentionWo: tf.Variable;
   /** "blocks.5.norm.gain" [1024] */
   readonly blocks5NormGain: tf.Variable;
+  /** "blocks.5.pkm.query.w" [1024, 2048] */
+  readonly blocks5PkmQueryW: tf.Variable;
+  /** "blocks.5.pkm.query.b" [2048] */
+  readonly blocks5PkmQueryB: tf.Variable;
+  /** "blocks.5.pkm.query.bn.gamma" [2048] */
+  readonly blocks5PkmQueryBnGamma: tf.Variable;
+  /** "blocks.5.pkm.query.bn.beta" [2048] */
+  readonly blocks5PkmQueryBnBeta: tf.Variable;
+  /** "blocks.5.pkm.keys.0.1" [128, 1024] */
+  readonly blocks5PkmKeys01: tf.Variable;
+  /** "blocks.5.pkm.keys.0.2" [128, 1024] */
+  readonly blocks5PkmKeys02: tf.Variable;
+  /** "blocks.5.pkm.keys.1.1" [128, 1024] */
+  readonly blocks5PkmKeys11: tf.Variable;
+  /** "blocks.5.pkm.keys.1.2" [128, 1024] */
+  readonly blocks5PkmKeys12: tf.Variable;
+  /** "blocks.5.pkm.keys.2.1" [128, 1024] */
+  readonly blocks5PkmKeys21: tf.Variable;
+  /** "blocks.5.pkm.keys.2.2" [128, 1024] */
+  readonly blocks5PkmKeys22: tf.Variable;
+  /** "blocks.5.pkm.keys.3.1" [128, 1024] */
+  readonly blocks5PkmKeys31: tf.Variable;
+  /** "blocks.5.pkm.keys.3.2" [128, 1024] */
+  readonly blocks5PkmKeys32: tf.Variable;
+  /** "blocks.5.pkm.keys.4.1" [128, 1024] */
+  readonly blocks5PkmKeys41: tf.Variable;
+  /** "blocks.5.pkm.keys.4.2" [128, 1024] */
+  readonly blocks5PkmKeys42: tf.Variable;
+  /** "blocks.5.pkm.keys.5.1" [128, 1024] */
+  readonly blocks5PkmKeys51: tf.Variable;
+  /** "blocks.5.pkm.keys.5.2" [128, 1024] */
+  readonly blocks5PkmKeys52: tf.Variable;
+  /** "blocks.5.pkm.keys.6.1" [128, 1024] */
+  readonly blocks5PkmKeys61: tf.Variable;
+  /** "blocks.5.pkm.keys.6.2" [128, 1024] */
+  readonly blocks5PkmKeys62: tf.Variable;
+  /** "blocks.5.pkm.keys.7.1" [128, 1024] */
+  readonly blocks5PkmKeys71: tf.Variable;
+  /** "blocks.5.pkm.keys.7.2" [128, 1024] */
+  readonly blocks5PkmKeys72: tf.Variable;
   /** "blocks.6.mixer.norm.gain" [1024] */
   readonly blocks6MixerNormGain: tf.Variable;
   /** "blocks.6.mixer.attention.wq" [1024, 1024] */
@@ -674,12 +721,12 @@ interface Weights {
   readonly blocks11DenseFfwFfwWOut: tf.Variable;
   /** "norm.gain" [1024] */
   readonly normGain: tf.Variable;
-}
-
-/** Runtime layers whose own forward is used (product-key layers). */
-interface RuntimeLayers {
-  /** "blocks.5.pkm" (pkm) */
-  readonly blocks5Pkm: RuntimeLayer;
+  /** "blocks.5.pkm.query.bn.running_mean" [2048] (buffer, not trained) */
+  readonly blocks5PkmQueryBnRunningMean: tf.Variable;
+  /** "blocks.5.pkm.query.bn.running_var" [2048] (buffer, not trained) */
+  readonly blocks5PkmQueryBnRunningVar: tf.Variable;
+  /** "blocks.5.pkm.values" [1048576, 1024] (expert table, outside tfjs) */
+  readonly blocks5PkmValues: ExpertTable;
 }
 
 function variableNamed(model: LanguageModel, name: string, shape: readonly number[]): tf.Variable {
@@ -695,10 +742,22 @@ function variableNamed(model: LanguageModel, name: string, shape: readonly numbe
   throw new Error(`${name}: no such variable in the runtime model; regenerate this trainer with peerc compile`);
 }
 
-function layerAt(model: LanguageModel, path: string): RuntimeLayer {
-  const layer = model.layers.find((l) => l.path === path);
-  if (!layer) throw new Error(`${path}: no such layer in the runtime model; regenerate this trainer with peerc compile`);
-  return layer;
+function bufferNamed(model: LanguageModel, name: string, shape: readonly number[]): tf.Variable {
+  const buffer = model.buffers().find((b) => b.name === name);
+  if (!buffer) throw new Error(`${name}: no such buffer in the runtime model; regenerate this trainer with peerc compile`);
+  if (buffer.tensor.shape.join(",") !== shape.join(",")) {
+    throw new Error(`${name}: the runtime made shape [${buffer.tensor.shape.join(", ")}], this trainer expects [${shape.join(", ")}]; regenerate it with peerc compile`);
+  }
+  return buffer.tensor;
+}
+
+function tableNamed(model: LanguageModel, name: string, rows: number, cols: number): ExpertTable {
+  const table = model.sparseTables.find((t) => t.name === name);
+  if (!(table instanceof ExpertTable)) throw new Error(`${name}: no such expert table in the runtime model; regenerate this trainer with peerc compile`);
+  if (table.rows !== rows || table.cols !== cols) {
+    throw new Error(`${name}: the runtime made [${table.rows}, ${table.cols}], this trainer expects [${rows}, ${cols}]; regenerate it with peerc compile`);
+  }
+  return table;
 }
 
 function bindWeights(model: LanguageModel): Weights {
@@ -750,6 +809,26 @@ function bindWeights(model: LanguageModel): Weights {
     blocks5MixerAttentionWv: variableNamed(model, "blocks.5.mixer.attention.wv", [1024, 1024]),
     blocks5MixerAttentionWo: variableNamed(model, "blocks.5.mixer.attention.wo", [1024, 1024]),
     blocks5NormGain: variableNamed(model, "blocks.5.norm.gain", [1024]),
+    blocks5PkmQueryW: variableNamed(model, "blocks.5.pkm.query.w", [1024, 2048]),
+    blocks5PkmQueryB: variableNamed(model, "blocks.5.pkm.query.b", [2048]),
+    blocks5PkmQueryBnGamma: variableNamed(model, "blocks.5.pkm.query.bn.gamma", [2048]),
+    blocks5PkmQueryBnBeta: variableNamed(model, "blocks.5.pkm.query.bn.beta", [2048]),
+    blocks5PkmKeys01: variableNamed(model, "blocks.5.pkm.keys.0.1", [128, 1024]),
+    blocks5PkmKeys02: variableNamed(model, "blocks.5.pkm.keys.0.2", [128, 1024]),
+    blocks5PkmKeys11: variableNamed(model, "blocks.5.pkm.keys.1.1", [128, 1024]),
+    blocks5PkmKeys12: variableNamed(model, "blocks.5.pkm.keys.1.2", [128, 1024]),
+    blocks5PkmKeys21: variableNamed(model, "blocks.5.pkm.keys.2.1", [128, 1024]),
+    blocks5PkmKeys22: variableNamed(model, "blocks.5.pkm.keys.2.2", [128, 1024]),
+    blocks5PkmKeys31: variableNamed(model, "blocks.5.pkm.keys.3.1", [128, 1024]),
+    blocks5PkmKeys32: variableNamed(model, "blocks.5.pkm.keys.3.2", [128, 1024]),
+    blocks5PkmKeys41: variableNamed(model, "blocks.5.pkm.keys.4.1", [128, 1024]),
+    blocks5PkmKeys42: variableNamed(model, "blocks.5.pkm.keys.4.2", [128, 1024]),
+    blocks5PkmKeys51: variableNamed(model, "blocks.5.pkm.keys.5.1", [128, 1024]),
+    blocks5PkmKeys52: variableNamed(model, "blocks.5.pkm.keys.5.2", [128, 1024]),
+    blocks5PkmKeys61: variableNamed(model, "blocks.5.pkm.keys.6.1", [128, 1024]),
+    blocks5PkmKeys62: variableNamed(model, "blocks.5.pkm.keys.6.2", [128, 1024]),
+    blocks5PkmKeys71: variableNamed(model, "blocks.5.pkm.keys.7.1", [128, 1024]),
+    blocks5PkmKeys72: variableNamed(model, "blocks.5.pkm.keys.7.2", [128, 1024]),
     blocks6MixerNormGain: variableNamed(model, "blocks.6.mixer.norm.gain", [1024]),
     blocks6MixerAttentionWq: variableNamed(model, "blocks.6.mixer.attention.wq", [1024, 1024]),
     blocks6MixerAttentionWk: variableNamed(model, "blocks.6.mixer.attention.wk", [1024, 1024]),
@@ -799,12 +878,9 @@ function bindWeights(model: LanguageModel): Weights {
     blocks11DenseFfwFfwWIn: variableNamed(model, "blocks.11.dense_ffw.ffw.w_in", [1024, 4096]),
     blocks11DenseFfwFfwWOut: variableNamed(model, "blocks.11.dense_ffw.ffw.w_out", [4096, 1024]),
     normGain: variableNamed(model, "norm.gain", [1024]),
-  };
-}
-
-function bindLayers(model: LanguageModel): RuntimeLayers {
-  return {
-    blocks5Pkm: layerAt(model, "blocks.5.pkm"),
+    blocks5PkmQueryBnRunningMean: bufferNamed(model, "blocks.5.pkm.query.bn.running_mean", [2048]),
+    blocks5PkmQueryBnRunningVar: bufferNamed(model, "blocks.5.pkm.query.bn.running_var", [2048]),
+    blocks5PkmValues: tableNamed(model, "blocks.5.pkm.values", 1_048_576, 1024),
   };
 }
 
@@ -1091,9 +1167,45 @@ function blocks5Norm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
 /** "blocks.5.pkm" — PKM: 1048576 memories (1024² product keys), 8 heads, top-32, value dim 1024
  *  params 1,077,942,272 · active 4,462,592 · forward 8.94 MFLOP/token (matrix 8.91 MFLOP, elementwise 26.4 kFLOP)
  */
-function blocks5Pkm(layers: RuntimeLayers, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  // the runtime's pkm forward: product-key routing on the host, expert tables in the runtime layer
-  return layers.blocks5Pkm.apply(x, ctx) as tf.Tensor2D;
+function blocks5Pkm(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+  const tokens = x.shape[0];
+  // query network: [T, 1024] → [T, 8 heads × 256]
+  const projected: tf.Tensor2D = tf.add(tf.matMul(x, w.blocks5PkmQueryW), w.blocks5PkmQueryB);
+  // BatchNorm: the pass's token statistics in training, the running ones in evaluation
+  let normalised: tf.Tensor2D;
+  if (ctx.training) {
+    const mean = tf.mean(projected, 0);
+    const centred = tf.sub(projected, mean);
+    const variance = tf.mean(tf.square(centred), 0);
+    normalised = tf.mul(centred, tf.rsqrt(tf.add(variance, QUERY_NORM_EPS)));
+    // running ← (1 − m)·running + m·batch, m the runtime's momentum (the running variance takes the unbiased batch variance)
+    const unbiased = tokens > 1 ? tokens / (tokens - 1) : 1;
+    tf.tidy(() => {
+      w.blocks5PkmQueryBnRunningMean.assign(tf.add(tf.mul(w.blocks5PkmQueryBnRunningMean, 1 - QUERY_BN_MOMENTUM), tf.mul(mean, QUERY_BN_MOMENTUM)));
+      w.blocks5PkmQueryBnRunningVar.assign(tf.add(tf.mul(w.blocks5PkmQueryBnRunningVar, 1 - QUERY_BN_MOMENTUM), tf.mul(variance, QUERY_BN_MOMENTUM * unbiased)));
+    });
+  } else {
+    normalised = tf.mul(tf.sub(projected, w.blocks5PkmQueryBnRunningMean), tf.rsqrt(tf.add(w.blocks5PkmQueryBnRunningVar, QUERY_NORM_EPS)));
+  }
+  const q: tf.Tensor2D = tf.add(tf.mul(normalised, w.blocks5PkmQueryBnGamma), w.blocks5PkmQueryBnBeta);
+  // sub-key scores [T·8, 1024] per half (row t·8 + head), on a detached copy of q: they only choose
+  const frozen = detach(q);
+  // heads as the batch of one 3-D matmul per half: [8, T, 128] × [8, 128, 1024]
+  const frozenHeads = tf.transpose(tf.reshape(frozen, [tokens, 8, 256]), [1, 0, 2]);
+  const scores1 = tf.reshape(tf.transpose(tf.matMul(tf.slice(frozenHeads, [0, 0, 0], [-1, -1, 128]), tf.stack([w.blocks5PkmKeys01, w.blocks5PkmKeys11, w.blocks5PkmKeys21, w.blocks5PkmKeys31, w.blocks5PkmKeys41, w.blocks5PkmKeys51, w.blocks5PkmKeys61, w.blocks5PkmKeys71])), [1, 0, 2]), [tokens * 8, 1024]) as tf.Tensor2D;
+  const scores2 = tf.reshape(tf.transpose(tf.matMul(tf.slice(frozenHeads, [0, 0, 128], [-1, -1, 128]), tf.stack([w.blocks5PkmKeys02, w.blocks5PkmKeys12, w.blocks5PkmKeys22, w.blocks5PkmKeys32, w.blocks5PkmKeys42, w.blocks5PkmKeys52, w.blocks5PkmKeys62, w.blocks5PkmKeys72])), [1, 0, 2]), [tokens * 8, 1024]) as tf.Tensor2D;
+  // exact top-32 of 1_048_576 = 1024² product keys (JS, gradient-free): top-32 per half, 1024 candidate sums
+  const hits = productKeyTopk(readHost(scores1), readHost(scores2), tokens * 8, 1024, 32, 32);
+  tf.dispose([frozen, scores1, scores2]);
+  // the 32 chosen scores per head, recomputed differentiably from q and only the chosen sub-keys
+  const selected = selectedScoresFromKeys(q, [[w.blocks5PkmKeys01, w.blocks5PkmKeys02], [w.blocks5PkmKeys11, w.blocks5PkmKeys12], [w.blocks5PkmKeys21, w.blocks5PkmKeys22], [w.blocks5PkmKeys31, w.blocks5PkmKeys32], [w.blocks5PkmKeys41, w.blocks5PkmKeys42], [w.blocks5PkmKeys51, w.blocks5PkmKeys52], [w.blocks5PkmKeys61, w.blocks5PkmKeys62], [w.blocks5PkmKeys71, w.blocks5PkmKeys72]], hits, { heads: 8, keyDim: 256, subKeys: 1024 });
+  // router weights: softmax over each head's 32 scores → [T, 8·32]
+  const gates = tf.reshape(tf.softmax(selected), [tokens, 256]) as tf.Tensor2D;
+  if (ctx.recordRouting !== null) {
+    ctx.recordRouting({ path: "blocks.5.pkm", numExperts: 1_048_576, ids: hits.ids, weights: Float32Array.from(gates.dataSync()) });
+  }
+  // Σ over 8 heads × 32 memories of g · value_id, fused over the table [1_048_576, 1024]
+  return pkmValues(gates, hits.ids, w.blocks5PkmValues);
 }
 
 /** "blocks.6.mixer.norm" — RMSNorm over 1024, eps 0.00001
@@ -1395,7 +1507,7 @@ function lmHead(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** ids: int32 [batch·seqLen] → logits [batch·seqLen, vocab]. */
-export function forward(w: Weights, layers: RuntimeLayers, ids: tf.Tensor1D, ctx: ForwardContext): tf.Tensor2D {
+export function forward(w: Weights, ids: tf.Tensor1D, ctx: ForwardContext): tf.Tensor2D {
   let x: tf.Tensor2D = embed(w, ids);
   // residual "blocks.0.mixer.residual": x + f(x)
   x = tf.add(x, blocks0MixerAttention(w, blocks0MixerNorm(w, x), ctx));
@@ -1420,7 +1532,7 @@ export function forward(w: Weights, layers: RuntimeLayers, ids: tf.Tensor1D, ctx
   // residual "blocks.5.mixer.residual": x + f(x)
   x = tf.add(x, blocks5MixerAttention(w, blocks5MixerNorm(w, x), ctx));
   // residual "blocks.5.residual": x + f(x)
-  x = tf.add(x, blocks5Pkm(layers, blocks5Norm(w, x), ctx));
+  x = tf.add(x, blocks5Pkm(w, blocks5Norm(w, x), ctx));
   // residual "blocks.6.mixer.residual": x + f(x)
   x = tf.add(x, blocks6MixerAttention(w, blocks6MixerNorm(w, x), ctx));
   // residual "blocks.6.dense_ffw.residual": x + f(x)
@@ -1455,16 +1567,14 @@ export function forward(w: Weights, layers: RuntimeLayers, ids: tf.Tensor1D, ctx
  * the generic model) with this file's forward.
  */
 export function createModel(options: BuildOptions): LanguageModel {
-  // Source spans only serve diagnostics; the runtime reads none of them.
-  const model = buildModel(ARCHITECTURE as unknown as Parameters<typeof buildModel>[0], options);
+  const model = buildModel(ARCHITECTURE, options);
   const w = bindWeights(model);
-  const layers = bindLayers(model);
   const run = (ids: tf.Tensor2D, mode: ForwardMode, recordRouting: ((record: RoutingRecord) => void) | null): ForwardResult => {
     if (ids.dtype !== "int32" || ids.rank !== 2) throw new Error(`forward expects int32 ids [batch, seqLen], got ${ids.dtype} [${ids.shape}]`);
     const [batch, seqLen] = ids.shape;
     const auxLosses: tf.Scalar[] = [];
     const ctx: ForwardContext = { training: mode === "train", batch, seqLen, addAuxLoss: (l) => auxLosses.push(l), recordRouting };
-    const logits = forward(w, layers, tf.reshape(ids, [-1]), ctx);
+    const logits = forward(w, tf.reshape(ids, [-1]), ctx);
     const auxLoss = auxLosses.length === 0 ? null : (auxLosses.reduce((a, b) => tf.add(a, b)) as tf.Scalar);
     return { logits, auxLoss };
   };

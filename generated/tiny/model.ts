@@ -11,12 +11,19 @@ import {
   type BuildOptions,
   causalMask,
   crossEntropyLoss,
+  detach,
+  ExpertTable,
   type ForwardContext,
   type ForwardMode,
   type ForwardResult,
   type LanguageModel,
+  peerExperts,
+  productKeyTopk,
+  QUERY_BN_MOMENTUM,
+  QUERY_NORM_EPS,
+  readHost,
   type RoutingRecord,
-  type RuntimeLayer,
+  selectedScoresFromKeys,
 } from "peerc/runtime";
 
 export const MODEL_NAME = "tiny";
@@ -218,6 +225,18 @@ interface Weights {
   readonly blocks1AttentionWo: tf.Variable;
   /** "blocks.1.norm_2.gain" [128] */
   readonly blocks1Norm2Gain: tf.Variable;
+  /** "blocks.1.peer.query.w" [128, 256] */
+  readonly blocks1PeerQueryW: tf.Variable;
+  /** "blocks.1.peer.query.b" [256] */
+  readonly blocks1PeerQueryB: tf.Variable;
+  /** "blocks.1.peer.query.bn.gamma" [256] */
+  readonly blocks1PeerQueryBnGamma: tf.Variable;
+  /** "blocks.1.peer.query.bn.beta" [256] */
+  readonly blocks1PeerQueryBnBeta: tf.Variable;
+  /** "blocks.1.peer.keys.1" [32, 64] */
+  readonly blocks1PeerKeys1: tf.Variable;
+  /** "blocks.1.peer.keys.2" [32, 64] */
+  readonly blocks1PeerKeys2: tf.Variable;
   /** "blocks.2.norm.gain" [128] */
   readonly blocks2NormGain: tf.Variable;
   /** "blocks.2.attention.wq" [128, 128] */
@@ -236,12 +255,14 @@ interface Weights {
   readonly blocks2FfwWOut: tf.Variable;
   /** "norm.gain" [128] */
   readonly normGain: tf.Variable;
-}
-
-/** Runtime layers whose own forward is used (product-key layers). */
-interface RuntimeLayers {
-  /** "blocks.1.peer" (peer) */
-  readonly blocks1Peer: RuntimeLayer;
+  /** "blocks.1.peer.query.bn.running_mean" [256] (buffer, not trained) */
+  readonly blocks1PeerQueryBnRunningMean: tf.Variable;
+  /** "blocks.1.peer.query.bn.running_var" [256] (buffer, not trained) */
+  readonly blocks1PeerQueryBnRunningVar: tf.Variable;
+  /** "blocks.1.peer.experts.u" [4096, 128] (expert table, outside tfjs) */
+  readonly blocks1PeerExpertsU: ExpertTable;
+  /** "blocks.1.peer.experts.v" [4096, 128] (expert table, outside tfjs) */
+  readonly blocks1PeerExpertsV: ExpertTable;
 }
 
 function variableNamed(model: LanguageModel, name: string, shape: readonly number[]): tf.Variable {
@@ -257,10 +278,22 @@ function variableNamed(model: LanguageModel, name: string, shape: readonly numbe
   throw new Error(`${name}: no such variable in the runtime model; regenerate this trainer with peerc compile`);
 }
 
-function layerAt(model: LanguageModel, path: string): RuntimeLayer {
-  const layer = model.layers.find((l) => l.path === path);
-  if (!layer) throw new Error(`${path}: no such layer in the runtime model; regenerate this trainer with peerc compile`);
-  return layer;
+function bufferNamed(model: LanguageModel, name: string, shape: readonly number[]): tf.Variable {
+  const buffer = model.buffers().find((b) => b.name === name);
+  if (!buffer) throw new Error(`${name}: no such buffer in the runtime model; regenerate this trainer with peerc compile`);
+  if (buffer.tensor.shape.join(",") !== shape.join(",")) {
+    throw new Error(`${name}: the runtime made shape [${buffer.tensor.shape.join(", ")}], this trainer expects [${shape.join(", ")}]; regenerate it with peerc compile`);
+  }
+  return buffer.tensor;
+}
+
+function tableNamed(model: LanguageModel, name: string, rows: number, cols: number): ExpertTable {
+  const table = model.sparseTables.find((t) => t.name === name);
+  if (!(table instanceof ExpertTable)) throw new Error(`${name}: no such expert table in the runtime model; regenerate this trainer with peerc compile`);
+  if (table.rows !== rows || table.cols !== cols) {
+    throw new Error(`${name}: the runtime made [${table.rows}, ${table.cols}], this trainer expects [${rows}, ${cols}]; regenerate it with peerc compile`);
+  }
+  return table;
 }
 
 function bindWeights(model: LanguageModel): Weights {
@@ -280,6 +313,12 @@ function bindWeights(model: LanguageModel): Weights {
     blocks1AttentionWv: variableNamed(model, "blocks.1.attention.wv", [128, 128]),
     blocks1AttentionWo: variableNamed(model, "blocks.1.attention.wo", [128, 128]),
     blocks1Norm2Gain: variableNamed(model, "blocks.1.norm_2.gain", [128]),
+    blocks1PeerQueryW: variableNamed(model, "blocks.1.peer.query.w", [128, 256]),
+    blocks1PeerQueryB: variableNamed(model, "blocks.1.peer.query.b", [256]),
+    blocks1PeerQueryBnGamma: variableNamed(model, "blocks.1.peer.query.bn.gamma", [256]),
+    blocks1PeerQueryBnBeta: variableNamed(model, "blocks.1.peer.query.bn.beta", [256]),
+    blocks1PeerKeys1: variableNamed(model, "blocks.1.peer.keys.1", [32, 64]),
+    blocks1PeerKeys2: variableNamed(model, "blocks.1.peer.keys.2", [32, 64]),
     blocks2NormGain: variableNamed(model, "blocks.2.norm.gain", [128]),
     blocks2AttentionWq: variableNamed(model, "blocks.2.attention.wq", [128, 128]),
     blocks2AttentionWk: variableNamed(model, "blocks.2.attention.wk", [128, 128]),
@@ -289,12 +328,10 @@ function bindWeights(model: LanguageModel): Weights {
     blocks2FfwWIn: variableNamed(model, "blocks.2.ffw.w_in", [128, 512]),
     blocks2FfwWOut: variableNamed(model, "blocks.2.ffw.w_out", [512, 128]),
     normGain: variableNamed(model, "norm.gain", [128]),
-  };
-}
-
-function bindLayers(model: LanguageModel): RuntimeLayers {
-  return {
-    blocks1Peer: layerAt(model, "blocks.1.peer"),
+    blocks1PeerQueryBnRunningMean: bufferNamed(model, "blocks.1.peer.query.bn.running_mean", [256]),
+    blocks1PeerQueryBnRunningVar: bufferNamed(model, "blocks.1.peer.query.bn.running_var", [256]),
+    blocks1PeerExpertsU: tableNamed(model, "blocks.1.peer.experts.u", 4096, 128),
+    blocks1PeerExpertsV: tableNamed(model, "blocks.1.peer.experts.v", 4096, 128),
   };
 }
 
@@ -393,9 +430,44 @@ function blocks1Norm2(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
 /** "blocks.1.peer" — PEER: 4096 experts (64² product keys), 4 heads × top-8, key dim 64, gelu, softmax scores, query norm batch, shared keys
  *  params 1,086,208 · active 45,824 · forward 117 kFLOP/token (matrix 115 kFLOP, elementwise 2.59 kFLOP)
  */
-function blocks1Peer(layers: RuntimeLayers, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  // the runtime's peer forward: product-key routing on the host, expert tables in the runtime layer
-  return layers.blocks1Peer.apply(x, ctx) as tf.Tensor2D;
+function blocks1Peer(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+  const tokens = x.shape[0];
+  // query network: [T, 128] → [T, 4 heads × 64]
+  const projected: tf.Tensor2D = tf.add(tf.matMul(x, w.blocks1PeerQueryW), w.blocks1PeerQueryB);
+  // BatchNorm: the pass's token statistics in training, the running ones in evaluation
+  let normalised: tf.Tensor2D;
+  if (ctx.training) {
+    const mean = tf.mean(projected, 0);
+    const centred = tf.sub(projected, mean);
+    const variance = tf.mean(tf.square(centred), 0);
+    normalised = tf.mul(centred, tf.rsqrt(tf.add(variance, QUERY_NORM_EPS)));
+    // running ← (1 − m)·running + m·batch, m the runtime's momentum (the running variance takes the unbiased batch variance)
+    const unbiased = tokens > 1 ? tokens / (tokens - 1) : 1;
+    tf.tidy(() => {
+      w.blocks1PeerQueryBnRunningMean.assign(tf.add(tf.mul(w.blocks1PeerQueryBnRunningMean, 1 - QUERY_BN_MOMENTUM), tf.mul(mean, QUERY_BN_MOMENTUM)));
+      w.blocks1PeerQueryBnRunningVar.assign(tf.add(tf.mul(w.blocks1PeerQueryBnRunningVar, 1 - QUERY_BN_MOMENTUM), tf.mul(variance, QUERY_BN_MOMENTUM * unbiased)));
+    });
+  } else {
+    normalised = tf.mul(tf.sub(projected, w.blocks1PeerQueryBnRunningMean), tf.rsqrt(tf.add(w.blocks1PeerQueryBnRunningVar, QUERY_NORM_EPS)));
+  }
+  const q: tf.Tensor2D = tf.add(tf.mul(normalised, w.blocks1PeerQueryBnGamma), w.blocks1PeerQueryBnBeta);
+  // sub-key scores [T·4, 64] per half (row t·4 + head), on a detached copy of q: they only choose
+  const frozen = detach(q);
+  const frozenRows = tf.reshape(frozen, [tokens * 4, 64]);
+  const scores1: tf.Tensor2D = tf.matMul(tf.slice(frozenRows, [0, 0], [-1, 32]), w.blocks1PeerKeys1);
+  const scores2: tf.Tensor2D = tf.matMul(tf.slice(frozenRows, [0, 32], [-1, 32]), w.blocks1PeerKeys2);
+  // exact top-8 of 4096 = 64² product keys (JS, gradient-free): top-8 per half, 64 candidate sums
+  const hits = productKeyTopk(readHost(scores1), readHost(scores2), tokens * 4, 64, 8, 8);
+  tf.dispose([frozen, scores1, scores2]);
+  // the 8 chosen scores per head, recomputed differentiably from q and only the chosen sub-keys
+  const selected = selectedScoresFromKeys(q, [[w.blocks1PeerKeys1, w.blocks1PeerKeys2]], hits, { heads: 4, keyDim: 64, subKeys: 64 });
+  // router weights: softmax over each head's 8 scores → [T, 4·8]
+  const gates = tf.reshape(tf.softmax(selected), [tokens, 32]) as tf.Tensor2D;
+  if (ctx.recordRouting !== null) {
+    ctx.recordRouting({ path: "blocks.1.peer", numExperts: 4096, ids: hits.ids, weights: Float32Array.from(gates.dataSync()) });
+  }
+  // Σ over 4 heads × 8 experts of g · gelu(u_idᵀx) · v_id, fused over the tables u, v [4096, 128]
+  return peerExperts(x, gates, hits.ids, w.blocks1PeerExpertsU, w.blocks1PeerExpertsV, "gelu");
 }
 
 /** "blocks.2.norm" — RMSNorm over 128, eps 0.00001
@@ -462,7 +534,7 @@ function lmHead(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** ids: int32 [batch·seqLen] → logits [batch·seqLen, vocab]. */
-export function forward(w: Weights, layers: RuntimeLayers, ids: tf.Tensor1D, ctx: ForwardContext): tf.Tensor2D {
+export function forward(w: Weights, ids: tf.Tensor1D, ctx: ForwardContext): tf.Tensor2D {
   let x: tf.Tensor2D = embed(w, ids);
   // residual "blocks.0.residual": x + f(x)
   x = tf.add(x, blocks0Attention(w, blocks0Norm(w, x), ctx));
@@ -471,7 +543,7 @@ export function forward(w: Weights, layers: RuntimeLayers, ids: tf.Tensor1D, ctx
   // residual "blocks.1.residual": x + f(x)
   x = tf.add(x, blocks1Attention(w, blocks1Norm(w, x), ctx));
   // residual "blocks.1.residual_2": x + f(x)
-  x = tf.add(x, blocks1Peer(layers, blocks1Norm2(w, x), ctx));
+  x = tf.add(x, blocks1Peer(w, blocks1Norm2(w, x), ctx));
   // residual "blocks.2.residual": x + f(x)
   x = tf.add(x, blocks2Attention(w, blocks2Norm(w, x), ctx));
   // residual "blocks.2.residual_2": x + f(x)
@@ -486,16 +558,14 @@ export function forward(w: Weights, layers: RuntimeLayers, ids: tf.Tensor1D, ctx
  * the generic model) with this file's forward.
  */
 export function createModel(options: BuildOptions): LanguageModel {
-  // Source spans only serve diagnostics; the runtime reads none of them.
-  const model = buildModel(ARCHITECTURE as unknown as Parameters<typeof buildModel>[0], options);
+  const model = buildModel(ARCHITECTURE, options);
   const w = bindWeights(model);
-  const layers = bindLayers(model);
   const run = (ids: tf.Tensor2D, mode: ForwardMode, recordRouting: ((record: RoutingRecord) => void) | null): ForwardResult => {
     if (ids.dtype !== "int32" || ids.rank !== 2) throw new Error(`forward expects int32 ids [batch, seqLen], got ${ids.dtype} [${ids.shape}]`);
     const [batch, seqLen] = ids.shape;
     const auxLosses: tf.Scalar[] = [];
     const ctx: ForwardContext = { training: mode === "train", batch, seqLen, addAuxLoss: (l) => auxLosses.push(l), recordRouting };
-    const logits = forward(w, layers, tf.reshape(ids, [-1]), ctx);
+    const logits = forward(w, tf.reshape(ids, [-1]), ctx);
     const auxLoss = auxLosses.length === 0 ? null : (auxLosses.reduce((a, b) => tf.add(a, b)) as tf.Scalar);
     return { logits, auxLoss };
   };

@@ -3,7 +3,6 @@
 // model: "tiny"
 // hash:  sha256:67a0df8c1e8f9b6c04863ac617c449f3ca9dedab5edea147a056c92eecaf3798
 // Regenerate with `peerc compile`; edits here are lost.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { trainMain } from "peerc/runtime";
@@ -11,10 +10,10 @@ import { ARCHITECTURE, MODEL_NAME, SPEC_HASH, createModel } from "./model.js";
 /** Forward and training FLOPs per token (cost model): MFU, and steps from a FLOP budget. */
 const FORWARD_FLOPS_PER_TOKEN = 1_311_392;
 const TRAIN_FLOPS_PER_TOKEN = 3_934_176;
-/** This folder: the spec's data path is stored relative to it. */
+/** This folder. */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-/** The spec names no data file: without --data the runtime's built-in corpus is used. */
-const SPEC_DATA = null;
+/** The spec's folder, relative to this one: the train section's data path is relative to it. */
+const SPEC_DIR = "../../specs";
 /** Every flag with this spec's default (printed by --help; parsed by trainMain). */
 const FLAGS = [
     { name: "data", value: "FILE", type: "string", default: null, excludes: [], description: "training text (UTF-8); default: the runtime's built-in corpus" },
@@ -30,6 +29,7 @@ const FLAGS = [
     { name: "eval-batches", value: "N", type: "int", default: 16, excludes: [], description: "validation batches per evaluation" },
     { name: "log-every", value: "N", type: "int", default: 10, excludes: [], description: "log metrics every N steps" },
     { name: "checkpoint-every", value: "N", type: "int", default: 200, excludes: [], description: "checkpoint every N steps (and at the end)" },
+    { name: "force-memory", value: null, type: "boolean", default: false, excludes: [], description: "start even if the memory preflight estimates the run will not fit" },
     { name: "export", value: "DIR", type: "string", default: null, excludes: [], description: "after training, write DIR/weights.safetensors and DIR/architecture.json (docs/weights.md)" },
     { name: "help", value: null, type: "boolean", default: false, excludes: [], description: "print this help and exit" },
 ];
@@ -42,48 +42,18 @@ function help() {
     });
     return ["usage: node train.js [flags]", "", "Trains " + JSON.stringify(MODEL_NAME) + " (spec hash " + SPEC_HASH.slice(0, 12) + ").", "", ...rows, ""].join("\n");
 }
-/** `--export DIR` → the runtime writes DIR/weights.safetensors; this trainer adds DIR/architecture.json. */
-function splitExport(argv) {
-    const args = [];
-    let exportDir = null;
-    for (let i = 0; i < argv.length; i++) {
-        const a = argv[i];
-        if (a === "--export" && i + 1 < argv.length)
-            exportDir = argv[++i];
-        else if (a.startsWith("--export="))
-            exportDir = a.slice("--export=".length);
-        else
-            args.push(a);
-    }
-    if (exportDir !== null) {
-        fs.mkdirSync(exportDir, { recursive: true });
-        args.push("--export", path.join(exportDir, "weights.safetensors"));
-    }
-    return { args, exportDir };
-}
 async function main(argv) {
     if (argv.includes("--help") || argv.includes("-h")) {
         process.stdout.write(help());
         return 0;
     }
-    const { args, exportDir } = splitExport(argv);
-    const train = ARCHITECTURE.train;
     const target = {
-        // The checked model as the runtime wants it: the spec's data path made relative to this file.
-        ir: {
-            ...ARCHITECTURE,
-            file: path.join(HERE, "train.js"),
-            train: train && { ...train, data: { ...train.data, path: SPEC_DATA } },
-        },
+        ir: ARCHITECTURE,
+        dataBase: path.resolve(HERE, SPEC_DIR),
         build: createModel,
         forwardFlopsPerToken: FORWARD_FLOPS_PER_TOKEN,
         trainFlopsPerToken: TRAIN_FLOPS_PER_TOKEN,
     };
-    const code = await trainMain(args, target);
-    if (code === 0 && exportDir !== null) {
-        fs.writeFileSync(path.join(exportDir, "architecture.json"), JSON.stringify(ARCHITECTURE, null, 2) + "\n");
-        process.stdout.write("exported the architecture to " + path.join(exportDir, "architecture.json") + "\n");
-    }
-    return code;
+    return trainMain(argv, target);
 }
 process.exitCode = await main(process.argv.slice(2));

@@ -20,7 +20,16 @@ import type { KeySharing, QueryNorm } from "../../compiler/ir/types.js";
 import type { NamedVariable } from "../layers/layer.js";
 import { fillUniform, type UniformRng } from "./init.js";
 
-export const BN_MOMENTUM = 0.1;
+/**
+ * Weight of the newest batch in the running statistics. Not PyTorch's 0.1: early
+ * in training the PEER input loses most of its token-to-token variation within a
+ * few steps (the query variance fell 250× in 5 steps of specs/tiny.peer), and a
+ * 0.1 average then lags so far behind that eval mode normalised with stale
+ * statistics (val loss 3.13 against 2.39 with current ones after 30 steps;
+ * docs/experts.md, "Query BatchNorm running statistics"). Each pass already
+ * averages thousands of tokens, so a short memory costs little noise.
+ */
+export const BN_MOMENTUM = 0.5;
 export const NORM_EPS = 1e-5;
 
 export interface QueryNetSpec {

@@ -4,7 +4,7 @@
  * emitted, specialised trainers are compared with.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { IRModel, IRResidual } from "../../compiler/ir/types.js";
+import type { IRLayer, LayerArchitecture, ModelArchitecture } from "../../compiler/ir/types.js";
 import type { ForwardContext, NamedVariable, RoutingRecord, RuntimeLayer, SparseTable } from "../layers/layer.js";
 import { allFinite } from "../layers/ops.js";
 import { createLayer } from "./factories.js";
@@ -28,7 +28,8 @@ export interface LossResult {
 }
 
 export interface LanguageModel {
-  readonly ir: IRModel;
+  /** What the model was built from (an IRModel, or the span-free literal of an emitted trainer). */
+  readonly ir: ModelArchitecture;
   readonly layers: readonly RuntimeLayer[];
   /** Every dense trainable variable, once (a tied head adds none). */
   readonly variables: readonly NamedVariable[];
@@ -55,12 +56,12 @@ type Observer = (layer: RuntimeLayer, output: tf.Tensor) => void;
 /** Applies layers [start, end) with the residuals nested inside; `open` are residuals already being applied. */
 function runRange(
   layers: readonly RuntimeLayer[],
-  residuals: readonly IRResidual[],
+  residuals: ModelArchitecture["residuals"],
   start: number,
   end: number,
   x: tf.Tensor,
   ctx: ForwardContext,
-  open: ReadonlySet<IRResidual>,
+  open: ReadonlySet<ModelArchitecture["residuals"][number]>,
   observe: Observer | null,
 ): tf.Tensor {
   let i = start;
@@ -83,16 +84,24 @@ function runRange(
   return x;
 }
 
-function countBlocks(model: IRModel): number {
+function countBlocks(model: ModelArchitecture): number {
   const attention = model.layers.filter((l) => l.kind === "attention").length;
   return attention > 0 ? attention : Math.max(1, Math.floor(model.residuals.length / 2));
 }
 
-export function buildModel(model: IRModel, options: BuildOptions): LanguageModel {
+/**
+ * The layer factories take IR layer types; they read no source location (spans
+ * serve diagnostics only), so a span-free layer stands in for one.
+ */
+function withoutLocations(layer: LayerArchitecture): IRLayer {
+  return layer as IRLayer;
+}
+
+export function buildModel(model: ModelArchitecture, options: BuildOptions): LanguageModel {
   const ctx = createBuildContext({ seed: options.seed, backend: options.backend, blocks: countBlocks(model) });
   const embed = model.layers.find((l) => l.kind === "embed");
   const embeddingName = embed ? `${embed.path}.weight` : null;
-  const layers = model.layers.map((layer) => createLayer(layer, ctx, embeddingName));
+  const layers = model.layers.map((layer) => createLayer(withoutLocations(layer), ctx, embeddingName));
   const variables = layers.flatMap((l) => l.variables);
   const sparseTables = layers.flatMap((l) => l.sparseTables);
   const seen = new Set<string>();

@@ -11,21 +11,25 @@ import * as path from "node:path";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
-import type { IRModel, IRTrain } from "../../compiler/ir/types.js";
+import type { IRTrain, ModelArchitecture } from "../../compiler/ir/types.js";
 import { BACKEND_REQUESTS, BackendError, describeBackend, selectBackend, type BackendRequest } from "../backend/select.js";
-import { CheckpointError, latestCheckpoint, loadCheckpoint, saveCheckpoint, writeSafetensors } from "../checkpoint/index.js";
+import { CheckpointError, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../checkpoint/index.js";
 import { BatchSampler, DataError, decodedByteLength, openDataset, sequentialBatches, type Dataset } from "../data/index.js";
 import { bitsPerByte, cachedPeak, lossPlotSvg, MetricsLogger, mfu, Progress, RoutingStats, type LossPoint, type MatmulTf } from "../metrics/index.js";
 import type { LanguageModel } from "../model/model.js";
 import { TrainingDivergedError } from "./errors.js";
+import { exportModel } from "./export.js";
 import { modelWeights, optimizerMoments, restoreModel, restoreOptimizer, tableStates } from "./state.js";
 import { Trainer } from "./trainer.js";
 import { warmupSteps } from "./schedule.js";
+import { preflightMemory } from "./preflight.js";
 
 /** What an emitted trainer hands to trainMain. */
 export interface TrainTarget {
-  /** The checked model, with its train section (hash, name, defaults). */
-  readonly ir: IRModel;
+  /** The checked model, with its train section (hash, name, defaults); source locations are not needed. */
+  readonly ir: ModelArchitecture;
+  /** Folder the train section's data path is relative to (the spec's folder); default: the working directory. */
+  readonly dataBase?: string;
   /** Builds the model on the selected backend (the generic one: `(o) => buildModel(ir, o)`). */
   build(options: { seed: number; backend: string }): LanguageModel;
   /** Forward FLOPs per token from the cost model, for MFU; omitted = no MFU. */
@@ -62,7 +66,11 @@ export const TRAIN_USAGE = `usage: train [options]
   --eval-batches <n>       validation batches per evaluation (default 16)
   --log-every <n>          metrics line every n steps
   --checkpoint-every <n>   checkpoint every n steps
-  --export <file>          write the final weights as safetensors`;
+  --force-memory           start even if the memory preflight estimates the run will not fit
+  --export <dir>           write the final weights (dir/weights.safetensors) and dir/architecture.json`;
+
+/** A train section without source locations (what a ModelArchitecture carries). */
+type TrainSection = NonNullable<ModelArchitecture["train"]>;
 
 const DEFAULT_TRAIN: IRTrain = {
   span: { file: "", offset: 0, length: 0, line: 1, column: 1, endLine: 1, endColumn: 1 },
@@ -101,6 +109,8 @@ export interface TrainOptions {
   readonly logEvery: number | undefined;
   readonly checkpointEvery: number | undefined;
   readonly export: string | null;
+  /** Start even when the memory preflight says the run will not fit. */
+  readonly forceMemory: boolean;
 }
 
 export function parseTrainArgs(argv: readonly string[], modelName: string): TrainOptions {
@@ -125,6 +135,7 @@ export function parseTrainArgs(argv: readonly string[], modelName: string): Trai
         "log-every": { type: "string" },
         "checkpoint-every": { type: "string" },
         export: { type: "string" },
+        "force-memory": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
     });
@@ -153,10 +164,11 @@ export function parseTrainArgs(argv: readonly string[], modelName: string): Trai
     logEvery: positiveInt("log-every", v["log-every"]),
     checkpointEvery: positiveInt("checkpoint-every", v["checkpoint-every"]),
     export: v.export ?? null,
+    forceMemory: v["force-memory"] ?? false,
   };
 }
 
-function planSteps(options: TrainOptions, train: IRTrain, tokensPerStep: number, target: TrainTarget): number {
+function planSteps(options: TrainOptions, train: TrainSection, tokensPerStep: number, target: TrainTarget): number {
   if (options.steps !== undefined) return options.steps;
   if (options.tokens !== undefined) return Math.ceil(options.tokens / tokensPerStep);
   const h = train.horizon;
@@ -166,8 +178,8 @@ function planSteps(options: TrainOptions, train: IRTrain, tokensPerStep: number,
   return Math.max(1, Math.floor(h.flops / (target.trainFlopsPerToken * tokensPerStep)));
 }
 
-function openData(options: TrainOptions, train: IRTrain, ir: IRModel, context: number, log: (m: string) => void): { ds: Dataset; val: Dataset | null } {
-  const specPath = train.data.path === null ? null : path.resolve(path.dirname(ir.file), train.data.path);
+function openData(options: TrainOptions, train: TrainSection, dataBase: string, context: number, log: (m: string) => void): { ds: Dataset; val: Dataset | null } {
+  const specPath = train.data.path === null ? null : path.resolve(dataBase, train.data.path);
   const ds = openDataset({
     path: options.data ?? specPath,
     tokenizer: train.data.tokenizer,
@@ -215,7 +227,7 @@ export async function trainMain(argv: readonly string[], target: TrainTarget, io
       io.err(`error: ${error.message}`);
       return 1;
     }
-    io.err(`internal error while training ${ir.name} (${ir.file}): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    io.err(`internal error while training ${ir.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return 70;
   } finally {
     for (const d of datasets) d.close();
@@ -234,8 +246,13 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
   const logEvery = options.logEvery ?? spec.logEvery;
   const evalEvery = options.evalEvery ?? spec.evalEvery;
   const checkpointEvery = options.checkpointEvery ?? spec.checkpointEvery;
+  // Before anything large exists: refuse a run that cannot fit (runtime/train/preflight.ts).
+  for (const problem of preflightMemory(ir, { batch, microBatch, context }, backend).problems) {
+    if (!options.forceMemory) throw new UsageError(problem);
+    io.err(`warning: ${problem} (--force-memory given: starting anyway)`);
+  }
 
-  const { ds, val } = openData(options, spec, ir, context, (m) => io.err(m));
+  const { ds, val } = openData(options, spec, target.dataBase ?? process.cwd(), context, (m) => io.err(m));
   datasets.push(ds);
   if (val) datasets.push(val);
   if (ds.tokenizer.vocabSize > ir.vocab) {
@@ -330,8 +347,8 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
     fs.writeFileSync(path.join(options.out, "loss.svg"), lossPlotSvg({ train: trainPoints, val: valPoints }, { title: `${ir.name} loss` }));
   }
   if (options.export) {
-    writeSafetensors(options.export, modelWeights(model), { model: ir.name, specHash: ir.hash });
-    io.out(`exported weights to ${options.export}`);
+    const exported = exportModel(options.export, model, ir);
+    io.out(`exported ${exported.tensors} tensors (${exported.values.toLocaleString("en-US")} values) to ${exported.weightsFile}, the architecture to ${exported.architectureFile}`);
   }
   io.out(`done: ${trainer.stepCount} steps, ${tokensSeen.toLocaleString("en-US")} tokens; run folder ${options.out}`);
   return 0;

@@ -2,7 +2,9 @@
  * The emitted model against the generic one (runtime/model buildModel) built
  * from the same IR with the same seed: equal logits within 1e-5, equal losses
  * over 20 training steps, and variables that add up to the cost model's
- * static parameter count exactly.
+ * static parameter count exactly. Product-key layers are run in both score
+ * layouts (heads batched / unrolled) and must also match in BatchNorm running
+ * statistics after training, eval logits and expert-usage routing records.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
@@ -16,6 +18,8 @@ import { emitTrainer } from "../../compiler/emit/index.js";
 import { emitContext } from "../../compiler/emit/context.js";
 import { costModel } from "../../compiler/cost/index.js";
 import type { IRModel } from "../../compiler/ir/types.js";
+import type { HeadLayouts } from "../../compiler/emit/layers/product-key.js";
+import type { RoutingRecord } from "../../runtime/layers/layer.js";
 import { checkedModels, repoModel, ROOT, tempDir } from "./helpers.js";
 
 const BACKEND = "wasm";
@@ -108,10 +112,10 @@ const outRoot = tempDir("peerc-equiv-");
 // The runtime sources themselves (what peerc/runtime maps to), so both models share one tfjs instance.
 const entry = path.join(ROOT, "runtime/index.ts");
 
-async function emittedFactory(model: IRModel): Promise<(o: { seed: number; backend: string }) => LanguageModel> {
-  const outDir = path.join(outRoot, model.name);
+async function emittedFactory(model: IRModel, headLayout?: HeadLayouts): Promise<(o: { seed: number; backend: string }) => LanguageModel> {
+  const outDir = path.join(outRoot, headLayout ? `${model.name}-${headLayout.shared}-${headLayout.per_head}` : model.name);
   fs.mkdirSync(outDir, { recursive: true });
-  const ctx = emitContext(model, costModel(model), { specFile: path.join(outRoot, "spec.peer"), outDir, runtimeImport: entry });
+  const ctx = emitContext(model, costModel(model), { specFile: path.join(outRoot, "spec.peer"), outDir, runtimeImport: entry, ...(headLayout ? { headLayout } : {}) });
   const files = emitTrainer(ctx);
   fs.writeFileSync(path.join(outDir, "model.ts"), files.get("model.ts")!);
   const mod = (await import(pathToFileURL(path.join(outDir, "model.ts")).href)) as {
@@ -210,3 +214,68 @@ describe("emitted specs/tiny.peer", () => {
     emitted.dispose();
   });
 });
+
+/** Every expert-usage record of one eval forward pass. */
+function routingOf(model: LanguageModel, input: tf.Tensor2D): RoutingRecord[] {
+  const records: RoutingRecord[] = [];
+  tf.tidy(() => {
+    model.forward(input, "eval", (r) => records.push(r));
+  });
+  return records;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(b.length).toBe(a.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+const PRODUCT_KEY_SPECS = ["peer", "peer_per_head_sigmoid", "pkm"];
+const LAYOUTS: HeadLayouts[] = [
+  { shared: "batched", per_head: "batched" },
+  { shared: "unrolled", per_head: "unrolled" },
+];
+
+describe.each(PRODUCT_KEY_SPECS.flatMap((name) => LAYOUTS.map((layout) => [name, layout] as const)))(
+  "emitted %s retrieval, heads %o",
+  (name, layout) => {
+    const ir = checkedModels(SPECS[name]!, `${name}.peer`)[0]!;
+
+    it("trains like the generic model: losses, BatchNorm running statistics, eval logits and routing records", async () => {
+      const createModel = await emittedFactory(ir, layout);
+      const generic = buildModel(ir, { seed: SEED, backend: BACKEND });
+      const emitted = createModel({ seed: SEED, backend: BACKEND });
+      const a = trainLosses(generic, ir, 4);
+      const b = trainLosses(emitted, ir, 4);
+      expect(maxAbsDiff(a, b)).toBeLessThan(1e-4);
+
+      // Running statistics moved away from their initial 0 / 1 and moved alike.
+      const buffersA = generic.buffers().map((x) => ({ name: x.name, data: x.tensor.dataSync() }));
+      const buffersB = emitted.buffers().map((x) => ({ name: x.name, data: x.tensor.dataSync() }));
+      expect(buffersB.map((x) => x.name)).toEqual(buffersA.map((x) => x.name));
+      for (let i = 0; i < buffersA.length; i++) {
+        expect(maxAbsDiff(buffersA[i]!.data, buffersB[i]!.data), buffersA[i]!.name).toBeLessThan(1e-6);
+        if (buffersA[i]!.name.endsWith("running_mean")) expect(Math.max(...Array.from(buffersA[i]!.data, Math.abs))).toBeGreaterThan(1e-4);
+      }
+
+      // Eval mode reads the running statistics; same logits, same experts and router weights.
+      const input = tf.tensor2d(ids(2, ir.context, ir.vocab, 5), [2, ir.context], "int32");
+      const la = tf.tidy(() => generic.forward(input, "eval").logits.dataSync());
+      const lb = tf.tidy(() => emitted.forward(input, "eval").logits.dataSync());
+      expect(maxAbsDiff(la, lb)).toBeLessThan(1e-5);
+      const ra = routingOf(generic, input);
+      const rb = routingOf(emitted, input);
+      expect(ra.length).toBe(1);
+      expect(rb.map((r) => [r.path, r.numExperts])).toEqual(ra.map((r) => [r.path, r.numExperts]));
+      const layer = ir.layers.find((l) => l.kind === "peer" || l.kind === "pkm")!;
+      const slots = layer.kind === "peer" || layer.kind === "pkm" ? layer.heads * layer.topk : 0;
+      expect(rb[0]!.ids.length).toBe(2 * ir.context * slots);
+      expect(Array.from(rb[0]!.ids)).toEqual(Array.from(ra[0]!.ids));
+      expect(maxAbsDiff(ra[0]!.weights, rb[0]!.weights)).toBeLessThan(1e-6);
+      input.dispose();
+      generic.dispose();
+      emitted.dispose();
+    });
+  },
+);

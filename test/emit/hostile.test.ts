@@ -26,6 +26,15 @@ export const crossEntropyLoss = () => { throw new Error("stub"); };
 export const applyRope = () => { throw new Error("stub"); };
 export const causalMask = () => { throw new Error("stub"); };
 export const positionIdsFor = () => { throw new Error("stub"); };
+export const detach = () => { throw new Error("stub"); };
+export const productKeyTopk = () => { throw new Error("stub"); };
+export const selectedScoresFromKeys = () => { throw new Error("stub"); };
+export const peerExperts = () => { throw new Error("stub"); };
+export const pkmValues = () => { throw new Error("stub"); };
+export const readHost = () => { throw new Error("stub"); };
+export class ExpertTable {}
+export const QUERY_BN_MOMENTUM = 0.1;
+export const QUERY_NORM_EPS = 1e-5;
 export async function trainMain(args, target) { globalThis.trainArgs = args; globalThis.trainTarget = target; return 0; }
 `;
 
@@ -71,7 +80,7 @@ describe("hostile spec strings", () => {
     const g = globalThis as {
       pwned?: number;
       trainArgs?: string[];
-      trainTarget?: { ir: { name: string; file: string; train: { data: { path: string } } } };
+      trainTarget?: { ir: { name: string; train: { data: { path: string } } }; dataBase: string };
     };
     delete g.pwned;
     const emittedModel = (await import(pathToFileURL(path.join(outDir, "model.js")).href)) as {
@@ -91,9 +100,9 @@ describe("hostile spec strings", () => {
     }
     expect(g.pwned).toBeUndefined();
     expect(g.trainTarget?.ir.name).toBe(HOSTILE_NAME);
-    // The spec's data file, resolved the runtime's way (next to ir.file), is the spec's own.
-    const ir = g.trainTarget!.ir;
-    expect(path.resolve(path.dirname(ir.file), ir.train.data.path)).toBe(path.join(specDir, HOSTILE_DATA));
+    // The spec's data file, resolved the runtime's way (against dataBase, the spec's folder), is the spec's own.
+    const { ir, dataBase } = g.trainTarget!;
+    expect(path.resolve(dataBase, ir.train.data.path)).toBe(path.join(specDir, HOSTILE_DATA));
 
     const readme = files.get("README.md")!;
     expect(readme).not.toContain("pwned=1}\n");

@@ -68,11 +68,11 @@ describe("trainMain", () => {
   it("--val-data validates on another file and --export writes the weights by name", async () => {
     const valFile = path.join(dir, "val.txt");
     fs.writeFileSync(valFile, "pack my box with five dozen liquor jugs. ".repeat(20));
-    const exported = path.join(dir, "weights.safetensors");
+    const exported = path.join(dir, "export");
     const r = io();
     const args = ["--data", corpus, "--val-data", valFile, "--backend", "wasm", "--out", path.join(dir, "e"), "--steps", "2", "--export", exported];
     expect(await trainMain(args, target(), r.io)).toBe(0);
-    const file = SafetensorsFile.open(exported);
+    const file = SafetensorsFile.open(path.join(exported, "weights.safetensors"));
     expect(file.names()).toContain("blocks.0.mix.attention.wq");
     expect(file.info("embed.weight").shape).toEqual([256, 16]);
     file.close();

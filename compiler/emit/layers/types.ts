@@ -5,6 +5,7 @@
  */
 import type { IRLayer, IRModel } from "../../ir/types.js";
 import type { NameScope } from "../names.js";
+import type { HeadLayouts } from "./product-key.js";
 
 export interface WeightRef {
   /** Field of the emitted `Weights` interface. */
@@ -41,7 +42,7 @@ export interface LayerEmission {
   readonly weights: readonly WeightRef[];
   readonly groups?: readonly WeightGroup[];
   readonly tables: readonly TableRef[];
-  /** Buffers (batch-norm running statistics) by runtime name. */
+  /** Buffers (batch-norm running statistics) by runtime name; bound into `Weights` like variables. */
   readonly buffers: readonly WeightRef[];
   /** The function's name. */
   readonly fn: string;
@@ -61,6 +62,8 @@ export interface LayerEmitEnv {
   readonly fields: NameScope;
   /** The layer this one ties to (lm_head tied: the embedding's weight field). */
   weightField(name: string): string | undefined;
+  /** Product-key score layout per key sharing; unset = the measured default (product-key.ts). */
+  readonly headLayout?: HeadLayouts;
 }
 
 export type LayerEmitter<L extends IRLayer> = (layer: L, env: LayerEmitEnv) => LayerEmission;

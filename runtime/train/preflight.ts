@@ -1,0 +1,177 @@
+/**
+ * Memory preflight: before a trainer allocates anything, estimate the run's
+ * memory from the IR and refuse a run that cannot fit, with one line that names
+ * the estimate, the limit and the largest parts. A run at 1024² experts holds
+ * gigabytes of expert tables; finding out it does not fit after a minute of
+ * initialisation (or as heap corruption inside wasm, tfjs-runtime.md §3) is
+ * what this avoids.
+ *
+ * The figures are the static cost model's (compiler/cost) at the run's batch,
+ * micro-batch and context, split by where they live:
+ *   host, outside tfjs   the expert tables (PEER u/v, PKM values), their Adam
+ *                        moments, lastStep/rowSlot and the gradient scratch
+ *                        (runtime/experts/memory.ts), as ExpertTable holds them
+ *   tfjs tensors         dense weights, gradients, AdamW moments, buffers and
+ *                        saved activations: inside the 4 GiB wasm32 heap on wasm
+ *   runtime baseline     Node, tfjs and the wasm module at rest
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import type { IRModel, ModelArchitecture, PeerLayer, PkmLayer } from "../../compiler/ir/types.js";
+import { costModel, layerTrainMemory, type LayerCost } from "../../compiler/cost/index.js";
+import { sparseTableBytes } from "../experts/memory.js";
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+const F32 = 4;
+
+/** `getHeapMax()` of tfjs-backend-wasm (wasm32): what lives in tfjs tensors must fit here. */
+export const WASM_HEAP_LIMIT_BYTES = 4294901760;
+/**
+ * Node, tfjs and the wasm module with a small model: the peer-layer bench measured
+ * 390–500 MiB of RSS beyond the expert tables (docs/benchmarks.md, "PEER layer").
+ */
+export const RUNTIME_BASELINE_BYTES = 512 * MiB;
+
+/** The shape of one run: sequences per optimizer step and per forward pass, tokens per sequence. */
+export interface RunShape {
+  readonly batch: number;
+  readonly microBatch: number;
+  readonly context: number;
+}
+
+export interface MemoryPart {
+  readonly name: string;
+  readonly bytes: number;
+  /** Held in tfjs tensors (the wasm heap on the wasm backend). */
+  readonly tfjs: boolean;
+}
+
+export interface RunMemoryEstimate {
+  readonly parts: readonly MemoryPart[];
+  /** Everything, host and tfjs. */
+  readonly totalBytes: number;
+  /** The parts held in tfjs tensors. */
+  readonly tfjsBytes: number;
+}
+
+export interface MachineMemory {
+  readonly bytes: number;
+  /** Where the figure came from, for the message. */
+  readonly source: string;
+}
+
+/**
+ * The run's memory by part. Expert tables follow `sparseTableBytes` (the runtime's
+ * own layout, scratch at one step's tokens); dense parts follow the cost model's
+ * fp32 training memory at the run's shape.
+ */
+export function estimateRunMemory(ir: ModelArchitecture, shape: RunShape): RunMemoryEstimate {
+  const tokensPerStep = shape.batch * shape.context;
+  const tokensPerPass = shape.microBatch * shape.context;
+  // The cost formulas read no source locations (spans only label their output).
+  const cost = costModel(ir as IRModel);
+  let expertWeights = 0;
+  let expertState = 0;
+  let denseParams = 0;
+  let buffers = 0;
+  let activations = 0;
+  for (const layer of ir.layers) {
+    if (layer.kind === "peer" || layer.kind === "pkm") {
+      const rows = layer.kind === "peer" ? layer.experts : layer.memories;
+      const cols = layer.kind === "peer" ? layer.dModel : layer.valueDim;
+      const weights = (layer.kind === "peer" ? 2 : 1) * rows * cols * F32;
+      expertWeights += weights;
+      expertState += sparseTableBytes(layer as PeerLayer | PkmLayer, tokensPerStep) - weights;
+    }
+  }
+  for (const layer of cost.layers) {
+    const memory = layerTrainMemory(layer, "fp32", tokensPerStep, tokensPerPass);
+    denseParams += Number(layer.params) - sparseParams(layer);
+    buffers += memory.buffers;
+    activations += memory.activations;
+  }
+  const parts: MemoryPart[] = [
+    { name: "expert tables", bytes: expertWeights, tfjs: false },
+    { name: "expert Adam state and gradients", bytes: expertState, tfjs: false },
+    { name: "dense weights", bytes: F32 * denseParams, tfjs: true },
+    { name: "dense gradients", bytes: F32 * denseParams, tfjs: true },
+    { name: "dense Adam state", bytes: 2 * F32 * denseParams + buffers, tfjs: true },
+    { name: `activations at ${shape.microBatch} × ${shape.context} tokens`, bytes: activations, tfjs: true },
+    { name: "runtime baseline", bytes: RUNTIME_BASELINE_BYTES, tfjs: false },
+  ].filter((p) => p.bytes > 0);
+  const totalBytes = parts.reduce((s, p) => s + p.bytes, 0);
+  const tfjsBytes = parts.filter((p) => p.tfjs).reduce((s, p) => s + p.bytes, 0);
+  return { parts, totalBytes, tfjsBytes };
+}
+
+function sparseParams(layer: LayerCost): number {
+  return layer.sparseTables.reduce((s, t) => s + Number(t.rows) * t.cols, 0);
+}
+
+/** What the cgroup (v2 memory.max, v1 limit_in_bytes) or the OS allows this process. */
+export function machineMemory(readFile: (file: string) => string | undefined = readSmallFile, totalmem: () => number = os.totalmem): MachineMemory {
+  let best: MachineMemory = { bytes: totalmem(), source: "total memory" };
+  for (const file of ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]) {
+    const text = readFile(file)?.trim();
+    if (text === undefined || !/^\d+$/.test(text)) continue; // "max" = no limit
+    const bytes = Number(text);
+    if (bytes > 0 && bytes < best.bytes) best = { bytes, source: `cgroup limit ${file}` };
+  }
+  return best;
+}
+
+function readSmallFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.max(1, Math.round(bytes / MiB))} MiB`;
+}
+
+function largest(parts: readonly MemoryPart[], count: number): string {
+  return [...parts]
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, count)
+    .map((p) => `${p.name} ${formatBytes(p.bytes)}`)
+    .join(", ");
+}
+
+/**
+ * Why the run cannot fit, as one line each (empty when it fits): the machine's
+ * memory for everything, and on wasm also the 4 GiB heap for the tfjs part.
+ */
+export function memoryProblems(estimate: RunMemoryEstimate, machine: MachineMemory, backend: string): string[] {
+  const problems: string[] = [];
+  if (estimate.totalBytes > machine.bytes) {
+    problems.push(
+      `this run needs about ${formatBytes(estimate.totalBytes)} (${largest(estimate.parts, 3)}) but the machine has ${formatBytes(machine.bytes)} (${machine.source}); ` +
+        `reduce the experts, the batch or the context, or pass --force-memory to try anyway`,
+    );
+  }
+  if (backend === "wasm" && estimate.tfjsBytes > WASM_HEAP_LIMIT_BYTES) {
+    const inHeap = estimate.parts.filter((p) => p.tfjs);
+    problems.push(
+      `this run's tfjs tensors need about ${formatBytes(estimate.tfjsBytes)} (${largest(inHeap, 3)}) but the wasm heap holds at most ${formatBytes(WASM_HEAP_LIMIT_BYTES)}; ` +
+        `reduce the batch (--batch) or the context, or pass --force-memory to try anyway`,
+    );
+  }
+  return problems;
+}
+
+export interface PreflightResult {
+  readonly estimate: RunMemoryEstimate;
+  readonly machine: MachineMemory;
+  /** One line per limit the run exceeds; empty when it fits. */
+  readonly problems: readonly string[];
+}
+
+/** Estimate the run and compare with the machine (injectable for tests). */
+export function preflightMemory(ir: ModelArchitecture, shape: RunShape, backend: string, machine: MachineMemory = machineMemory()): PreflightResult {
+  const estimate = estimateRunMemory(ir, shape);
+  return { estimate, machine, problems: memoryProblems(estimate, machine, backend) };
+}

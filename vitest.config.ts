@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // tfjs backends are process-global; one worker per file keeps them apart.
     pool: "forks",
+    reporters: ["default", "./test/summary-reporter.ts"],
   },
 });

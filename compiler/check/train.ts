@@ -6,6 +6,16 @@ import { z } from "zod";
 import type { Statement, TrainDecl } from "../../grammar/ast.js";
 import type { Span } from "../../grammar/source.js";
 import type { IRData, IROptimizer, IRSchedule, IRTrain, Horizon } from "../ir/types.js";
+import {
+  DEFAULT_BPE_VOCAB,
+  DEFAULT_CHECKPOINT_EVERY,
+  DEFAULT_DATA,
+  DEFAULT_EVAL_EVERY,
+  DEFAULT_LOG_EVERY,
+  DEFAULT_OPTIMIZER,
+  DEFAULT_SCHEDULE,
+  DEFAULT_SEED,
+} from "../ir/defaults.js";
 import { flag, fraction, int, noneOr, num, numberCheck, pair, readArgs, text, valueSchema, word, type ArgsSpec } from "./args.js";
 import type { Run } from "./evaluate.js";
 import { defineLocal, evaluateArgs, TRAIN_SETTINGS } from "./expand.js";
@@ -246,31 +256,31 @@ function assemble(decl: TrainDecl, seen: Map<string, Read>, context: number, rep
     : h === "tokens" ? { kind: "tokens", tokens: get<number>("tokens")! }
     : { kind: "flops", flops: get<number>("flops")! };
   const o = seen.get("optimizer")!.data;
-  const betas = (o.betas as [number, number] | undefined) ?? [0.9, 0.95];
+  const betas = (o.betas as [number, number] | undefined) ?? [DEFAULT_OPTIMIZER.beta1, DEFAULT_OPTIMIZER.beta2];
   const optimizer: IROptimizer = {
     kind: "adamw",
     lr: o.lr as number,
     beta1: betas[0],
     beta2: betas[1],
-    eps: (o.eps as number | undefined) ?? 1e-8,
-    weightDecay: (o.weight_decay as number | undefined) ?? 0.1,
-    clip: o.clip === undefined ? 1.0 : (o.clip as number | null),
-    expertLr: (o.expert_lr as number | null | undefined) ?? null,
-    decayAll: (o.decay_all as boolean | undefined) ?? false,
+    eps: (o.eps as number | undefined) ?? DEFAULT_OPTIMIZER.eps,
+    weightDecay: (o.weight_decay as number | undefined) ?? DEFAULT_OPTIMIZER.weightDecay,
+    clip: o.clip === undefined ? DEFAULT_OPTIMIZER.clip : (o.clip as number | null),
+    expertLr: (o.expert_lr as number | null | undefined) ?? DEFAULT_OPTIMIZER.expertLr,
+    decayAll: (o.decay_all as boolean | undefined) ?? DEFAULT_OPTIMIZER.decayAll,
   };
   const s = seen.get("schedule")?.data;
   const schedule: IRSchedule = {
-    kind: (s?.value as IRSchedule["kind"] | undefined) ?? "cosine",
-    warmup: (s?.warmup as IRSchedule["warmup"] | undefined) ?? { steps: 0 },
-    minLr: (s?.min_lr as number | undefined) ?? 0.1,
+    kind: (s?.value as IRSchedule["kind"] | undefined) ?? DEFAULT_SCHEDULE.kind,
+    warmup: (s?.warmup as IRSchedule["warmup"] | undefined) ?? DEFAULT_SCHEDULE.warmup,
+    minLr: (s?.min_lr as number | undefined) ?? DEFAULT_SCHEDULE.minLr,
   };
   const d = dataRead?.data;
-  const tokenizer = (d?.value as IRData["tokenizer"] | undefined) ?? "bytes";
+  const tokenizer = (d?.value as IRData["tokenizer"] | undefined) ?? DEFAULT_DATA.tokenizer;
   const data: IRData = {
     tokenizer,
     path: path ?? null,
-    valFraction: (d?.val as number | undefined) ?? 0.05,
-    bpeVocab: tokenizer === "bpe" ? ((d?.vocab as number | undefined) ?? 4096) : null,
+    valFraction: (d?.val as number | undefined) ?? DEFAULT_DATA.valFraction,
+    bpeVocab: tokenizer === "bpe" ? ((d?.vocab as number | undefined) ?? DEFAULT_BPE_VOCAB) : null,
   };
   return {
     span: decl.span,
@@ -281,9 +291,9 @@ function assemble(decl: TrainDecl, seen: Map<string, Read>, context: number, rep
     optimizer,
     schedule,
     data,
-    seed: get<number>("seed") ?? 1,
-    evalEvery: get<number>("eval_every") ?? 100,
-    checkpointEvery: get<number>("checkpoint_every") ?? 500,
-    logEvery: get<number>("log_every") ?? 10,
+    seed: get<number>("seed") ?? DEFAULT_SEED,
+    evalEvery: get<number>("eval_every") ?? DEFAULT_EVAL_EVERY,
+    checkpointEvery: get<number>("checkpoint_every") ?? DEFAULT_CHECKPOINT_EVERY,
+    logEvery: get<number>("log_every") ?? DEFAULT_LOG_EVERY,
   };
 }

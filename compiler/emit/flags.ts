@@ -4,6 +4,14 @@
  * Defaults come from the spec's train section; a model without one gets the
  * small defaults below, said as such in --help.
  */
+import {
+  DEFAULT_BATCH,
+  DEFAULT_CHECKPOINT_EVERY,
+  DEFAULT_EVAL_EVERY,
+  DEFAULT_LOG_EVERY,
+  DEFAULT_SEED,
+  DEFAULT_STEPS,
+} from "../ir/defaults.js";
 import type { EmitContext } from "./context.js";
 
 export interface TrainerFlag {
@@ -23,8 +31,15 @@ export function safeRunName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]+/g, "_");
 }
 
-/** Used when a model has no train section (runtime/train/main.ts DEFAULT_TRAIN). */
-export const FALLBACK = { steps: 100, batch: 8, evalEvery: 100, checkpointEvery: 500, logEvery: 10, seed: 0 } as const;
+/** Used when a model has no train section: the runtime then trains `defaultTrain` (compiler/ir/defaults.ts). */
+export const FALLBACK = {
+  steps: DEFAULT_STEPS,
+  batch: DEFAULT_BATCH,
+  evalEvery: DEFAULT_EVAL_EVERY,
+  checkpointEvery: DEFAULT_CHECKPOINT_EVERY,
+  logEvery: DEFAULT_LOG_EVERY,
+  seed: DEFAULT_SEED,
+} as const;
 
 export function trainerFlags(ctx: EmitContext): TrainerFlag[] {
   const train = ctx.model.train;

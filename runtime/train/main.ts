@@ -6,12 +6,13 @@
  * User errors (bad flags, data, checkpoint, divergence) print one message and
  * return exit code 1 (2 for usage errors), never a stack trace.
  */
+import { defaultTrain } from "../../compiler/ir/defaults.js";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
-import type { IRTrain, ModelArchitecture } from "../../compiler/ir/types.js";
+import type { ModelArchitecture } from "../../compiler/ir/types.js";
 import { BACKEND_REQUESTS, BackendError, describeBackend, selectBackend, type BackendRequest } from "../backend/select.js";
 import { CheckpointError, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../checkpoint/index.js";
 import { BatchSampler, DataError, decodedByteLength, openDataset, sequentialBatches, type Dataset } from "../data/index.js";
@@ -72,20 +73,6 @@ export const TRAIN_USAGE = `usage: train [options]
 /** A train section without source locations (what a ModelArchitecture carries). */
 type TrainSection = NonNullable<ModelArchitecture["train"]>;
 
-const DEFAULT_TRAIN: IRTrain = {
-  span: { file: "", offset: 0, length: 0, line: 1, column: 1, endLine: 1, endColumn: 1 },
-  batch: 8,
-  microBatch: 8,
-  context: 128,
-  horizon: { kind: "steps", steps: 100 },
-  optimizer: { kind: "adamw", lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 1, expertLr: null, decayAll: false },
-  schedule: { kind: "cosine", warmup: { fraction: 0.02 }, minLr: 0.1 },
-  data: { tokenizer: "bytes", path: null, valFraction: 0.01, bpeVocab: null },
-  seed: 0,
-  evalEvery: 100,
-  checkpointEvery: 500,
-  logEvery: 10,
-};
 
 function positiveInt(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -236,7 +223,7 @@ export async function trainMain(argv: readonly string[], target: TrainTarget, io
 
 async function train(options: TrainOptions, target: TrainTarget, backend: string, io: TrainIO, datasets: Dataset[]): Promise<number> {
   const ir = target.ir;
-  const spec = ir.train ?? { ...DEFAULT_TRAIN, context: Math.min(DEFAULT_TRAIN.context, ir.context) };
+  const spec = ir.train ?? defaultTrain(ir.context);
   const context = spec.context;
   const batch = options.batch ?? spec.batch;
   const microBatch = batch % spec.microBatch === 0 ? spec.microBatch : batch;
@@ -311,6 +298,8 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
         schedule: { lr: spec.optimizer.lr, totalSteps, warmupSteps: warmupSteps(spec.schedule, totalSteps), kind: spec.schedule.kind },
       },
     });
+  // Read after the loop; a holder object because TypeScript does not see closure assignments.
+  const validation: { last: { step: number; bpb: number } | null } = { last: null };
   const evaluate = (step: number) => {
     const routing = new RoutingStats();
     const batches = [...sequentialBatches(valSource.source, valSource.split, context, microBatch, options.evalBatches)];
@@ -321,7 +310,11 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
     valPoints.push({ step, loss: crossEntropy });
     const usage = routing.summaries();
     metrics.log({ step, tokens: tokensSeen, val_loss: crossEntropy, val_bpb: bpb, ...(usage.length > 0 ? { expert_usage: usage } : {}) });
-    progress.log(`step ${step}: val loss ${crossEntropy.toFixed(4)}, ${bpb.toFixed(4)} bits/byte`);
+    validation.last = { step, bpb };
+    const experts = usage
+      .map((u) => `${u.path}: ${(100 * u.usage).toFixed(1)}% of ${u.numExperts.toLocaleString("en-US")} experts used, unevenness ${u.unevenness.toFixed(2)}`)
+      .join("; ");
+    progress.log(`step ${step}: val loss ${crossEntropy.toFixed(4)}, ${bpb.toFixed(4)} bits/byte${experts ? ` | ${experts}` : ""}`);
   };
 
   try {
@@ -351,6 +344,8 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
     io.out(`exported ${exported.tensors} tensors (${exported.values.toLocaleString("en-US")} values) to ${exported.weightsFile}, the architecture to ${exported.architectureFile}`);
   }
   io.out(`done: ${trainer.stepCount} steps, ${tokensSeen.toLocaleString("en-US")} tokens; run folder ${options.out}`);
+  if (validation.last) io.out(`validation: ${validation.last.bpb.toFixed(4)} bits/byte at step ${validation.last.step}`);
+  io.out(`loss plot: ${path.join(options.out, "loss.svg")}`);
   return 0;
 }
 

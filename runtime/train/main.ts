@@ -277,7 +277,7 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
 
   io.out(
     `model ${ir.name}: ${model.paramCount().toLocaleString("en-US")} parameters; data ${ds.label}: ${ds.bytes.toLocaleString("en-US")} bytes; ` +
-      `${totalSteps} steps × ${batch} × ${context} tokens (${batch / microBatch} micro-batches), warmup ${warmupSteps(spec.schedule, totalSteps)}`,
+      `${totalSteps} steps × ${batch} × ${context} tokens (${batch / microBatch} micro-batch${batch === microBatch ? "" : "es"} of ${microBatch}), warmup ${warmupSteps(spec.schedule, totalSteps)}`,
   );
   fs.mkdirSync(options.out, { recursive: true });
   const metrics = new MetricsLogger(path.join(options.out, "metrics.jsonl"));

@@ -66,8 +66,9 @@ function snake(name: string): string {
 }
 
 /** The layer's resolved arguments as flat snake_case values (`rope: {base}` → `rope_base`). */
-export function layerArgs(layer: IRLayer): Record<string, number | string | boolean | null> {
-  const out: Record<string, number | string | boolean | null> = {};
+export function layerArgs(layer: IRLayer, dModel: number): Record<string, number | string | boolean | null> {
+  // Every layer states the model width it sits in, whatever its own arguments are called.
+  const out: Record<string, number | string | boolean | null> = { d_model: dModel };
   for (const [key, value] of Object.entries(layer)) {
     if (NOT_ARGS.has(key)) continue;
     if (value === null || typeof value === "number" || typeof value === "string" || typeof value === "boolean") {
@@ -102,7 +103,7 @@ export function layerCost(layer: IRLayer, model: IRModel, residualAdds = 0): Lay
     kind: layer.kind,
     index: layer.index,
     span: layer.span,
-    args: layerArgs(layer),
+    args: layerArgs(layer, model.dModel),
     params: sumBig(k.paramsBreakdown),
     buffers: sumBig(k.buffersBreakdown),
     forward,

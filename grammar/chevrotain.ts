@@ -11,10 +11,19 @@ import { pathToFileURL } from "node:url";
 
 type Chevrotain = typeof import("chevrotain");
 
-const entry = createRequire(import.meta.url).resolve("chevrotain");
-// entry is <package>/lib/src/api.js; the bundle is <package>/lib/chevrotain.mjs.
-const bundle = path.join(path.dirname(entry), "..", "chevrotain.mjs");
-const chevrotain = (await import(pathToFileURL(bundle).href)) as Chevrotain;
+async function load(): Promise<Chevrotain> {
+  try {
+    const entry = createRequire(import.meta.url).resolve("chevrotain");
+    // entry is <package>/lib/src/api.js; the bundle is <package>/lib/chevrotain.mjs.
+    const bundle = path.join(path.dirname(entry), "..", "chevrotain.mjs");
+    return (await import(pathToFileURL(bundle).href)) as Chevrotain;
+  } catch {
+    // A future layout without the bundle: the regular entry point works, only slower.
+    return import("chevrotain");
+  }
+}
+
+const chevrotain = await load();
 
 export const { createToken, Lexer, CstParser, EOF } = chevrotain;
 export type {

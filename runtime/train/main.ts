@@ -16,7 +16,20 @@ import type { ModelArchitecture } from "../../compiler/ir/types.js";
 import { BACKEND_REQUESTS, BackendError, describeBackend, selectBackend, type BackendRequest } from "../backend/select.js";
 import { CheckpointError, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../checkpoint/index.js";
 import { BatchSampler, DataError, decodedByteLength, openDataset, sequentialBatches, type Dataset } from "../data/index.js";
-import { bitsPerByte, cachedPeak, lossPlotSvg, MetricsLogger, mfu, Progress, RoutingStats, type LossPoint, type MatmulTf } from "../metrics/index.js";
+import {
+  bitsPerByte,
+  cachedPeak,
+  lossPlotSvg,
+  lossSeriesFromMetrics,
+  MetricsLogger,
+  mfu,
+  Progress,
+  readMetrics,
+  RoutingStats,
+  type LossPoint,
+  type MatmulTf,
+  type MetricsRecord,
+} from "../metrics/index.js";
 import type { LanguageModel } from "../model/model.js";
 import { TrainingDivergedError } from "./errors.js";
 import { exportModel } from "./export.js";
@@ -280,10 +293,15 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
       `${totalSteps} steps × ${batch} × ${context} tokens (${batch / microBatch} micro-batch${batch === microBatch ? "" : "es"} of ${microBatch}), warmup ${warmupSteps(spec.schedule, totalSteps)}`,
   );
   fs.mkdirSync(options.out, { recursive: true });
-  const metrics = new MetricsLogger(path.join(options.out, "metrics.jsonl"));
+  const metricsFile = path.join(options.out, "metrics.jsonl");
+  // A resumed run drops what the interrupted run logged after its checkpoint
+  // (those steps run again) and plots the whole run, not just its second half.
+  const earlier = trainer.stepCount > 0 && fs.existsSync(metricsFile) ? keepMetricsUpTo(metricsFile, trainer.stepCount) : [];
+  const metrics = new MetricsLogger(metricsFile);
   const progress = new Progress({ total: totalSteps, startStep: trainer.stepCount, logEvery, ...(io === processIO ? {} : { stream: lineStream(io), tty: false }) });
-  const trainPoints: LossPoint[] = [];
-  const valPoints: LossPoint[] = [];
+  const earlierSeries = lossSeriesFromMetrics(earlier);
+  const trainPoints: LossPoint[] = [...earlierSeries.train];
+  const valPoints: LossPoint[] = [...earlierSeries.val];
   const saveAt = (step: number) =>
     saveCheckpoint(options.out, {
       weights: modelWeights(model),
@@ -349,6 +367,15 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
   return 0;
 }
 
+/** Rewrites a metrics log (temp file + rename) keeping the records up to `step`; returns them. */
+function keepMetricsUpTo(file: string, step: number): MetricsRecord[] {
+  const kept = readMetrics(file).filter((record) => record.step <= step);
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, kept.map((record) => JSON.stringify(record) + "\n").join(""));
+  fs.renameSync(temp, file);
+  return kept;
+}
+
 /** A writable stream that hands complete lines to io.err (progress output of embedded runs and tests). */
 function lineStream(io: TrainIO): NodeJS.WritableStream {
   let pending = "";
@@ -366,6 +393,7 @@ function lineStream(io: TrainIO): NodeJS.WritableStream {
 let peak: number | null = null;
 /** Peak matmul FLOP/s of this backend, measured once and cached on disk by runtime/metrics. */
 function peakFlops(): number {
-  if (peak === null) peak = cachedPeak(tf as unknown as MatmulTf);
+  // A quick probe every run (3 timed 512² matmuls, ~20 ms) that can only raise the cached peak.
+  if (peak === null) peak = cachedPeak(tf as unknown as MatmulTf, { refresh: true, trials: 3 });
   return peak;
 }

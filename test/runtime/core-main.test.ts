@@ -57,12 +57,17 @@ describe("trainMain", () => {
     expect(await trainMain(["--data", corpus, "--backend", "wasm", "--out", runC, "--steps", "6", "--checkpoint-every", "3"], target(), io().io)).toBe(0);
     fs.rmSync(path.join(runC, "step-000006"), { recursive: true, force: true });
     fs.writeFileSync(path.join(runC, "latest"), "step-000003\n");
-    fs.rmSync(path.join(runC, "metrics.jsonl"));
+    // metrics.jsonl still holds steps 4-6 of the interrupted run: the resumed run must replace them, not repeat them.
     const resumed = io();
     expect(await trainMain(["--data", corpus, "--backend", "wasm", "--out", runC, "--steps", "6", "--resume"], target(), resumed.io)).toBe(0);
     expect(resumed.out.join("\n")).toMatch(/resumed from .*step-000003 at step 3/);
-    const lossesC = readMetrics(path.join(runC, "metrics.jsonl")).filter((m) => m.loss !== undefined).map((m) => m.loss);
-    expect(lossesC).toEqual(lossesA.slice(3));
+    const metricsC = readMetrics(path.join(runC, "metrics.jsonl")).filter((m) => m.loss !== undefined);
+    expect(metricsC.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(metricsC.map((m) => m.loss)).toEqual(lossesA);
+    // The plot covers the whole run: 6 train points, the first from before the resume.
+    const svg = fs.readFileSync(path.join(runC, "loss.svg"), "utf8");
+    const trainLine = svg.match(/<polyline[^>]*points="([^"]*)"/)?.[1] ?? "";
+    expect(trainLine.trim().split(/\s+/)).toHaveLength(6);
   });
 
   it("--val-data validates on another file and --export writes the weights by name", async () => {

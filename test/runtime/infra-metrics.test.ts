@@ -134,6 +134,20 @@ describe("MFU", () => {
     fs.writeFileSync(path.join(cacheDir, "peak-wasm.json"), "garbage");
     expect(cachedPeak(fake("wasm"), { cacheDir, measure })).toBe(4e9);
   });
+
+  it("with refresh, measures again and keeps the higher peak (a busy machine only slows the probe)", () => {
+    const cacheDir = path.join(tmp, "peak-refresh");
+    const fake = { getBackend: () => "wasm" } as unknown as Parameters<typeof cachedPeak>[0];
+    let next = 5e9;
+    const measure = () => next;
+    expect(cachedPeak(fake, { cacheDir, measure })).toBe(5e9);
+    next = 3e9; // measured while other jobs ran
+    expect(cachedPeak(fake, { cacheDir, measure, refresh: true })).toBe(5e9);
+    next = 8e9; // a quiet moment
+    expect(cachedPeak(fake, { cacheDir, measure, refresh: true })).toBe(8e9);
+    next = 1e9;
+    expect(cachedPeak(fake, { cacheDir, measure })).toBe(8e9);
+  });
 });
 
 class Capture extends Writable {

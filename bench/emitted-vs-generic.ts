@@ -6,18 +6,22 @@
  *
  *   npx tsx bench/emitted-vs-generic.ts [SPEC [MODEL]] [--steps N] [--batch B] [--aa]
  *   npx tsx bench/emitted-vs-generic.ts --heads [--keys shared|per_head] [SPEC [MODEL]]
+ *   npx tsx bench/emitted-vs-generic.ts --profile [SPEC [MODEL]]
  *
  * Default: a dense model of tiny.peer's shape (tiny.peer itself when its PEER
  * layer's runtime is registered). `--heads` races the two layouts of the
  * product-key score matmuls in emitted code (heads folded into a batch vs one
  * matmul per head, compiler/emit/layers/product-key.ts) against the generic
  * model, on a retrieval-heavy one-layer PEER model unless a spec is given.
+ * `--profile` prints, for one training step of each model, the tf.profile
+ * kernel times grouped by kernel (matmuls, sums and multiplies by input shape).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs";
 import { checkFiles } from "../compiler/check/index.js";
 import { costModel } from "../compiler/cost/index.js";
 import { emitContext } from "../compiler/emit/context.js";
@@ -61,6 +65,7 @@ const { values, positionals } = parseArgs({
     aa: { type: "boolean", default: false },
     heads: { type: "boolean", default: false },
     keys: { type: "string", default: "shared" },
+    profile: { type: "boolean", default: false },
   },
 });
 const steps = Number(values.steps);
@@ -147,6 +152,32 @@ function race(entrants: Entrant[]): number {
   return tokens;
 }
 
+/** One profiled training step: kernel time per kernel name, and the step's wall time (the rest is JS between kernels). */
+async function profileStep(label: string, t: Trainer): Promise<void> {
+  for (let i = 0; i < 3; i++) t.step();
+  let wall = 0;
+  const info = await tf.profile(() => {
+    const started = performance.now();
+    t.step();
+    wall = performance.now() - started;
+  });
+  const byName = new Map<string, { ms: number; calls: number }>();
+  let kernelMs = 0;
+  for (const k of info.kernels) {
+    const ms = typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
+    const key = ["BatchMatMul", "Sum", "Multiply", "Exp", "Mean", "Concat", "SplitV"].includes(k.name) ? `${k.name} ${k.inputShapes.map((s) => `[${s}]`).join("x")}` : k.name;
+    const entry = byName.get(key) ?? { ms: 0, calls: 0 };
+    entry.ms += ms;
+    entry.calls++;
+    byName.set(key, entry);
+    kernelMs += ms;
+  }
+  console.log(`${label}: step ${wall.toFixed(1)} ms under the profiler, ${info.kernels.length} kernel calls, kernels ${kernelMs.toFixed(1)} ms`);
+  for (const [name, e] of [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 40)) {
+    console.log(`  ${name.padEnd(40)} ${e.calls.toString().padStart(5)} calls ${e.ms.toFixed(2).padStart(9)} ms`);
+  }
+}
+
 function median(xs: readonly number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -156,7 +187,12 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peerc-bench-"));
 const report = await selectBackend("wasm");
 const entrant = (label: string, model: LanguageModel, ir: IRModel): Entrant => ({ label, trainer: trainer(model, ir), seconds: 0, ratios: [] });
 
-if (values.heads) {
+if (values.profile) {
+  const ir = loadModel();
+  const createModel = await emittedFactory(ir, dir);
+  await profileStep("generic", trainer(buildModel(ir, { seed: 1, backend: report.name }), ir));
+  await profileStep("emitted", trainer(createModel({ seed: 1, backend: report.name }), ir));
+} else if (values.heads) {
   const ir = positionals.length > 0 ? loadModel() : checkFiles(["bench.peer"], { readFile: () => PEER_RETRIEVAL(values.keys!) }).program.models[0]!;
   const batched = await emittedFactory(ir, dir, { shared: "batched", per_head: "batched" });
   const unrolled = await emittedFactory(ir, dir, { shared: "unrolled", per_head: "unrolled" });

@@ -26,7 +26,7 @@ import { lit, shapeLit } from "./layers/common.js";
 /** Identifiers the file declares itself; layer names must not take them. */
 const FILE_NAMES = [
   "tf", "Weights", "ForwardContext", "NamedVariable", "buildModel", "applyRope", "causalMask",
-  "positionIdsFor", "kvHeadIndex", "GELU_TANH_C", "ARCHITECTURE", "MODEL_NAME", "SPEC_HASH", "bindWeights",
+  "positionIdsFor", "kvHeadIndex", "ropeTables", "ropeCache", "GELU_TANH_C", "ARCHITECTURE", "MODEL_NAME", "SPEC_HASH", "bindWeights",
   "forward", "createModel", "EmittedModel", "variableNamed", "bufferNamed", "tableNamed", "w", "ctx", "ids", "x", "detach",
   "routeTokenChoice", "tokenChoiceCapacity", "expertChoiceCapacity", "loadBalancingLoss",
   "ExpertTable", "productKeyTopk", "selectedScoresFromKeys", "peerExperts", "pkmValues", "readHost",
@@ -173,6 +173,46 @@ export function emitModelFile(ctx: EmitContext): string {
   parts.push(`export const ARCHITECTURE = ${tsValuePretty(architectureOf(model))} as const;`);
   parts.push("");
   if (uses("GELU_TANH_C")) parts.push("const GELU_TANH_C = Math.sqrt(2 / Math.PI);\n");
+  if (uses("ropeTables(")) {
+    parts.push(`const ropeCache = new Map<string, { cos: tf.Tensor2D; sin: tf.Tensor2D; rotate: tf.Tensor2D }>();
+/**
+ * RoPE (rotate-half per head, the runtime's convention) as x·cos + (x·rotate)·sin on [B·T, heads·headDim]:
+ * cos, sin [T, heads·headDim] times scale, rotate the ±1 permutation x ↦ (−x2, x1) per head.
+ * Built once per shape from host arrays (never on the gradient tape) and kept across steps.
+ */
+function ropeTables(seqLen: number, heads: number, headDim: number, base: number, scale: number): { cos: tf.Tensor2D; sin: tf.Tensor2D; rotate: tf.Tensor2D } {
+  const key = \`\${seqLen}:\${heads}:\${headDim}:\${base}:\${scale}\`;
+  let tables = ropeCache.get(key);
+  if (!tables || tables.cos.isDisposed) {
+    const width = heads * headDim;
+    const half = headDim / 2;
+    const cos = new Float32Array(seqLen * width);
+    const sin = new Float32Array(seqLen * width);
+    for (let t = 0; t < seqLen; t++) {
+      for (let c = 0; c < width; c++) {
+        const angle = t * Math.pow(base, (-2 * ((c % headDim) % half)) / headDim);
+        cos[t * width + c] = Math.fround(Math.cos(angle)) * scale;
+        sin[t * width + c] = Math.fround(Math.sin(angle)) * scale;
+      }
+    }
+    const rotate = new Float32Array(width * width);
+    for (let c = 0; c < width; c++) {
+      const i = c % headDim;
+      // column c of x·rotate: −x[c + half] in the first half of a head, x[c − half] in the second
+      if (i < half) rotate[(c + half) * width + c] = -1;
+      else rotate[(c - half) * width + c] = 1;
+    }
+    tables = {
+      cos: tf.keep(tf.tensor2d(cos, [seqLen, width])),
+      sin: tf.keep(tf.tensor2d(sin, [seqLen, width])),
+      rotate: tf.keep(tf.tensor2d(rotate, [width, width])),
+    };
+    ropeCache.set(key, tables);
+  }
+  return tables;
+}
+`);
+  }
   if (uses("kvHeadIndex(")) {
     parts.push(`const kvHeadIndices = new Map<string, tf.Tensor1D>();
 /** Constant int32 head map, built once and kept across steps. */

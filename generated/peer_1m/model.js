@@ -4,7 +4,7 @@
 // hash:  sha256:768ca4541071fafb8ed30765b65eaf49af88a1509e53b77957f0284db9abb1a2
 // Regenerate with `peerc compile`; edits here are lost.
 import * as tf from "@tensorflow/tfjs";
-import { applyRope, buildModel, causalMask, crossEntropyLoss, detach, ExpertTable, peerExperts, productKeyTopk, QUERY_BN_MOMENTUM, QUERY_NORM_EPS, readHost, selectedScoresFromKeys, } from "peerc/runtime";
+import { buildModel, causalMask, crossEntropyLoss, detach, ExpertTable, peerExperts, productKeyTopk, QUERY_BN_MOMENTUM, QUERY_NORM_EPS, readHost, selectedScoresFromKeys, } from "peerc/runtime";
 export const MODEL_NAME = "peer_1m";
 export const SPEC_HASH = "768ca4541071fafb8ed30765b65eaf49af88a1509e53b77957f0284db9abb1a2";
 /** The resolved architecture (the checked IR without source spans): the runtime creates the weights from it. */
@@ -181,6 +181,45 @@ export const ARCHITECTURE = {
     },
     vocab: 256,
 };
+const ropeCache = new Map();
+/**
+ * RoPE (rotate-half per head, the runtime's convention) as x·cos + (x·rotate)·sin on [B·T, heads·headDim]:
+ * cos, sin [T, heads·headDim] times scale, rotate the ±1 permutation x ↦ (−x2, x1) per head.
+ * Built once per shape from host arrays (never on the gradient tape) and kept across steps.
+ */
+function ropeTables(seqLen, heads, headDim, base, scale) {
+    const key = `${seqLen}:${heads}:${headDim}:${base}:${scale}`;
+    let tables = ropeCache.get(key);
+    if (!tables || tables.cos.isDisposed) {
+        const width = heads * headDim;
+        const half = headDim / 2;
+        const cos = new Float32Array(seqLen * width);
+        const sin = new Float32Array(seqLen * width);
+        for (let t = 0; t < seqLen; t++) {
+            for (let c = 0; c < width; c++) {
+                const angle = t * Math.pow(base, (-2 * ((c % headDim) % half)) / headDim);
+                cos[t * width + c] = Math.fround(Math.cos(angle)) * scale;
+                sin[t * width + c] = Math.fround(Math.sin(angle)) * scale;
+            }
+        }
+        const rotate = new Float32Array(width * width);
+        for (let c = 0; c < width; c++) {
+            const i = c % headDim;
+            // column c of x·rotate: −x[c + half] in the first half of a head, x[c − half] in the second
+            if (i < half)
+                rotate[(c + half) * width + c] = -1;
+            else
+                rotate[(c - half) * width + c] = 1;
+        }
+        tables = {
+            cos: tf.keep(tf.tensor2d(cos, [seqLen, width])),
+            sin: tf.keep(tf.tensor2d(sin, [seqLen, width])),
+            rotate: tf.keep(tf.tensor2d(rotate, [width, width])),
+        };
+        ropeCache.set(key, tables);
+    }
+    return tables;
+}
 function variableNamed(model, name, shape) {
     for (const layer of model.layers) {
         for (const v of layer.variables) {
@@ -280,14 +319,18 @@ function blocks0Attention(w, x, ctx) {
     const q = tf.matMul(x, w.blocks0AttentionWq); // [B·T, 256]
     const k = tf.matMul(x, w.blocks0AttentionWk); // [B·T, 256]
     const v = tf.matMul(x, w.blocks0AttentionWv);
-    const q4 = applyRope(tf.reshape(q, [B, T, 4, 64]), 10_000);
-    const k4 = applyRope(tf.reshape(k, [B, T, 4, 64]), 10_000);
+    const qRope = ropeTables(T, 4, 64, 10_000, 0.125); // q's tables carry 1/√64
+    const kRope = ropeTables(T, 4, 64, 10_000, 1);
+    const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 256]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 256]), qRope.sin));
+    const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 256]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 256]), kRope.sin));
+    const q4 = tf.reshape(qr, [B, T, 4, 64]);
+    const k4 = tf.reshape(kr, [B, T, 4, 64]);
     const kh = tf.transpose(k4, [0, 2, 1, 3]);
     const vh = tf.transpose(tf.reshape(v, [B, T, 4, 64]), [0, 2, 1, 3]);
     const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 4, T, 64]);
     const k3 = tf.reshape(kh, [B * 4, T, 64]);
     const v3 = tf.reshape(vh, [B * 4, T, 64]);
-    const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+    const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
     const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·4, T, 64]
     const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 4, T, 64]), [0, 2, 1, 3]), [B * T, 256]);
     return tf.matMul(heads, w.blocks0AttentionWo);
@@ -323,14 +366,18 @@ function blocks1Attention(w, x, ctx) {
     const q = tf.matMul(x, w.blocks1AttentionWq); // [B·T, 256]
     const k = tf.matMul(x, w.blocks1AttentionWk); // [B·T, 256]
     const v = tf.matMul(x, w.blocks1AttentionWv);
-    const q4 = applyRope(tf.reshape(q, [B, T, 4, 64]), 10_000);
-    const k4 = applyRope(tf.reshape(k, [B, T, 4, 64]), 10_000);
+    const qRope = ropeTables(T, 4, 64, 10_000, 0.125); // q's tables carry 1/√64
+    const kRope = ropeTables(T, 4, 64, 10_000, 1);
+    const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 256]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 256]), qRope.sin));
+    const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 256]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 256]), kRope.sin));
+    const q4 = tf.reshape(qr, [B, T, 4, 64]);
+    const k4 = tf.reshape(kr, [B, T, 4, 64]);
     const kh = tf.transpose(k4, [0, 2, 1, 3]);
     const vh = tf.transpose(tf.reshape(v, [B, T, 4, 64]), [0, 2, 1, 3]);
     const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 4, T, 64]);
     const k3 = tf.reshape(kh, [B * 4, T, 64]);
     const v3 = tf.reshape(vh, [B * 4, T, 64]);
-    const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+    const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
     const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·4, T, 64]
     const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 4, T, 64]), [0, 2, 1, 3]), [B * T, 256]);
     return tf.matMul(heads, w.blocks1AttentionWo);
@@ -401,14 +448,18 @@ function blocks2Attention(w, x, ctx) {
     const q = tf.matMul(x, w.blocks2AttentionWq); // [B·T, 256]
     const k = tf.matMul(x, w.blocks2AttentionWk); // [B·T, 256]
     const v = tf.matMul(x, w.blocks2AttentionWv);
-    const q4 = applyRope(tf.reshape(q, [B, T, 4, 64]), 10_000);
-    const k4 = applyRope(tf.reshape(k, [B, T, 4, 64]), 10_000);
+    const qRope = ropeTables(T, 4, 64, 10_000, 0.125); // q's tables carry 1/√64
+    const kRope = ropeTables(T, 4, 64, 10_000, 1);
+    const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 256]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 256]), qRope.sin));
+    const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 256]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 256]), kRope.sin));
+    const q4 = tf.reshape(qr, [B, T, 4, 64]);
+    const k4 = tf.reshape(kr, [B, T, 4, 64]);
     const kh = tf.transpose(k4, [0, 2, 1, 3]);
     const vh = tf.transpose(tf.reshape(v, [B, T, 4, 64]), [0, 2, 1, 3]);
     const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 4, T, 64]);
     const k3 = tf.reshape(kh, [B * 4, T, 64]);
     const v3 = tf.reshape(vh, [B * 4, T, 64]);
-    const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+    const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
     const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·4, T, 64]
     const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 4, T, 64]), [0, 2, 1, 3]), [B * T, 256]);
     return tf.matMul(heads, w.blocks2AttentionWo);
@@ -444,14 +495,18 @@ function blocks3Attention(w, x, ctx) {
     const q = tf.matMul(x, w.blocks3AttentionWq); // [B·T, 256]
     const k = tf.matMul(x, w.blocks3AttentionWk); // [B·T, 256]
     const v = tf.matMul(x, w.blocks3AttentionWv);
-    const q4 = applyRope(tf.reshape(q, [B, T, 4, 64]), 10_000);
-    const k4 = applyRope(tf.reshape(k, [B, T, 4, 64]), 10_000);
+    const qRope = ropeTables(T, 4, 64, 10_000, 0.125); // q's tables carry 1/√64
+    const kRope = ropeTables(T, 4, 64, 10_000, 1);
+    const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 256]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 256]), qRope.sin));
+    const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 256]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 256]), kRope.sin));
+    const q4 = tf.reshape(qr, [B, T, 4, 64]);
+    const k4 = tf.reshape(kr, [B, T, 4, 64]);
     const kh = tf.transpose(k4, [0, 2, 1, 3]);
     const vh = tf.transpose(tf.reshape(v, [B, T, 4, 64]), [0, 2, 1, 3]);
     const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 4, T, 64]);
     const k3 = tf.reshape(kh, [B * 4, T, 64]);
     const v3 = tf.reshape(vh, [B * 4, T, 64]);
-    const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+    const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
     const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·4, T, 64]
     const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 4, T, 64]), [0, 2, 1, 3]), [B * T, 256]);
     return tf.matMul(heads, w.blocks3AttentionWo);

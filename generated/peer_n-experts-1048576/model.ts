@@ -6,7 +6,6 @@
 
 import * as tf from "@tensorflow/tfjs";
 import {
-  applyRope,
   buildModel,
   type BuildOptions,
   causalMask,
@@ -487,6 +486,44 @@ export const ARCHITECTURE = {
   vocab: 32_000,
 } as const;
 
+const ropeCache = new Map<string, { cos: tf.Tensor2D; sin: tf.Tensor2D; rotate: tf.Tensor2D; }>();
+/**
+ * RoPE (rotate-half per head, the runtime's convention) as x·cos + (x·rotate)·sin on [B·T, heads·headDim]:
+ * cos, sin [T, heads·headDim] times scale, rotate the ±1 permutation x ↦ (−x2, x1) per head.
+ * Built once per shape from host arrays (never on the gradient tape) and kept across steps.
+ */
+function ropeTables(seqLen: number, heads: number, headDim: number, base: number, scale: number): { cos: tf.Tensor2D; sin: tf.Tensor2D; rotate: tf.Tensor2D; } {
+  const key = `${seqLen}:${heads}:${headDim}:${base}:${scale}`;
+  let tables = ropeCache.get(key);
+  if (!tables || tables.cos.isDisposed) {
+    const width = heads * headDim;
+    const half = headDim / 2;
+    const cos = new Float32Array(seqLen * width);
+    const sin = new Float32Array(seqLen * width);
+    for (let t = 0; t < seqLen; t++) {
+      for (let c = 0; c < width; c++) {
+        const angle = t * Math.pow(base, (-2 * ((c % headDim) % half)) / headDim);
+        cos[t * width + c] = Math.fround(Math.cos(angle)) * scale;
+        sin[t * width + c] = Math.fround(Math.sin(angle)) * scale;
+      }
+    }
+    const rotate = new Float32Array(width * width);
+    for (let c = 0; c < width; c++) {
+      const i = c % headDim;
+      // column c of x·rotate: −x[c + half] in the first half of a head, x[c − half] in the second
+      if (i < half) rotate[(c + half) * width + c] = -1;
+      else rotate[(c - half) * width + c] = 1;
+    }
+    tables = {
+      cos: tf.keep(tf.tensor2d(cos, [seqLen, width])),
+      sin: tf.keep(tf.tensor2d(sin, [seqLen, width])),
+      rotate: tf.keep(tf.tensor2d(rotate, [width, width])),
+    };
+    ropeCache.set(key, tables);
+  }
+  return tables;
+}
+
 /** Every weight the forward reads, by the runtime's variable name. */
 interface Weights {
   /** "embed.weight" [32_000, 1024] */
@@ -869,14 +906,18 @@ function blocks0MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext):
   const q = tf.matMul(x, w.blocks0MixerAttentionWq); // [B·T, 1024]
   const k = tf.matMul(x, w.blocks0MixerAttentionWk); // [B·T, 1024]
   const v = tf.matMul(x, w.blocks0MixerAttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
+  const kRope = ropeTables(T, 16, 64, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 16, 64]);
+  const k4 = tf.reshape(kr, [B, T, 16, 64]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
   return tf.matMul(heads, w.blocks0MixerAttentionWo);
@@ -916,14 +957,18 @@ function blocks1MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext):
   const q = tf.matMul(x, w.blocks1MixerAttentionWq); // [B·T, 1024]
   const k = tf.matMul(x, w.blocks1MixerAttentionWk); // [B·T, 1024]
   const v = tf.matMul(x, w.blocks1MixerAttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
+  const kRope = ropeTables(T, 16, 64, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 16, 64]);
+  const k4 = tf.reshape(kr, [B, T, 16, 64]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
   return tf.matMul(heads, w.blocks1MixerAttentionWo);
@@ -963,14 +1008,18 @@ function blocks2MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext):
   const q = tf.matMul(x, w.blocks2MixerAttentionWq); // [B·T, 1024]
   const k = tf.matMul(x, w.blocks2MixerAttentionWk); // [B·T, 1024]
   const v = tf.matMul(x, w.blocks2MixerAttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
+  const kRope = ropeTables(T, 16, 64, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 16, 64]);
+  const k4 = tf.reshape(kr, [B, T, 16, 64]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
   return tf.matMul(heads, w.blocks2MixerAttentionWo);
@@ -1010,14 +1059,18 @@ function blocks3MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext):
   const q = tf.matMul(x, w.blocks3MixerAttentionWq); // [B·T, 1024]
   const k = tf.matMul(x, w.blocks3MixerAttentionWk); // [B·T, 1024]
   const v = tf.matMul(x, w.blocks3MixerAttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
+  const kRope = ropeTables(T, 16, 64, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 16, 64]);
+  const k4 = tf.reshape(kr, [B, T, 16, 64]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
   return tf.matMul(heads, w.blocks3MixerAttentionWo);
@@ -1057,14 +1110,18 @@ function blocks4MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext):
   const q = tf.matMul(x, w.blocks4MixerAttentionWq); // [B·T, 1024]
   const k = tf.matMul(x, w.blocks4MixerAttentionWk); // [B·T, 1024]
   const v = tf.matMul(x, w.blocks4MixerAttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
+  const kRope = ropeTables(T, 16, 64, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 16, 64]);
+  const k4 = tf.reshape(kr, [B, T, 16, 64]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
   return tf.matMul(heads, w.blocks4MixerAttentionWo);
@@ -1104,14 +1161,18 @@ function blocks5MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext):
   const q = tf.matMul(x, w.blocks5MixerAttentionWq); // [B·T, 1024]
   const k = tf.matMul(x, w.blocks5MixerAttentionWk); // [B·T, 1024]
   const v = tf.matMul(x, w.blocks5MixerAttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
+  const kRope = ropeTables(T, 16, 64, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 16, 64]);
+  const k4 = tf.reshape(kr, [B, T, 16, 64]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
   return tf.matMul(heads, w.blocks5MixerAttentionWo);
@@ -1185,14 +1246,18 @@ function blocks6MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext):
   const q = tf.matMul(x, w.blocks6MixerAttentionWq); // [B·T, 1024]
   const k = tf.matMul(x, w.blocks6MixerAttentionWk); // [B·T, 1024]
   const v = tf.matMul(x, w.blocks6MixerAttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
+  const kRope = ropeTables(T, 16, 64, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 16, 64]);
+  const k4 = tf.reshape(kr, [B, T, 16, 64]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
   return tf.matMul(heads, w.blocks6MixerAttentionWo);
@@ -1232,14 +1297,18 @@ function blocks7MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext):
   const q = tf.matMul(x, w.blocks7MixerAttentionWq); // [B·T, 1024]
   const k = tf.matMul(x, w.blocks7MixerAttentionWk); // [B·T, 1024]
   const v = tf.matMul(x, w.blocks7MixerAttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
+  const kRope = ropeTables(T, 16, 64, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 16, 64]);
+  const k4 = tf.reshape(kr, [B, T, 16, 64]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
   return tf.matMul(heads, w.blocks7MixerAttentionWo);
@@ -1279,14 +1348,18 @@ function blocks8MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext):
   const q = tf.matMul(x, w.blocks8MixerAttentionWq); // [B·T, 1024]
   const k = tf.matMul(x, w.blocks8MixerAttentionWk); // [B·T, 1024]
   const v = tf.matMul(x, w.blocks8MixerAttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
+  const kRope = ropeTables(T, 16, 64, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 16, 64]);
+  const k4 = tf.reshape(kr, [B, T, 16, 64]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
   return tf.matMul(heads, w.blocks8MixerAttentionWo);
@@ -1326,14 +1399,18 @@ function blocks9MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext):
   const q = tf.matMul(x, w.blocks9MixerAttentionWq); // [B·T, 1024]
   const k = tf.matMul(x, w.blocks9MixerAttentionWk); // [B·T, 1024]
   const v = tf.matMul(x, w.blocks9MixerAttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
+  const kRope = ropeTables(T, 16, 64, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 16, 64]);
+  const k4 = tf.reshape(kr, [B, T, 16, 64]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
   return tf.matMul(heads, w.blocks9MixerAttentionWo);
@@ -1373,14 +1450,18 @@ function blocks10MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext)
   const q = tf.matMul(x, w.blocks10MixerAttentionWq); // [B·T, 1024]
   const k = tf.matMul(x, w.blocks10MixerAttentionWk); // [B·T, 1024]
   const v = tf.matMul(x, w.blocks10MixerAttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
+  const kRope = ropeTables(T, 16, 64, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 16, 64]);
+  const k4 = tf.reshape(kr, [B, T, 16, 64]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
   return tf.matMul(heads, w.blocks10MixerAttentionWo);
@@ -1420,14 +1501,18 @@ function blocks11MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext)
   const q = tf.matMul(x, w.blocks11MixerAttentionWq); // [B·T, 1024]
   const k = tf.matMul(x, w.blocks11MixerAttentionWk); // [B·T, 1024]
   const v = tf.matMul(x, w.blocks11MixerAttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 16, 64]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
+  const kRope = ropeTables(T, 16, 64, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 16, 64]);
+  const k4 = tf.reshape(kr, [B, T, 16, 64]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.125); // 1/√64
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
   return tf.matMul(heads, w.blocks11MixerAttentionWo);

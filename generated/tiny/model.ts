@@ -6,7 +6,6 @@
 
 import * as tf from "@tensorflow/tfjs";
 import {
-  applyRope,
   buildModel,
   type BuildOptions,
   causalMask,
@@ -193,6 +192,44 @@ export const ARCHITECTURE = {
   vocab: 256,
 } as const;
 
+const ropeCache = new Map<string, { cos: tf.Tensor2D; sin: tf.Tensor2D; rotate: tf.Tensor2D; }>();
+/**
+ * RoPE (rotate-half per head, the runtime's convention) as x·cos + (x·rotate)·sin on [B·T, heads·headDim]:
+ * cos, sin [T, heads·headDim] times scale, rotate the ±1 permutation x ↦ (−x2, x1) per head.
+ * Built once per shape from host arrays (never on the gradient tape) and kept across steps.
+ */
+function ropeTables(seqLen: number, heads: number, headDim: number, base: number, scale: number): { cos: tf.Tensor2D; sin: tf.Tensor2D; rotate: tf.Tensor2D; } {
+  const key = `${seqLen}:${heads}:${headDim}:${base}:${scale}`;
+  let tables = ropeCache.get(key);
+  if (!tables || tables.cos.isDisposed) {
+    const width = heads * headDim;
+    const half = headDim / 2;
+    const cos = new Float32Array(seqLen * width);
+    const sin = new Float32Array(seqLen * width);
+    for (let t = 0; t < seqLen; t++) {
+      for (let c = 0; c < width; c++) {
+        const angle = t * Math.pow(base, (-2 * ((c % headDim) % half)) / headDim);
+        cos[t * width + c] = Math.fround(Math.cos(angle)) * scale;
+        sin[t * width + c] = Math.fround(Math.sin(angle)) * scale;
+      }
+    }
+    const rotate = new Float32Array(width * width);
+    for (let c = 0; c < width; c++) {
+      const i = c % headDim;
+      // column c of x·rotate: −x[c + half] in the first half of a head, x[c − half] in the second
+      if (i < half) rotate[(c + half) * width + c] = -1;
+      else rotate[(c - half) * width + c] = 1;
+    }
+    tables = {
+      cos: tf.keep(tf.tensor2d(cos, [seqLen, width])),
+      sin: tf.keep(tf.tensor2d(sin, [seqLen, width])),
+      rotate: tf.keep(tf.tensor2d(rotate, [width, width])),
+    };
+    ropeCache.set(key, tables);
+  }
+  return tables;
+}
+
 /** Every weight the forward reads, by the runtime's variable name. */
 interface Weights {
   /** "embed.weight" [256, 128] */
@@ -359,14 +396,18 @@ function blocks0Attention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.T
   const q = tf.matMul(x, w.blocks0AttentionWq); // [B·T, 128]
   const k = tf.matMul(x, w.blocks0AttentionWk); // [B·T, 128]
   const v = tf.matMul(x, w.blocks0AttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 4, 32]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 4, 32]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 4, 32, 10_000, 0.17677669529663687); // q's tables carry 1/√32
+  const kRope = ropeTables(T, 4, 32, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 128]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 128]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 128]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 128]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 4, 32]);
+  const k4 = tf.reshape(kr, [B, T, 4, 32]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 4, 32]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 4, T, 32]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 4, T, 32]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 4, T, 32]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.17677669529663687); // 1/√32
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√32
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·4, T, 32]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 4, T, 32]), [0, 2, 1, 3]), [B * T, 128]);
   return tf.matMul(heads, w.blocks0AttentionWo);
@@ -406,14 +447,18 @@ function blocks1Attention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.T
   const q = tf.matMul(x, w.blocks1AttentionWq); // [B·T, 128]
   const k = tf.matMul(x, w.blocks1AttentionWk); // [B·T, 128]
   const v = tf.matMul(x, w.blocks1AttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 4, 32]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 4, 32]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 4, 32, 10_000, 0.17677669529663687); // q's tables carry 1/√32
+  const kRope = ropeTables(T, 4, 32, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 128]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 128]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 128]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 128]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 4, 32]);
+  const k4 = tf.reshape(kr, [B, T, 4, 32]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 4, 32]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 4, T, 32]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 4, T, 32]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 4, T, 32]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.17677669529663687); // 1/√32
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√32
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·4, T, 32]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 4, T, 32]), [0, 2, 1, 3]), [B * T, 128]);
   return tf.matMul(heads, w.blocks1AttentionWo);
@@ -487,14 +532,18 @@ function blocks2Attention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.T
   const q = tf.matMul(x, w.blocks2AttentionWq); // [B·T, 128]
   const k = tf.matMul(x, w.blocks2AttentionWk); // [B·T, 128]
   const v = tf.matMul(x, w.blocks2AttentionWv);
-  const q4 = applyRope(tf.reshape(q, [B, T, 4, 32]) as tf.Tensor4D, 10_000);
-  const k4 = applyRope(tf.reshape(k, [B, T, 4, 32]) as tf.Tensor4D, 10_000);
+  const qRope = ropeTables(T, 4, 32, 10_000, 0.17677669529663687); // q's tables carry 1/√32
+  const kRope = ropeTables(T, 4, 32, 10_000, 1);
+  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 128]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 128]), qRope.sin));
+  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 128]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 128]), kRope.sin));
+  const q4 = tf.reshape(qr, [B, T, 4, 32]);
+  const k4 = tf.reshape(kr, [B, T, 4, 32]);
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 4, 32]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 4, T, 32]) as tf.Tensor3D;
   const k3 = tf.reshape(kh, [B * 4, T, 32]) as tf.Tensor3D;
   const v3 = tf.reshape(vh, [B * 4, T, 32]) as tf.Tensor3D;
-  const scores = tf.mul(tf.matMul(q3, k3, false, true), 0.17677669529663687); // 1/√32
+  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√32
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·4, T, 32]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 4, T, 32]), [0, 2, 1, 3]), [B * T, 128]);
   return tf.matMul(heads, w.blocks2AttentionWo);

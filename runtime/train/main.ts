@@ -180,14 +180,26 @@ function planSteps(options: TrainOptions, train: TrainSection, tokensPerStep: nu
 
 function openData(options: TrainOptions, train: TrainSection, dataBase: string, context: number, log: (m: string) => void): { ds: Dataset; val: Dataset | null } {
   const specPath = train.data.path === null ? null : path.resolve(dataBase, train.data.path);
-  const ds = openDataset({
-    path: options.data ?? specPath,
-    tokenizer: train.data.tokenizer,
-    bpeVocab: train.data.bpeVocab,
-    valFraction: options.valData ? 0 : train.data.valFraction,
-    context,
-    onProgress: log,
-  });
+  let ds: Dataset;
+  try {
+    ds = openDataset({
+      path: options.data ?? specPath,
+      tokenizer: train.data.tokenizer,
+      bpeVocab: train.data.bpeVocab,
+      valFraction: options.valData ? 0 : train.data.valFraction,
+      context,
+      onProgress: log,
+    });
+  } catch (error) {
+    // Say where a path the user did not type on this command line came from.
+    if (error instanceof DataError && !options.data && specPath !== null) {
+      throw new DataError(
+        error.path,
+        `${error.message} (named by the spec's \`data\` line as "${train.data.path}", relative to the spec's folder; --data FILE trains on another file)`,
+      );
+    }
+    throw error;
+  }
   if (!options.valData) return { ds, val: null };
   const val = openDataset({
     path: options.valData,

@@ -101,6 +101,20 @@ describe("trainMain", () => {
     expect(r.err[0]).toMatch(/^error: .*nope\.txt: /);
   });
 
+  it("a missing data file named by the spec says so, relative to the spec's folder", async () => {
+    const base = target();
+    const fromSpec: TrainTarget = {
+      ...base,
+      ir: { ...base.ir, train: { ...base.ir.train!, data: { ...base.ir.train!.data, path: "corpora/missing.txt" } } },
+      dataBase: dir,
+    };
+    const r = io();
+    expect(await trainMain(["--backend", "wasm", "--out", path.join(dir, "spec-data")], fromSpec, r.io)).toBe(1);
+    expect(r.err).toEqual([
+      `error: ${path.join(dir, "corpora/missing.txt")}: data file not found (named by the spec's \`data\` line as "corpora/missing.txt", relative to the spec's folder; --data FILE trains on another file)`,
+    ]);
+  });
+
   it("--resume with a checkpoint of another spec is refused", async () => {
     const r = io();
     const other = target({ hash: "f".repeat(64) });

@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Activation } from "../../compiler/ir/types.js";
 import { scalarActivation } from "./activations.js";
+import { peerBackwardLoop, peerForwardLoop, pkmBackwardLoop, pkmForwardLoop } from "./fused-loops.js";
 import { customOp, readHost, writeTensor } from "./host-tensor.js";
 import type { ExpertTable } from "./sparse-table.js";
 import { recordFusedKernel } from "./trace.js";
@@ -33,62 +34,22 @@ export function peerExperts(
   const sigma = scalarActivation(act);
   recordFusedKernel({ name: "PeerExperts", rows: tokens * slots, width: d, matrixFlops: 4 * tokens * slots * d });
   const op = customOp((xIn: tf.Tensor, gIn: tf.Tensor) => {
+    // Copies: the backward needs them after other tensors (and heap growth) happened.
     const xs = readHost(xIn).slice();
     const gs = readHost(gIn).slice();
     const pre = new Float32Array(tokens * slots); // u·x, kept for the backward
-    const U = down.table;
-    const V = up.table;
-    const value = writeTensor<tf.Rank.R2>([tokens, d], (out) => {
-      for (let t = 0; t < tokens; t++) {
-        const xBase = t * d;
-        for (let e = 0; e < slots; e++) {
-          const n = t * slots + e;
-          const row = ids[n] * d;
-          const a = dot(U, row, xs, xBase, d);
-          pre[n] = a;
-          const w = gs[n] * sigma.value(a);
-          if (w === 0) continue;
-          for (let c = 0; c < d; c++) out[xBase + c] += w * V[row + c];
-        }
-      }
-    });
+    const value = writeTensor<tf.Rank.R2>([tokens, d], (out) =>
+      peerForwardLoop(down.table, up.table, xs, gs, ids, pre, out, tokens, slots, d, sigma),
+    );
     return {
       value,
       gradFunc: (dy: tf.Tensor) => {
         const offU = down.reserveGradRows(ids);
         const offV = up.reserveGradRows(ids);
-        const dU = down.gradients;
-        const dV = up.gradients;
         const dGates = new Float32Array(tokens * slots);
-        const dx = writeTensor<tf.Rank.R2>([tokens, d], (dxOut) => {
-          const g = readHost(dy);
-          for (let t = 0; t < tokens; t++) {
-            const xBase = t * d;
-            for (let e = 0; e < slots; e++) {
-              const n = t * slots + e;
-              const row = ids[n] * d;
-              const a = pre[n];
-              const z = sigma.value(a);
-              // One pass for dz = dyᵀv and dv += g·z·dy, one for du += da·x and dx += da·u.
-              const gz = gs[n] * z;
-              const ov = offV[n];
-              let dz = 0;
-              for (let c = 0; c < d; c++) {
-                const gy = g[xBase + c];
-                dz += gy * V[row + c];
-                dV[ov + c] += gz * gy;
-              }
-              dGates[n] = z * dz;
-              const da = gs[n] * dz * sigma.derivative(a);
-              if (da === 0) continue;
-              const ou = offU[n];
-              for (let c = 0; c < d; c++) {
-                dU[ou + c] += da * xs[xBase + c];
-                dxOut[xBase + c] += da * U[row + c];
-              }
-            }
-          }
-        });
+        const dx = writeTensor<tf.Rank.R2>([tokens, d], (dxOut) =>
+          peerBackwardLoop(down.table, up.table, xs, gs, ids, pre, readHost(dy), down.gradients, up.gradients, offU, offV, dxOut, dGates, tokens, slots, d, sigma),
+        );
         const dg = writeTensor<tf.Rank.R2>([tokens, slots], (out) => out.set(dGates));
         return [dx, dg];
       },
@@ -105,62 +66,18 @@ export function pkmValues(gates: tf.Tensor2D, ids: Int32Array, values: ExpertTab
   recordFusedKernel({ name: "PkmValues", rows: tokens * slots, width: dv, matrixFlops: 2 * tokens * slots * dv });
   const op = customOp((gIn: tf.Tensor) => {
     const gs = readHost(gIn).slice();
-    const V = values.table;
-    const value = writeTensor<tf.Rank.R2>([tokens, dv], (out) => {
-      for (let t = 0; t < tokens; t++) {
-        const oBase = t * dv;
-        for (let e = 0; e < slots; e++) {
-          const n = t * slots + e;
-          const w = gs[n];
-          const row = ids[n] * dv;
-          for (let c = 0; c < dv; c++) out[oBase + c] += w * V[row + c];
-        }
-      }
-    });
+    const value = writeTensor<tf.Rank.R2>([tokens, dv], (out) => pkmForwardLoop(values.table, gs, ids, out, tokens, slots, dv));
     return {
       value,
       gradFunc: (dy: tf.Tensor) => {
         const offV = values.reserveGradRows(ids);
-        const dV = values.gradients;
-        return writeTensor<tf.Rank.R2>([tokens, slots], (dGates) => {
-          const g = readHost(dy);
-          for (let t = 0; t < tokens; t++) {
-            const oBase = t * dv;
-            for (let e = 0; e < slots; e++) {
-              const n = t * slots + e;
-              const row = ids[n] * dv;
-              const w = gs[n];
-              const ov = offV[n];
-              let dgate = 0;
-              for (let c = 0; c < dv; c++) {
-                dgate += g[oBase + c] * V[row + c];
-                dV[ov + c] += w * g[oBase + c];
-              }
-              dGates[n] = dgate;
-            }
-          }
-        });
+        return writeTensor<tf.Rank.R2>([tokens, slots], (dGates) =>
+          pkmBackwardLoop(values.table, gs, ids, readHost(dy), values.gradients, offV, dGates, tokens, slots, dv),
+        );
       },
     };
   });
   return op(gates) as tf.Tensor2D;
-}
-
-/** Σ_c a[ai + c]·b[bi + c] with four partial sums (a shorter dependency chain for V8's scalar code). */
-function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, n: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let c = 0;
-  for (; c + 3 < n; c += 4) {
-    s0 += a[ai + c] * b[bi + c];
-    s1 += a[ai + c + 1] * b[bi + c + 1];
-    s2 += a[ai + c + 2] * b[bi + c + 2];
-    s3 += a[ai + c + 3] * b[bi + c + 3];
-  }
-  for (; c < n; c++) s0 += a[ai + c] * b[bi + c];
-  return s0 + s1 + s2 + s3;
 }
 
 /**

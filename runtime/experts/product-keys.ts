@@ -46,46 +46,61 @@ export function productKeyTopk(
   const val2 = new Float64Array(subTopk);
   const idx2 = new Int32Array(subTopk);
   const bestVal = new Float64Array(topk);
-  const bestI = new Int32Array(topk);
-  const bestJ = new Int32Array(topk);
+  const bestId = new Int32Array(topk);
   for (let r = 0; r < rows; r++) {
     const base = r * subKeys;
     topkOfRow(scores1, base, subKeys, subTopk, val1, idx1);
     topkOfRow(scores2, base, subKeys, subTopk, val2, idx2);
-    let filled = 0;
-    for (let a = 0; a < subTopk; a++) {
-      // Both lists are sorted descending: once val1[a] + val2[0] cannot enter, no later a can.
-      if (filled === topk && val1[a] + val2[0] <= bestVal[topk - 1]) break;
-      for (let b = 0; b < subTopk; b++) {
-        const s = val1[a] + val2[b];
-        const i = idx1[a];
-        const j = idx2[b];
-        if (filled === topk && !beats(s, i * subKeys + j, bestVal[topk - 1], bestI[topk - 1] * subKeys + bestJ[topk - 1])) {
-          if (s < bestVal[topk - 1]) break; // later b only get smaller
-          continue;
-        }
-        // Insert into the sorted best list.
-        let p = filled < topk ? filled++ : topk - 1;
-        while (p > 0 && beats(s, i * subKeys + j, bestVal[p - 1], bestI[p - 1] * subKeys + bestJ[p - 1])) {
-          bestVal[p] = bestVal[p - 1];
-          bestI[p] = bestI[p - 1];
-          bestJ[p] = bestJ[p - 1];
-          p--;
-        }
-        bestVal[p] = s;
-        bestI[p] = i;
-        bestJ[p] = j;
-      }
-    }
+    combineRow(val1, idx1, val2, idx2, subKeys, subTopk, topk, bestVal, bestId);
     const out = r * topk;
     for (let c = 0; c < topk; c++) {
-      first[out + c] = bestI[c];
-      second[out + c] = bestJ[c];
-      ids[out + c] = bestI[c] * subKeys + bestJ[c];
+      const id = bestId[c];
+      const i = Math.floor(id / subKeys);
+      first[out + c] = i;
+      second[out + c] = id - i * subKeys;
+      ids[out + c] = id;
       scores[out + c] = bestVal[c];
     }
   }
   return { rows, topk, first, second, ids, scores };
+}
+
+/**
+ * The top-k of the sums val1[a] + val2[b] of two descending lists into bestVal/bestId
+ * (ids idx1[a]·subKeys + idx2[b]), sorted best first.
+ */
+function combineRow(
+  val1: Float64Array, idx1: Int32Array, val2: Float64Array, idx2: Int32Array,
+  subKeys: number, subTopk: number, topk: number, bestVal: Float64Array, bestId: Int32Array,
+): void {
+  let filled = 0;
+  for (let a = 0; a < subTopk; a++) {
+    // Both lists are sorted descending: once val1[a] + val2[0] cannot enter, no later a can.
+    if (filled === topk && val1[a] + val2[0] <= bestVal[topk - 1]) break;
+    // Pair (a, b) is beaten by all (a', b') with a' ≤ a, b' ≤ b (ties included: equal
+    // values sit in index order), so it can only make the top-k if (a+1)(b+1) ≤ k.
+    const bEnd = Math.min(subTopk, Math.floor(topk / (a + 1)));
+    if (bEnd === 0) break;
+    const i = idx1[a];
+    const va = val1[a];
+    for (let b = 0; b < bEnd; b++) {
+      const s = va + val2[b];
+      const id = i * subKeys + idx2[b];
+      if (filled === topk && !beats(s, id, bestVal[topk - 1], bestId[topk - 1])) {
+        if (s < bestVal[topk - 1]) break; // later b only get smaller
+        continue;
+      }
+      // Insert into the sorted best list.
+      let p = filled < topk ? filled++ : topk - 1;
+      while (p > 0 && beats(s, id, bestVal[p - 1], bestId[p - 1])) {
+        bestVal[p] = bestVal[p - 1];
+        bestId[p] = bestId[p - 1];
+        p--;
+      }
+      bestVal[p] = s;
+      bestId[p] = id;
+    }
+  }
 }
 
 /** Higher score wins; equal scores go to the lower id. */
@@ -95,11 +110,10 @@ function beats(score: number, id: number, otherScore: number, otherId: number): 
 
 /** The k largest of values[base … base+n) into vals/idx, sorted descending (ties: lower index first). */
 function topkOfRow(values: Float32Array, base: number, n: number, k: number, vals: Float64Array, idx: Int32Array): void {
-  let filled = 0;
-  for (let i = 0; i < n; i++) {
+  // The first k by insertion sort, then each later value only if it beats the current k-th.
+  for (let i = 0; i < k; i++) {
     const s = values[base + i];
-    if (filled === k && s <= vals[k - 1]) continue;
-    let p = filled < k ? filled++ : k - 1;
+    let p = i;
     while (p > 0 && s > vals[p - 1]) {
       vals[p] = vals[p - 1];
       idx[p] = idx[p - 1];
@@ -107,5 +121,19 @@ function topkOfRow(values: Float32Array, base: number, n: number, k: number, val
     }
     vals[p] = s;
     idx[p] = i;
+  }
+  let floor = vals[k - 1]; // kept in a local: most values fail this test
+  for (let i = k; i < n; i++) {
+    const s = values[base + i];
+    if (s <= floor) continue;
+    let p = k - 1;
+    while (p > 0 && s > vals[p - 1]) {
+      vals[p] = vals[p - 1];
+      idx[p] = idx[p - 1];
+      p--;
+    }
+    vals[p] = s;
+    idx[p] = i;
+    floor = vals[k - 1];
   }
 }

@@ -76,51 +76,14 @@ export function selectedScoresFromKeys(
     const qs = readHost(qIn).slice();
     // Sub-keys as rows [√N, dk/2] so each selected key is contiguous.
     const keyRows = keysIn.map((k) => transpose(readHost(k), half, subKeys));
-    const value = writeTensor<tf.Rank.R2>([rows, topk], (out) => {
-      for (let r = 0; r < rows; r++) {
-        const set = sets === 1 ? 0 : r % heads;
-        const k1 = keyRows[2 * set];
-        const k2 = keyRows[2 * set + 1];
-        const qBase = r * keyDim;
-        for (let c = 0; c < topk; c++) {
-          const n = r * topk + c;
-          let s = 0;
-          const i = first[n] * half;
-          const j = second[n] * half;
-          for (let e = 0; e < half; e++) s += qs[qBase + e] * k1[i + e] + qs[qBase + half + e] * k2[j + e];
-          out[n] = s;
-        }
-      }
-    });
+    const shape: ScoreLoopShape = { rows, heads, sets, topk, keyDim, half };
+    const value = writeTensor<tf.Rank.R2>([rows, topk], (out) => keyScoresForward(qs, keyRows, first, second, out, shape));
     return {
       value,
       gradFunc: (dy: tf.Tensor) => {
         const dKeyRows = keyRows.map((k) => new Float32Array(k.length));
-        const dq = writeTensor<tf.Rank.R2>(q.shape, (dqOut) => {
-          const g = readHost(dy);
-          for (let r = 0; r < rows; r++) {
-            const set = sets === 1 ? 0 : r % heads;
-            const k1 = keyRows[2 * set];
-            const k2 = keyRows[2 * set + 1];
-            const d1 = dKeyRows[2 * set];
-            const d2 = dKeyRows[2 * set + 1];
-            const qBase = r * keyDim;
-            for (let c = 0; c < topk; c++) {
-              const n = r * topk + c;
-              const gn = g[n];
-              if (gn === 0) continue;
-              const i = first[n] * half;
-              const j = second[n] * half;
-              for (let e = 0; e < half; e++) {
-                dqOut[qBase + e] += gn * k1[i + e];
-                dqOut[qBase + half + e] += gn * k2[j + e];
-                d1[i + e] += gn * qs[qBase + e];
-                d2[j + e] += gn * qs[qBase + half + e];
-              }
-            }
-          }
-        });
-        const dKeys = dKeyRows.map((d) => writeTensor<tf.Rank.R2>([half, subKeys], (out) => out.set(transpose(d, subKeys, half))));
+        const dq = writeTensor<tf.Rank.R2>(q.shape, (dqOut) => keyScoresBackward(qs, keyRows, first, second, readHost(dy), dqOut, dKeyRows, shape));
+        const dKeys = dKeyRows.map((d) => writeTensor<tf.Rank.R2>([half, subKeys], (out) => transposeInto(d, subKeys, half, out)));
         return [dq, ...dKeys];
       },
     };
@@ -130,7 +93,116 @@ export function selectedScoresFromKeys(
 
 /** [rows, cols] row-major → [cols, rows]. */
 function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
+  return transposeInto(values, rows, cols, new Float32Array(rows * cols));
+}
+
+function transposeInto(values: Float32Array, rows: number, cols: number, out: Float32Array): Float32Array {
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c];
   return out;
+}
+
+interface ScoreLoopShape {
+  /** T·h query rows (row t·h + head), each keyDim wide in q. */
+  readonly rows: number;
+  readonly heads: number;
+  /** Key sets: 1 (shared) or heads. */
+  readonly sets: number;
+  readonly topk: number;
+  readonly keyDim: number;
+  readonly half: number;
+}
+
+// The loops below are module-level functions (not closures) so V8 keeps the arrays in
+// registers, and take four selections of a row at a time so each query value is loaded
+// once per four sub-key rows.
+
+/** out[r, c] = q_{r,1}·K1[first[r,c]] + q_{r,2}·K2[second[r,c]] (keyRows[2·set + half] are [√N, dk/2]). */
+function keyScoresForward(
+  qs: Float32Array, keyRows: readonly Float32Array[], first: Int32Array, second: Int32Array, out: Float32Array, shape: ScoreLoopShape,
+): void {
+  const { rows, heads, sets, topk, keyDim, half } = shape;
+  for (let r = 0; r < rows; r++) {
+    const set = sets === 1 ? 0 : r % heads;
+    const k1 = keyRows[2 * set];
+    const k2 = keyRows[2 * set + 1];
+    const q1 = r * keyDim;
+    const q2 = q1 + half;
+    let c = 0;
+    for (; c + 3 < topk; c += 4) {
+      const n = r * topk + c;
+      const i0 = first[n] * half, i1 = first[n + 1] * half, i2 = first[n + 2] * half, i3 = first[n + 3] * half;
+      const j0 = second[n] * half, j1 = second[n + 1] * half, j2 = second[n + 2] * half, j3 = second[n + 3] * half;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let e = 0; e < half; e++) {
+        const a = qs[q1 + e];
+        const b = qs[q2 + e];
+        s0 += a * k1[i0 + e] + b * k2[j0 + e];
+        s1 += a * k1[i1 + e] + b * k2[j1 + e];
+        s2 += a * k1[i2 + e] + b * k2[j2 + e];
+        s3 += a * k1[i3 + e] + b * k2[j3 + e];
+      }
+      out[n] = s0;
+      out[n + 1] = s1;
+      out[n + 2] = s2;
+      out[n + 3] = s3;
+    }
+    for (; c < topk; c++) {
+      const n = r * topk + c;
+      const i = first[n] * half;
+      const j = second[n] * half;
+      let s = 0;
+      for (let e = 0; e < half; e++) s += qs[q1 + e] * k1[i + e] + qs[q2 + e] * k2[j + e];
+      out[n] = s;
+    }
+  }
+}
+
+/** Backward of keyScoresForward: dq (zeroed) and dKeyRows (zeroed, same layout as keyRows) from dy [rows, topk]. */
+function keyScoresBackward(
+  qs: Float32Array, keyRows: readonly Float32Array[], first: Int32Array, second: Int32Array, dy: Float32Array,
+  dq: Float32Array, dKeyRows: readonly Float32Array[], shape: ScoreLoopShape,
+): void {
+  const { rows, heads, sets, topk, keyDim, half } = shape;
+  for (let r = 0; r < rows; r++) {
+    const set = sets === 1 ? 0 : r % heads;
+    const k1 = keyRows[2 * set];
+    const k2 = keyRows[2 * set + 1];
+    const d1 = dKeyRows[2 * set];
+    const d2 = dKeyRows[2 * set + 1];
+    const q1 = r * keyDim;
+    const q2 = q1 + half;
+    let c = 0;
+    for (; c + 3 < topk; c += 4) {
+      const n = r * topk + c;
+      const g0 = dy[n], g1 = dy[n + 1], g2 = dy[n + 2], g3 = dy[n + 3];
+      const i0 = first[n] * half, i1 = first[n + 1] * half, i2 = first[n + 2] * half, i3 = first[n + 3] * half;
+      const j0 = second[n] * half, j1 = second[n + 1] * half, j2 = second[n + 2] * half, j3 = second[n + 3] * half;
+      for (let e = 0; e < half; e++) {
+        const a = qs[q1 + e];
+        const b = qs[q2 + e];
+        dq[q1 + e] += g0 * k1[i0 + e] + g1 * k1[i1 + e] + g2 * k1[i2 + e] + g3 * k1[i3 + e];
+        dq[q2 + e] += g0 * k2[j0 + e] + g1 * k2[j1 + e] + g2 * k2[j2 + e] + g3 * k2[j3 + e];
+        d1[i0 + e] += g0 * a;
+        d1[i1 + e] += g1 * a;
+        d1[i2 + e] += g2 * a;
+        d1[i3 + e] += g3 * a;
+        d2[j0 + e] += g0 * b;
+        d2[j1 + e] += g1 * b;
+        d2[j2 + e] += g2 * b;
+        d2[j3 + e] += g3 * b;
+      }
+    }
+    for (; c < topk; c++) {
+      const n = r * topk + c;
+      const gn = dy[n];
+      const i = first[n] * half;
+      const j = second[n] * half;
+      for (let e = 0; e < half; e++) {
+        dq[q1 + e] += gn * k1[i + e];
+        dq[q2 + e] += gn * k2[j + e];
+        d1[i + e] += gn * qs[q1 + e];
+        d2[j + e] += gn * qs[q2 + e];
+      }
+    }
+  }
 }

@@ -23,10 +23,10 @@ export interface ExpertLayerInit {
   readonly scoreGradient?: ScoreGradient;
   /**
    * PEER expert math: "fused" (default) reads rows straight from the tables in
-   * JS; "gathered" copies them into [T·h·k, d] tensors and uses tfjs ops (SIMD):
-   * a few per cent faster per step when the machine is quiet, but those tensors
-   * cost ~1.4 GiB of wasm heap at T = 2048, h·k = 64, d = 256
-   * (docs/benchmarks.md, "PEER layer").
+   * JS; "gathered" copies them into [T·h·k, d] tensors and uses tfjs ops (SIMD).
+   * Since the fused loops were blocked four expert rows at a time, fused is
+   * ~1.7× faster at N = 64² (docs/experts.md, "Host-side kernel speed"), and
+   * the gathered tensors cost ~1.4 GiB of wasm heap at T = 2048, h·k = 64, d = 256.
    */
   readonly expertPath?: "fused" | "gathered";
 }

@@ -13,7 +13,7 @@ export { createPositionsLayer, positionIdsFor } from "./layers/positions.js";
 export { createAttentionLayer, createAttentionWeights, attend, applyRope, causalMask, DEFAULT_ATTENTION_PATH, type AttentionPath, type AttentionWeights } from "./layers/attention.js";
 export { createNormLayer } from "./layers/norm.js";
 export { createFfwLayer, createFfwWeights, applyFfw, ffwVariables, type FfwWeights } from "./layers/ffw.js";
-export { createMoeLayer, routeTokenChoice, loadBalancingLoss, tokenChoiceCapacity, expertChoiceCapacity, type MoeRouting, type MoeRuntime } from "./layers/moe.js";
+export { createMoeLayer, combineExperts, routeTokenChoice, loadBalancingLoss, tokenChoiceCapacity, expertChoiceCapacity, type MoeRouting, type MoeRuntime } from "./layers/moe.js";
 export { createLmHeadLayer } from "./layers/lm_head.js";
 
 export { ExpertTable } from "./experts/sparse-table.js";

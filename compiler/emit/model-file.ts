@@ -28,14 +28,14 @@ const FILE_NAMES = [
   "tf", "Weights", "ForwardContext", "NamedVariable", "buildModel", "applyRope", "causalMask",
   "positionIdsFor", "kvHeadIndex", "ropeTables", "ropeCache", "GELU_TANH_C", "ARCHITECTURE", "MODEL_NAME", "SPEC_HASH", "bindWeights",
   "forward", "createModel", "EmittedModel", "variableNamed", "bufferNamed", "tableNamed", "w", "ctx", "ids", "x", "detach",
-  "routeTokenChoice", "tokenChoiceCapacity", "expertChoiceCapacity", "loadBalancingLoss",
+  "routeTokenChoice", "tokenChoiceCapacity", "expertChoiceCapacity", "loadBalancingLoss", "combineExperts",
   "ExpertTable", "productKeyTopk", "selectedScoresFromKeys", "peerExperts", "pkmValues", "readHost",
   "QUERY_BN_MOMENTUM", "QUERY_NORM_EPS",
 ];
 
 /** Runtime helpers the emitted layers may call, imported only when used. */
 const HELPERS = [
-  "detach", "routeTokenChoice", "tokenChoiceCapacity", "expertChoiceCapacity", "loadBalancingLoss",
+  "detach", "routeTokenChoice", "tokenChoiceCapacity", "expertChoiceCapacity", "loadBalancingLoss", "combineExperts",
   "productKeyTopk", "selectedScoresFromKeys", "peerExperts", "pkmValues", "readHost",
 ];
 

@@ -4,7 +4,7 @@
 // hash:  sha256:f96d1e5a2e4ad7af52862e968761f93ae2af8a58ba4ee724fa5f2868222e75da
 // Regenerate with `peerc compile`; edits here are lost.
 import * as tf from "@tensorflow/tfjs";
-import { buildModel, causalMask, crossEntropyLoss, detach, expertChoiceCapacity, } from "peerc/runtime";
+import { buildModel, causalMask, combineExperts, crossEntropyLoss, detach, expertChoiceCapacity, } from "peerc/runtime";
 export const MODEL_NAME = "moe";
 export const SPEC_HASH = "f96d1e5a2e4ad7af52862e968761f93ae2af8a58ba4ee724fa5f2868222e75da";
 /** The resolved architecture (the checked IR without source spans): the runtime creates the weights from it. */
@@ -909,40 +909,8 @@ function blocks5Moe(w, x, ctx) {
     const top = tf.topk(tf.transpose(fixed), capacity).indices.dataSync(); // [128, capacity] token ids
     const lists = Array.from({ length: 128 }, (_, e) => Int32Array.from(top.subarray(e * capacity, (e + 1) * capacity)).sort());
     const routing = { tokens: lists, chosen: Float64Array.from(lists, (l) => l.length), capacity };
-    const outputs = [];
-    const rows = [];
-    const recordIds = [];
-    const recordGates = [];
-    for (let e = 0; e < 128; e++) {
-        const list = routing.tokens[e];
-        if (list.length === 0)
-            continue;
-        const tokenIds = tf.tensor1d(list, "int32");
-        const positions = tf.tensor1d(Int32Array.from(list, (t) => t * 128 + e), "int32");
-        const gates = tf.gather(probsFlat, positions);
-        const y = blocks5MoeExpert(w.blocks5MoeExperts[e], tf.gather(x, tokenIds));
-        outputs.push(tf.mul(y, tf.reshape(gates, [-1, 1])));
-        rows.push(list);
-        if (ctx.recordRouting) {
-            for (let i = 0; i < list.length; i++)
-                recordIds.push(e);
-            recordGates.push(gates);
-        }
-    }
-    if (ctx.recordRouting) {
-        const weights = recordGates.length > 0 ? tf.concat(recordGates).dataSync() : new Float32Array(0);
-        ctx.recordRouting({ path: "blocks.5.moe", numExperts: 128, ids: Int32Array.from(recordIds), weights: Float32Array.from(weights) });
-    }
-    if (outputs.length === 0)
-        return tf.zerosLike(x);
-    const allRows = new Int32Array(rows.reduce((n, r) => n + r.length, 0));
-    let offset = 0;
-    for (const r of rows) {
-        allRows.set(r, offset);
-        offset += r.length;
-    }
-    // each expert's weighted output summed back into its token rows
-    return tf.unsortedSegmentSum(tf.concat(outputs, 0), tf.tensor1d(allRows, "int32"), tokens);
+    // each expert on its routed rows, weighted by its gate, summed back into token rows (runtime's combineExperts)
+    return combineExperts(x, probsFlat, routing, null, (e, rows) => blocks5MoeExpert(w.blocks5MoeExperts[e], rows), { path: "blocks.5.moe", recordRouting: ctx.recordRouting });
 }
 /** One expert of "blocks.5.moe": 1024 → 4096 → 1024, gelu. */
 function blocks5MoeExpert(ex, x) {

@@ -9,6 +9,7 @@ import {
   buildModel,
   type BuildOptions,
   causalMask,
+  combineExperts,
   crossEntropyLoss,
   detach,
   expertChoiceCapacity,
@@ -1157,37 +1158,8 @@ function blocks5Moe(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2
   const top = tf.topk(tf.transpose(fixed), capacity).indices.dataSync(); // [128, capacity] token ids
   const lists = Array.from({ length: 128 }, (_, e) => Int32Array.from(top.subarray(e * capacity, (e + 1) * capacity)).sort());
   const routing = { tokens: lists, chosen: Float64Array.from(lists, (l) => l.length), capacity };
-  const outputs: tf.Tensor[] = [];
-  const rows: Int32Array[] = [];
-  const recordIds: number[] = [];
-  const recordGates: tf.Tensor[] = [];
-  for (let e = 0; e < 128; e++) {
-    const list = routing.tokens[e]!;
-    if (list.length === 0) continue;
-    const tokenIds = tf.tensor1d(list, "int32");
-    const positions = tf.tensor1d(Int32Array.from(list, (t) => t * 128 + e), "int32");
-    const gates = tf.gather(probsFlat, positions);
-    const y = blocks5MoeExpert(w.blocks5MoeExperts[e]!, tf.gather(x, tokenIds));
-    outputs.push(tf.mul(y, tf.reshape(gates, [-1, 1])));
-    rows.push(list);
-    if (ctx.recordRouting) {
-      for (let i = 0; i < list.length; i++) recordIds.push(e);
-      recordGates.push(gates);
-    }
-  }
-  if (ctx.recordRouting) {
-    const weights = recordGates.length > 0 ? (tf.concat(recordGates).dataSync() as Float32Array) : new Float32Array(0);
-    ctx.recordRouting({ path: "blocks.5.moe", numExperts: 128, ids: Int32Array.from(recordIds), weights: Float32Array.from(weights) });
-  }
-  if (outputs.length === 0) return tf.zerosLike(x);
-  const allRows = new Int32Array(rows.reduce((n, r) => n + r.length, 0));
-  let offset = 0;
-  for (const r of rows) {
-    allRows.set(r, offset);
-    offset += r.length;
-  }
-  // each expert's weighted output summed back into its token rows
-  return tf.unsortedSegmentSum(tf.concat(outputs, 0), tf.tensor1d(allRows, "int32"), tokens) as tf.Tensor2D;
+  // each expert on its routed rows, weighted by its gate, summed back into token rows (runtime's combineExperts)
+  return combineExperts(x, probsFlat, routing, null, (e, rows) => blocks5MoeExpert(w.blocks5MoeExperts[e]!, rows), { path: "blocks.5.moe", recordRouting: ctx.recordRouting });
 }
 
 /** One expert of "blocks.5.moe": 1024 → 4096 → 1024, gelu. */

@@ -62,6 +62,57 @@ export interface MoeRuntime extends RuntimeLayer {
   lastRouting(): MoeRouting | null;
 }
 
+/**
+ * Dispatch and combine, shared by this layer and the emitted MoE code: expert e
+ * runs on the token rows routed to it, its output is weighted by the token's
+ * router probability (divided by `denominators[token]` when the gates are
+ * renormalised over a token's k choices), and the weighted outputs are summed
+ * back into their token rows. Records the kept assignments when asked.
+ */
+export function combineExperts(
+  x: tf.Tensor2D,
+  probsFlat: tf.Tensor,
+  routing: MoeRouting,
+  denominators: tf.Tensor | null,
+  runExpert: (expert: number, rows: tf.Tensor2D) => tf.Tensor,
+  record: { readonly path: string; readonly recordRouting: ForwardContext["recordRouting"] },
+): tf.Tensor2D {
+  const tokens = x.shape[0];
+  const E = routing.tokens.length;
+  const outputs: tf.Tensor[] = [];
+  const rows: Int32Array[] = [];
+  const recordIds: number[] = [];
+  const recordGates: tf.Tensor[] = [];
+  for (let e = 0; e < E; e++) {
+    const list = routing.tokens[e]!;
+    if (list.length === 0) continue;
+    const tokenIds = tf.tensor1d(list, "int32");
+    const positions = tf.tensor1d(Int32Array.from(list, (t) => t * E + e), "int32");
+    let gates = tf.gather(probsFlat, positions);
+    if (denominators) gates = tf.div(gates, tf.gather(denominators, tokenIds));
+    const y = runExpert(e, tf.gather(x, tokenIds));
+    outputs.push(tf.mul(y, tf.reshape(gates, [-1, 1])));
+    rows.push(list);
+    if (record.recordRouting) {
+      for (let i = 0; i < list.length; i++) recordIds.push(e);
+      recordGates.push(gates);
+    }
+  }
+  if (record.recordRouting) {
+    const weights = recordGates.length > 0 ? (tf.concat(recordGates).dataSync() as Float32Array) : new Float32Array(0);
+    record.recordRouting({ path: record.path, numExperts: E, ids: Int32Array.from(recordIds), weights: Float32Array.from(weights) });
+  }
+  if (outputs.length === 0) return tf.zerosLike(x);
+  const allRows = new Int32Array(rows.reduce((n, r) => n + r.length, 0));
+  let offset = 0;
+  for (const r of rows) {
+    allRows.set(r, offset);
+    offset += r.length;
+  }
+  // Sum each expert's weighted output back into its token rows.
+  return tf.unsortedSegmentSum(tf.concat(outputs, 0), tf.tensor1d(allRows, "int32"), tokens) as tf.Tensor2D;
+}
+
 export function createMoeLayer(layer: MoeLayer, ctx: LayerBuildContext): MoeRuntime {
   const router = ctx.variable(`${layer.path}.router`, [layer.dModel, layer.experts], normal());
   const experts: FfwWeights[] = Array.from({ length: layer.experts }, (_, e) => createFfwWeights(`${layer.path}.experts.${e}`, layer, ctx));
@@ -104,38 +155,10 @@ export function createMoeLayer(layer: MoeLayer, ctx: LayerBuildContext): MoeRunt
       }
       last = routing;
 
-      const outputs: tf.Tensor[] = [];
-      const rows: Int32Array[] = [];
-      const recordIds: number[] = [];
-      const recordGates: tf.Tensor[] = [];
-      for (let e = 0; e < E; e++) {
-        const list = routing.tokens[e]!;
-        if (list.length === 0) continue;
-        const tokenIds = tf.tensor1d(list, "int32");
-        const positions = tf.tensor1d(Int32Array.from(list, (t) => t * E + e), "int32");
-        let gates = tf.gather(probsFlat, positions);
-        if (denominators) gates = tf.div(gates, tf.gather(denominators, tokenIds));
-        const y = applyFfw(tf.gather(x, tokenIds), experts[e]!, layer.act);
-        outputs.push(tf.mul(y, tf.reshape(gates, [-1, 1])));
-        rows.push(list);
-        if (fctx.recordRouting) {
-          for (let i = 0; i < list.length; i++) recordIds.push(e);
-          recordGates.push(gates);
-        }
-      }
-      if (fctx.recordRouting) {
-        const weights = recordGates.length > 0 ? (tf.concat(recordGates).dataSync() as Float32Array) : new Float32Array(0);
-        fctx.recordRouting({ path: layer.path, numExperts: E, ids: Int32Array.from(recordIds), weights: Float32Array.from(weights) });
-      }
-      if (outputs.length === 0) return tf.zerosLike(x);
-      const allRows = new Int32Array(rows.reduce((n, r) => n + r.length, 0));
-      let offset = 0;
-      for (const r of rows) {
-        allRows.set(r, offset);
-        offset += r.length;
-      }
-      // Sum each expert's weighted output back into its token rows.
-      return tf.unsortedSegmentSum(tf.concat(outputs, 0), tf.tensor1d(allRows, "int32"), tokens);
+      return combineExperts(x as tf.Tensor2D, probsFlat, routing, denominators, (e, rows) => applyFfw(rows, experts[e]!, layer.act), {
+        path: layer.path,
+        recordRouting: fctx.recordRouting,
+      });
     },
   };
 }

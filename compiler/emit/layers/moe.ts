@@ -75,37 +75,10 @@ ${expert.join("\n")}
     lines.push(`  const routing = { tokens: lists, chosen: Float64Array.from(lists, (l) => l.length), capacity };`);
   }
   const renormalised = layer.routing === "token" && Math.min(layer.topk, E) > 1;
-  lines.push(`  const outputs: tf.Tensor[] = [];
-  const rows: Int32Array[] = [];
-  const recordIds: number[] = [];
-  const recordGates: tf.Tensor[] = [];
-  for (let e = 0; e < ${lit(E)}; e++) {
-    const list = routing.tokens[e]!;
-    if (list.length === 0) continue;
-    const tokenIds = tf.tensor1d(list, "int32");
-    const positions = tf.tensor1d(Int32Array.from(list, (t) => t * ${lit(E)} + e), "int32");
-    ${renormalised ? "const gates = tf.div(tf.gather(probsFlat, positions), tf.gather(denominators, tokenIds));" : "const gates = tf.gather(probsFlat, positions);"}
-    const y = ${expertFn}(w.${group.field}[e]!, tf.gather(x, tokenIds));
-    outputs.push(tf.mul(y, tf.reshape(gates, [-1, 1])));
-    rows.push(list);
-    if (ctx.recordRouting) {
-      for (let i = 0; i < list.length; i++) recordIds.push(e);
-      recordGates.push(gates);
-    }
-  }
-  if (ctx.recordRouting) {
-    const weights = recordGates.length > 0 ? (tf.concat(recordGates).dataSync() as Float32Array) : new Float32Array(0);
-    ctx.recordRouting({ path: ${tsString(path)}, numExperts: ${lit(E)}, ids: Int32Array.from(recordIds), weights: Float32Array.from(weights) });
-  }
-  if (outputs.length === 0) return tf.zerosLike(x);
-  const allRows = new Int32Array(rows.reduce((n, r) => n + r.length, 0));
-  let offset = 0;
-  for (const r of rows) {
-    allRows.set(r, offset);
-    offset += r.length;
-  }
-  // each expert's weighted output summed back into its token rows
-  return tf.unsortedSegmentSum(tf.concat(outputs, 0), tf.tensor1d(allRows, "int32"), tokens) as tf.Tensor2D;`);
+  lines.push(`  // each expert on its routed rows, weighted by its gate, summed back into token rows (runtime's combineExperts)`);
+  lines.push(
+    `  return combineExperts(x, probsFlat, routing, ${renormalised ? "denominators" : "null"}, (e, rows) => ${expertFn}(w.${group.field}[e]!, rows), { path: ${tsString(path)}, recordRouting: ctx.recordRouting });`,
+  );
   const code = `function ${fn}(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
 ${lines.join("\n")}
 }

@@ -35,3 +35,4 @@ export { TrainingDivergedError } from "./train/errors.js";
 export { modelWeights, tableStates, optimizerMoments, restoreModel, restoreOptimizer, type NamedArray } from "./train/state.js";
 export { exportModel, exportTensors, EXPORT_WEIGHTS_FILE, EXPORT_ARCHITECTURE_FILE, type ExportResult } from "./train/export.js";
 export { trainMain, parseTrainArgs, TRAIN_USAGE, UsageError, type TrainTarget, type TrainIO, type TrainOptions } from "./train/main.js";
+export { estimateRunMemory, preflightMemory, type DenseMemoryFigures, type RunShape } from "./train/preflight.js";

@@ -13,7 +13,7 @@ import { targetsFor } from "./targets.js";
 export type * from "./types.js";
 export { CONVENTIONS } from "./conventions.js";
 export { CostModelError, layerCost } from "./layer.js";
-export { layerTrainMemory, sparseTableTrainBytes, trafficBytesPerToken, activationBytesPerToken, gradientParams } from "./memory.js";
+export { layerTrainMemory, sparseTableTrainBytes, trafficBytesPerToken, activationBytesPerToken, gradientParams, denseMemoryFigures, type DenseMemoryFigures } from "./memory.js";
 export { H100, A100, TARGET_NAMES, targetsFor, type Target } from "./targets.js";
 
 export interface CostOptions {

@@ -76,3 +76,29 @@ export function addMemory(a: MemoryBytes, b: MemoryBytes): MemoryBytes {
 }
 
 export const NO_MEMORY: MemoryBytes = { weights: 0, grads: 0, optimizer: 0, buffers: 0, activations: 0, total: 0 };
+
+/**
+ * What a trainer's memory preflight needs from the cost model, for fp32
+ * training: the dense parameter count (expert tables excluded: the runtime
+ * sizes those itself), the bytes of non-trainable buffers, and the
+ * activation bytes kept per token of a forward pass. The emitter writes these
+ * into each trainer, so the runtime never imports the cost model.
+ */
+export interface DenseMemoryFigures {
+  readonly denseParams: number;
+  readonly bufferBytes: number;
+  readonly activationBytesPerToken: number;
+}
+
+export function denseMemoryFigures(layers: readonly LayerCost[]): DenseMemoryFigures {
+  let denseParams = 0;
+  let bufferBytes = 0;
+  let activationBytesPerToken_ = 0;
+  for (const layer of layers) {
+    const tableParams = layer.sparseTables.reduce((s, t) => s + Number(t.rows) * t.cols, 0);
+    denseParams += Number(layer.params) - tableParams;
+    bufferBytes += BUFFER_BYTES * Number(layer.buffers);
+    activationBytesPerToken_ += activationBytesPerToken(layer, "fp32");
+  }
+  return { denseParams, bufferBytes, activationBytesPerToken: activationBytesPerToken_ };
+}

@@ -3,17 +3,19 @@
  * spec's defaults (the table the README shows too); everything else goes to
  * the runtime's `trainMain` (peerc/runtime), which parses the same flags and
  * runs the loop. This file adds what only the emitter knows: the model
- * factory, FLOPs per token from the cost model, the spec's data file relative
+ * factory, FLOPs per token and dense memory figures from the cost model, the spec's data file relative
  * to this folder (`--export DIR` is the runtime's: weights.safetensors + architecture.json).
  */
 import type { EmitContext } from "./context.js";
 import { tsHeader } from "./header.js";
 import { tsNumber, tsString, tsValue } from "./strings.js";
 import { trainerFlags } from "./flags.js";
+import { denseMemoryFigures } from "../cost/index.js";
 
 export function emitTrainFile(ctx: EmitContext): string {
   const flags = trainerFlags(ctx);
   const totals = ctx.cost.totals.flopsPerToken;
+  const memory = denseMemoryFigures(ctx.cost.layers);
   const parts: string[] = [tsHeader(ctx.header)];
   parts.push(`import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,6 +25,13 @@ import { ARCHITECTURE, MODEL_NAME, SPEC_HASH, createModel } from "./model.js";
 /** Forward and training FLOPs per token (cost model): MFU, and steps from a FLOP budget. */
 const FORWARD_FLOPS_PER_TOKEN = ${tsNumber(totals.forward)};
 const TRAIN_FLOPS_PER_TOKEN = ${tsNumber(totals.train)};
+
+/** The dense part's fp32 memory (cost model), scaled to the run's shape by the memory preflight. */
+const DENSE_MEMORY = {
+  denseParams: ${tsNumber(memory.denseParams)},
+  bufferBytes: ${tsNumber(memory.bufferBytes)},
+  activationBytesPerToken: ${tsNumber(memory.activationBytesPerToken)},
+};
 
 /** This folder. */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -67,6 +76,7 @@ async function main(argv: readonly string[]): Promise<number> {
     build: createModel,
     forwardFlopsPerToken: FORWARD_FLOPS_PER_TOKEN,
     trainFlopsPerToken: TRAIN_FLOPS_PER_TOKEN,
+    memory: DENSE_MEMORY,
   };
   return trainMain(argv, target);
 }

@@ -13,6 +13,13 @@ import { ARCHITECTURE, MODEL_NAME, SPEC_HASH, createModel } from "./model.js";
 const FORWARD_FLOPS_PER_TOKEN = 487_155_840;
 const TRAIN_FLOPS_PER_TOKEN = 1_461_467_520;
 
+/** The dense part's fp32 memory (cost model), scaled to the run's shape by the memory preflight. */
+const DENSE_MEMORY = {
+  denseParams: 1_249_272_832,
+  bufferBytes: 0,
+  activationBytesPerToken: 2_537_084,
+};
+
 /** This folder. */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -60,6 +67,7 @@ async function main(argv: readonly string[]): Promise<number> {
     build: createModel,
     forwardFlopsPerToken: FORWARD_FLOPS_PER_TOKEN,
     trainFlopsPerToken: TRAIN_FLOPS_PER_TOKEN,
+    memory: DENSE_MEMORY,
   };
   return trainMain(argv, target);
 }

@@ -10,6 +10,12 @@ import { ARCHITECTURE, MODEL_NAME, SPEC_HASH, createModel } from "./model.js";
 /** Forward and training FLOPs per token (cost model): MFU, and steps from a FLOP budget. */
 const FORWARD_FLOPS_PER_TOKEN = 462_258_560;
 const TRAIN_FLOPS_PER_TOKEN = 1_386_775_680;
+/** The dense part's fp32 memory (cost model), scaled to the run's shape by the memory preflight. */
+const DENSE_MEMORY = {
+    denseParams: 177_765_376,
+    bufferBytes: 16_384,
+    activationBytesPerToken: 3_530_860,
+};
 /** This folder. */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The spec's folder, relative to this one: the train section's data path is relative to it. */
@@ -53,6 +59,7 @@ async function main(argv) {
         build: createModel,
         forwardFlopsPerToken: FORWARD_FLOPS_PER_TOKEN,
         trainFlopsPerToken: TRAIN_FLOPS_PER_TOKEN,
+        memory: DENSE_MEMORY,
     };
     return trainMain(argv, target);
 }

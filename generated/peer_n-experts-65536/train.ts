@@ -13,6 +13,13 @@ import { ARCHITECTURE, MODEL_NAME, SPEC_HASH, createModel } from "./model.js";
 const FORWARD_FLOPS_PER_TOKEN = 459_112_832;
 const TRAIN_FLOPS_PER_TOKEN = 1_377_338_496;
 
+/** The dense part's fp32 memory (cost model), scaled to the run's shape by the memory preflight. */
+const DENSE_MEMORY = {
+  denseParams: 177_568_768,
+  bufferBytes: 16_384,
+  activationBytesPerToken: 3_530_860,
+};
+
 /** This folder. */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -60,6 +67,7 @@ async function main(argv: readonly string[]): Promise<number> {
     build: createModel,
     forwardFlopsPerToken: FORWARD_FLOPS_PER_TOKEN,
     trainFlopsPerToken: TRAIN_FLOPS_PER_TOKEN,
+    memory: DENSE_MEMORY,
   };
   return trainMain(argv, target);
 }

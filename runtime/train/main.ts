@@ -36,7 +36,7 @@ import { exportModel } from "./export.js";
 import { modelWeights, optimizerMoments, restoreModel, restoreOptimizer, tableStates } from "./state.js";
 import { Trainer } from "./trainer.js";
 import { warmupSteps } from "./schedule.js";
-import { preflightMemory } from "./preflight.js";
+import { preflightMemory, type DenseMemoryFigures } from "./preflight.js";
 
 /** What an emitted trainer hands to trainMain. */
 export interface TrainTarget {
@@ -50,6 +50,8 @@ export interface TrainTarget {
   readonly forwardFlopsPerToken?: number;
   /** Training FLOPs per token, to turn a FLOP budget into steps. */
   readonly trainFlopsPerToken?: number;
+  /** The cost model's dense memory figures for the preflight; omitted = only expert tables are checked. */
+  readonly memory?: DenseMemoryFigures;
 }
 
 export interface TrainIO {
@@ -259,7 +261,7 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
   const evalEvery = options.evalEvery ?? spec.evalEvery;
   const checkpointEvery = options.checkpointEvery ?? spec.checkpointEvery;
   // Before anything large exists: refuse a run that cannot fit (runtime/train/preflight.ts).
-  for (const problem of preflightMemory(ir, { batch, microBatch, context }, backend).problems) {
+  for (const problem of preflightMemory(ir, { batch, microBatch, context }, target.memory ?? null, backend).problems) {
     if (!options.forceMemory) throw new UsageError(problem);
     io.err(`warning: ${problem} (--force-memory given: starting anyway)`);
   }

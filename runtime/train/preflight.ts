@@ -6,8 +6,10 @@
  * initialisation (or as heap corruption inside wasm, tfjs-runtime.md §3) is
  * what this avoids.
  *
- * The figures are the static cost model's (compiler/cost) at the run's batch,
- * micro-batch and context, split by where they live:
+ * The dense figures are the static cost model's, computed at compile time and
+ * passed in by the trainer (`DenseMemoryFigures`: the runtime does not import
+ * compiler/cost), scaled to the run's batch, micro-batch and context; the
+ * expert tables are sized by the runtime's own layout. Split by where they live:
  *   host, outside tfjs   the expert tables (PEER u/v, PKM values), their Adam
  *                        moments, lastStep/rowSlot and the gradient scratch
  *                        (runtime/experts/memory.ts), as ExpertTable holds them
@@ -17,8 +19,7 @@
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
-import type { IRModel, ModelArchitecture, PeerLayer, PkmLayer } from "../../compiler/ir/types.js";
-import { costModel, layerTrainMemory, type LayerCost } from "../../compiler/cost/index.js";
+import type { ModelArchitecture, PeerLayer, PkmLayer } from "../../compiler/ir/types.js";
 import { sparseTableBytes } from "../experts/memory.js";
 
 const GiB = 2 ** 30;
@@ -32,6 +33,17 @@ export const WASM_HEAP_LIMIT_BYTES = 4294901760;
  * 390–500 MiB of RSS beyond the expert tables (docs/benchmarks.md, "PEER layer").
  */
 export const RUNTIME_BASELINE_BYTES = 512 * MiB;
+
+/**
+ * The cost model's fp32 figures for the dense part of a model (compiler/cost
+ * `denseMemoryFigures`, written into every emitted trainer): parameters outside
+ * the expert tables, buffer bytes, and activation bytes kept per token of a pass.
+ */
+export interface DenseMemoryFigures {
+  readonly denseParams: number;
+  readonly bufferBytes: number;
+  readonly activationBytesPerToken: number;
+}
 
 /** The shape of one run: sequences per optimizer step and per forward pass, tokens per sequence. */
 export interface RunShape {
@@ -63,19 +75,15 @@ export interface MachineMemory {
 
 /**
  * The run's memory by part. Expert tables follow `sparseTableBytes` (the runtime's
- * own layout, scratch at one step's tokens); dense parts follow the cost model's
- * fp32 training memory at the run's shape.
+ * own layout, scratch at one step's tokens); dense parts scale the cost model's
+ * figures to the run's shape. Without figures (a hand-built target) only the
+ * expert tables and the baseline are counted.
  */
-export function estimateRunMemory(ir: ModelArchitecture, shape: RunShape): RunMemoryEstimate {
+export function estimateRunMemory(ir: ModelArchitecture, shape: RunShape, dense: DenseMemoryFigures | null): RunMemoryEstimate {
   const tokensPerStep = shape.batch * shape.context;
   const tokensPerPass = shape.microBatch * shape.context;
-  // The cost formulas read no source locations (spans only label their output).
-  const cost = costModel(ir as IRModel);
   let expertWeights = 0;
   let expertState = 0;
-  let denseParams = 0;
-  let buffers = 0;
-  let activations = 0;
   for (const layer of ir.layers) {
     if (layer.kind === "peer" || layer.kind === "pkm") {
       const rows = layer.kind === "peer" ? layer.experts : layer.memories;
@@ -85,28 +93,23 @@ export function estimateRunMemory(ir: ModelArchitecture, shape: RunShape): RunMe
       expertState += sparseTableBytes(layer as PeerLayer | PkmLayer, tokensPerStep) - weights;
     }
   }
-  for (const layer of cost.layers) {
-    const memory = layerTrainMemory(layer, "fp32", tokensPerStep, tokensPerPass);
-    denseParams += Number(layer.params) - sparseParams(layer);
-    buffers += memory.buffers;
-    activations += memory.activations;
-  }
+  const denseParams = dense?.denseParams ?? 0;
   const parts: MemoryPart[] = [
     { name: "expert tables", bytes: expertWeights, tfjs: false },
     { name: "expert Adam state and gradients", bytes: expertState, tfjs: false },
     { name: "dense weights", bytes: F32 * denseParams, tfjs: true },
     { name: "dense gradients", bytes: F32 * denseParams, tfjs: true },
-    { name: "dense Adam state", bytes: 2 * F32 * denseParams + buffers, tfjs: true },
-    { name: `activations at ${shape.microBatch} × ${shape.context} tokens`, bytes: activations, tfjs: true },
+    { name: "dense Adam state", bytes: 2 * F32 * denseParams + (dense?.bufferBytes ?? 0), tfjs: true },
+    {
+      name: `activations at ${shape.microBatch} × ${shape.context} tokens`,
+      bytes: (dense?.activationBytesPerToken ?? 0) * tokensPerPass,
+      tfjs: true,
+    },
     { name: "runtime baseline", bytes: RUNTIME_BASELINE_BYTES, tfjs: false },
   ].filter((p) => p.bytes > 0);
   const totalBytes = parts.reduce((s, p) => s + p.bytes, 0);
   const tfjsBytes = parts.filter((p) => p.tfjs).reduce((s, p) => s + p.bytes, 0);
   return { parts, totalBytes, tfjsBytes };
-}
-
-function sparseParams(layer: LayerCost): number {
-  return layer.sparseTables.reduce((s, t) => s + Number(t.rows) * t.cols, 0);
 }
 
 /** What the cgroup (v2 memory.max, v1 limit_in_bytes) or the OS allows this process. */
@@ -171,7 +174,13 @@ export interface PreflightResult {
 }
 
 /** Estimate the run and compare with the machine (injectable for tests). */
-export function preflightMemory(ir: ModelArchitecture, shape: RunShape, backend: string, machine: MachineMemory = machineMemory()): PreflightResult {
-  const estimate = estimateRunMemory(ir, shape);
+export function preflightMemory(
+  ir: ModelArchitecture,
+  shape: RunShape,
+  dense: DenseMemoryFigures | null,
+  backend: string,
+  machine: MachineMemory = machineMemory(),
+): PreflightResult {
+  const estimate = estimateRunMemory(ir, shape, dense);
   return { estimate, machine, problems: memoryProblems(estimate, machine, backend) };
 }

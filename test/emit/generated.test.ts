@@ -6,6 +6,7 @@ import { planGenerated } from "../../compiler/emit/generated.js";
 import { emitModelTrainer, formatProblems } from "../../compiler/emit/index.js";
 import { typecheckFolders } from "../../compiler/emit/typecheck.js";
 import { ROOT, repoModel } from "./helpers.js";
+import { costModel, denseMemoryFigures } from "../../compiler/cost/index.js";
 
 describe("generated/", () => {
   const plan = planGenerated(ROOT);
@@ -35,6 +36,19 @@ describe("generated/", () => {
     emitModelTrainer(moe, options("moe"));
     const again = emitModelTrainer(tiny, options("tiny"));
     expect(again).toEqual(first);
+  });
+});
+
+describe("the trainer's memory preflight figures", () => {
+  it("train.ts hands trainMain the cost model's dense memory figures", () => {
+    const tiny = repoModel("specs/tiny.peer");
+    const files = emitModelTrainer(tiny, { specFile: path.join(ROOT, "specs/tiny.peer"), outDir: path.join(ROOT, "generated", "tiny") });
+    const train = files.get("train.ts")!;
+    const figures = denseMemoryFigures(costModel(tiny).layers);
+    const literal = (n: number) => n.toLocaleString("en-US").replace(/,/g, "_");
+    expect(train).toContain(`denseParams: ${literal(figures.denseParams)},`);
+    expect(train).toContain(`activationBytesPerToken: ${literal(figures.activationBytesPerToken)},`);
+    expect(train).toContain("memory: DENSE_MEMORY,");
   });
 });
 

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../compiler/check/index.js";
-import { costModel, sparseTableTrainBytes } from "../../compiler/cost/index.js";
+import { costModel, denseMemoryFigures, sparseTableTrainBytes } from "../../compiler/cost/index.js";
 import type { IRModel } from "../../compiler/ir/types.js";
 import { builtinCorpus } from "../../runtime/data/index.js";
 import { runtimeExpertBytes, sparseTableBytes } from "../../runtime/experts/memory.js";
@@ -66,6 +66,10 @@ function capture(): TrainIO & { lines: string[] } {
   return { lines, out: (l) => lines.push(l), err: (l) => lines.push(l) };
 }
 
+
+/** What an emitted trainer passes to the preflight: the cost model's dense figures. */
+const figures = (ir: IRModel) => denseMemoryFigures(costModel(ir).layers);
+
 describe("machineMemory", () => {
   it("takes the smaller of the OS total and a numeric cgroup limit; 'max' means no limit", () => {
     const files = (map: Record<string, string>) => (file: string) => map[file];
@@ -83,7 +87,7 @@ describe("estimateRunMemory", () => {
   it("splits a PEER run into expert tables (host) and tfjs parts that follow the cost model", () => {
     const ir = spec({ ffw: peer("256^2"), batch: 4, context: 32 });
     const shape = { batch: 4, microBatch: 4, context: 32 };
-    const estimate = estimateRunMemory(ir, shape);
+    const estimate = estimateRunMemory(ir, shape, figures(ir));
     const byName = new Map(estimate.parts.map((p) => [p.name, p]));
     const peerLayer = ir.layers.find((l) => l.kind === "peer");
     if (peerLayer?.kind !== "peer") throw new Error("no peer layer");
@@ -101,13 +105,20 @@ describe("estimateRunMemory", () => {
     expect(estimate.totalBytes).toBe(estimate.parts.reduce((s, p) => s + p.bytes, 0));
     expect(estimate.tfjsBytes).toBe(estimate.parts.filter((p) => p.tfjs).reduce((s, p) => s + p.bytes, 0));
     // Activations scale with the micro-batch, not with the accumulated batch.
-    const accumulated = estimateRunMemory(ir, { batch: 16, microBatch: 4, context: 32 });
+    const accumulated = estimateRunMemory(ir, { batch: 16, microBatch: 4, context: 32 }, figures(ir));
     expect(accumulated.parts.find((p) => p.name.startsWith("activations"))?.bytes).toBe(byName.get("activations at 4 × 32 tokens")?.bytes);
+  });
+
+  it("without the cost model's figures (a hand-built target) counts only expert tables and the baseline", () => {
+    const ir = spec({ ffw: peer("256^2"), batch: 4, context: 32 });
+    const shape = { batch: 4, microBatch: 4, context: 32 };
+    const names = estimateRunMemory(ir, shape, null).parts.map((p) => p.name);
+    expect(names).toEqual(["expert tables", "expert Adam state and gradients", "runtime baseline"]);
   });
 
   it("puts the paper's 1024² PEER layer at about 6 GiB of host memory, outside the wasm heap", () => {
     const ir = spec({ d: 256, ffw: peer("1024^2", 128), batch: 8, context: 256 });
-    const estimate = estimateRunMemory(ir, { batch: 8, microBatch: 8, context: 256 });
+    const estimate = estimateRunMemory(ir, { batch: 8, microBatch: 8, context: 256 }, figures(ir));
     const host = estimate.totalBytes - estimate.tfjsBytes - RUNTIME_BASELINE_BYTES;
     expect(host).toBeGreaterThan(6 * GiB);
     expect(host).toBeLessThan(6.2 * GiB);
@@ -117,7 +128,7 @@ describe("estimateRunMemory", () => {
 
 describe("memoryProblems", () => {
   const ir = spec({ d: 256, ffw: peer("1024^2", 128), batch: 8, context: 256 });
-  const estimate = estimateRunMemory(ir, { batch: 8, microBatch: 8, context: 256 });
+  const estimate = estimateRunMemory(ir, { batch: 8, microBatch: 8, context: 256 }, figures(ir));
 
   it("accepts a run that fits and refuses one that does not, naming estimate, limit and largest parts", () => {
     expect(memoryProblems(estimate, { bytes: 24 * GiB, source: "total memory" }, "wasm")).toEqual([]);
@@ -132,7 +143,7 @@ describe("memoryProblems", () => {
 
   it("on wasm, refuses tfjs tensors beyond the 4 GiB heap even when the machine is large", () => {
     const dense = spec({ d: 256, ffw: "ffw(hidden: 1024, act: gelu)", batch: 4096, context: 256 });
-    const big = estimateRunMemory(dense, { batch: 4096, microBatch: 4096, context: 256 });
+    const big = estimateRunMemory(dense, { batch: 4096, microBatch: 4096, context: 256 }, figures(dense));
     expect(big.tfjsBytes).toBeGreaterThan(WASM_HEAP_LIMIT_BYTES);
     const machine = { bytes: 1024 * GiB, source: "total memory" };
     const wasm = memoryProblems(big, machine, "wasm");
@@ -143,7 +154,7 @@ describe("memoryProblems", () => {
   });
 
   it("preflightMemory combines the estimate with an injected machine", () => {
-    const result = preflightMemory(ir, { batch: 8, microBatch: 8, context: 256 }, "wasm", { bytes: 2 * GiB, source: "cgroup limit x" });
+    const result = preflightMemory(ir, { batch: 8, microBatch: 8, context: 256 }, figures(ir), "wasm", { bytes: 2 * GiB, source: "cgroup limit x" });
     expect(result.estimate.totalBytes).toBe(estimate.totalBytes);
     expect(result.problems[0]).toContain("(cgroup limit x)");
   });
@@ -154,11 +165,12 @@ describe("trainMain memory preflight", () => {
   const huge = spec({ d: 256, ffw: peer("4096^2", 128), batch: 2, context: 16 });
 
   it("refuses a run that cannot fit before building the model, with exit code 1", async () => {
-    expect(estimateRunMemory(huge, { batch: 2, microBatch: 2, context: 16 }).totalBytes).toBeGreaterThan(os.totalmem());
+    expect(estimateRunMemory(huge, { batch: 2, microBatch: 2, context: 16 }, figures(huge)).totalBytes).toBeGreaterThan(os.totalmem());
     let built = false;
     const io = capture();
     const code = await trainMain(["--backend", "cpu", "--steps", "1", "--out", fs.mkdtempSync(path.join(os.tmpdir(), "preflight-"))], {
       ir: huge,
+      memory: figures(huge),
       build: () => {
         built = true;
         throw new Error("must not build");
@@ -175,6 +187,7 @@ describe("trainMain memory preflight", () => {
     const io = capture();
     const code = await trainMain(["--backend", "cpu", "--steps", "1", "--force-memory", "--out", fs.mkdtempSync(path.join(os.tmpdir(), "preflight-"))], {
       ir: huge,
+      memory: figures(huge),
       build: () => {
         built = true;
         throw new Error("stop here");

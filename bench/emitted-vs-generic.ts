@@ -28,7 +28,7 @@ import { emitContext } from "../compiler/emit/context.js";
 import { emitTrainer } from "../compiler/emit/index.js";
 import { ensureRuntimeResolves } from "../compiler/emit/runtime-link.js";
 import { peercRoot } from "../compiler/emit/package-root.js";
-import type { IRModel } from "../compiler/ir/types.js";
+import type { IRModel } from "../ir/types.js";
 import type { HeadLayouts } from "../compiler/emit/layers/product-key.js";
 import { buildModel, hasLayerFactory, selectBackend, Trainer, type LanguageModel, type TrainBatch } from "../runtime/index.js";
 

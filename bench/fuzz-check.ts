@@ -8,8 +8,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { checkSource, type FileHost } from "../compiler/check/index.js";
-import type { Diagnostic } from "../compiler/diagnostics/diagnostic.js";
-import type { Span } from "../grammar/source.js";
+import type { Diagnostic } from "../diagnostics/diagnostic.js";
+import type { Span } from "../diagnostics/source.js";
 import { mutateSpec } from "../test/grammar/mutate.js";
 
 const repo = path.resolve(import.meta.dirname, "..");

@@ -15,7 +15,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
-import type { PeerLayer } from "../compiler/ir/types.js";
+import type { PeerLayer } from "../ir/types.js";
 import { registerRuntimeKernels } from "../runtime/backend/kernels/index.js";
 import { Rng } from "../runtime/data/rng.js";
 import { runtimeExpertBytes, sparseTableBytes } from "../runtime/experts/memory.js";

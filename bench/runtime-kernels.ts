@@ -11,7 +11,7 @@ import { selectBackend, describeBackend } from "../runtime/backend/select.js";
 import { attend, type AttentionPath } from "../runtime/layers/attention.js";
 import { buildModel } from "../runtime/model/model.js";
 import { Trainer } from "../runtime/train/trainer.js";
-import type { IRLayer, IRModel, IRResidual } from "../compiler/ir/types.js";
+import type { IRLayer, IRModel, IRResidual } from "../ir/types.js";
 
 const QUICK = process.env["QUICK"] === "1";
 const REPEATS = QUICK ? 2 : 5;

@@ -14,7 +14,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { checkSource } from "../compiler/check/index.js";
 import { costModel } from "../compiler/cost/index.js";
-import type { IRModel } from "../compiler/ir/types.js";
+import type { IRModel } from "../ir/types.js";
 import { buildModel, describeBackend, selectBackend, Trainer } from "../runtime/index.js";
 import { measureMatmulPeak, mfu } from "../runtime/metrics/index.js";
 import { builtinCorpus } from "../runtime/data/index.js";

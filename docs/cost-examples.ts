@@ -3,7 +3,7 @@
  * Run: npx tsx docs/cost-examples.ts
  */
 import { layerCost } from "../compiler/cost/index.js";
-import type { IRLayer } from "../compiler/ir/types.js";
+import type { IRLayer } from "../ir/types.js";
 import { attention, embed, ffw, lmHead, model, moe, paperPeer, pkm } from "../test/cost/ir-builder.js";
 import { formatInt } from "../compiler/report/units.js";
 

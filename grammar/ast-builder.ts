@@ -9,8 +9,8 @@
  */
 import type { CstChildrenDictionary, CstElement, CstNode, IToken } from "./chevrotain.js";
 import type * as A from "./ast.js";
-import type { Span, SpanFactory } from "./source.js";
-import { diagnostic, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
+import type { Span, SpanFactory } from "../diagnostics/source.js";
+import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { stringValue, parseNumber, Identifier as IdentToken } from "./lexer.js";
 import { sharedParser } from "./parser.js";
 import { describeToken } from "./parser.js";

@@ -3,7 +3,7 @@
  * Every node carries the span of the text it came from. The AST is syntax only:
  * names are not resolved and expressions are not evaluated (that is compiler/check).
  */
-import type { Span } from "./source.js";
+import type { Span } from "../diagnostics/source.js";
 
 interface NodeBase {
   readonly span: Span;

@@ -7,8 +7,8 @@
  */
 import { createToken, Lexer, type IToken, type TokenType } from "./chevrotain.js";
 import type { Comment } from "./ast.js";
-import type { SpanFactory } from "./source.js";
-import { diagnostic, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
+import type { SpanFactory } from "../diagnostics/source.js";
+import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 
 // ─── Token categories (pattern-less; used by the parser to match groups) ────
 

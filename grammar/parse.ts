@@ -6,8 +6,8 @@
  */
 import { EOF, type IRecognitionException, type IToken, type TokenType } from "./chevrotain.js";
 import type { SpecFile } from "./ast.js";
-import { SpanFactory, type Span, type SourceFile } from "./source.js";
-import { diagnostic, sortDiagnostics, type Diagnostic, type Label } from "../compiler/diagnostics/diagnostic.js";
+import { SpanFactory, type Span, type SourceFile } from "../diagnostics/source.js";
+import { diagnostic, sortDiagnostics, type Diagnostic, type Label } from "../diagnostics/diagnostic.js";
 import * as T from "./lexer.js";
 import { AstBuilder } from "./ast-builder.js";
 import { describeToken, EXPRESSION_RULES, MAX_NESTING, sharedParser, type ErrorInfo } from "./parser.js";

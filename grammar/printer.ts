@@ -8,8 +8,8 @@
  * inside a one-line item move just above it).
  */
 import type * as A from "./ast.js";
-import type { Span, SourceFile } from "./source.js";
-import { hasErrors, type Diagnostic } from "../compiler/diagnostics/diagnostic.js";
+import type { Span, SourceFile } from "../diagnostics/source.js";
+import { hasErrors, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { parseSpec } from "./parse.js";
 
 const INDENT = "  ";

@@ -3,11 +3,11 @@
  * is an error at the budget line naming the value, the limit, by how much,
  * the three layers that contribute most, and what to change.
  */
-import type { BudgetMetric, IRBudget, IRModel } from "../ir/types.js";
+import type { BudgetMetric, IRBudget, IRModel } from "../../ir/types.js";
 import type { ModelCost } from "../cost/types.js";
-import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { diagnostic, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import { formatBytes, formatCount, formatFlops, formatInUnit, formatSeconds } from "../report/units.js";
-import { BUDGET_EXCEEDED, BUDGET_NEEDS_TRAIN, BUDGET_NOT_EQUAL, BUDGET_TARGET_UNKNOWN, BUDGET_UNDER_MINIMUM } from "./codes.js";
+import { BUDGET_EXCEEDED, BUDGET_NEEDS_TRAIN, BUDGET_NOT_EQUAL, BUDGET_TARGET_UNKNOWN, BUDGET_UNDER_MINIMUM } from "../../diagnostics/codes/budget.js";
 import { holds, METRIC_DIMENSION, metricValue } from "./metrics.js";
 
 /** Whole percent for messages ("by 9%", "(40%)"); below 1% says so. */

@@ -1,5 +1,5 @@
 /** The value of each budget metric for a model, and each layer's share of it. */
-import type { BudgetMetric, IRBudget } from "../ir/types.js";
+import type { BudgetMetric, IRBudget } from "../../ir/types.js";
 import type { ModelCost, Precision } from "../cost/types.js";
 import { layerTrainMemory } from "../cost/memory.js";
 import { ELEMENT_BYTES } from "../cost/conventions.js";

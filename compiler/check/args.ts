@@ -7,13 +7,13 @@
  */
 import { z } from "zod";
 import type { Expr } from "../../grammar/ast.js";
-import type { Span } from "../../grammar/source.js";
-import type { CheckCode } from "./codes.js";
+import type { Span } from "../../diagnostics/source.js";
+import type { CheckCode } from "../../diagnostics/codes/check.js";
 import type { Reporter } from "./report.js";
 import { didYouMean, nearest } from "./suggest.js";
 import { aTypeName, groupDigits, show, type Value } from "./values.js";
 
-/** Largest dimension the IR allows (see compiler/ir/types.ts). */
+/** Largest dimension the IR allows (see ir/types.ts). */
 export const MAX_DIM = 2 ** 31;
 
 interface Problem {

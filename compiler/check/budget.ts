@@ -1,6 +1,6 @@
 /** `budget M { metric(qualifiers) op limit unit on target }` → IRBudget, limits in base units. */
 import type { BudgetDecl, BudgetItem } from "../../grammar/ast.js";
-import type { BudgetMetric, IRBudget } from "../ir/types.js";
+import type { BudgetMetric, IRBudget } from "../../ir/types.js";
 import type { Run } from "./evaluate.js";
 import type { Scope } from "./scope.js";
 import { didYouMean, nearest } from "./suggest.js";

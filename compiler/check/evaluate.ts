@@ -5,7 +5,7 @@
  * the `error` value, which stays silent as it propagates.
  */
 import type { BinaryExpr, Expr, LetDecl, LetStatement, ListExpr } from "../../grammar/ast.js";
-import type { Span } from "../../grammar/source.js";
+import type { Span } from "../../diagnostics/source.js";
 import type { Reporter } from "./report.js";
 import type { Binding, Scope } from "./scope.js";
 import { aTypeName, ERROR, groupDigits, show, typeName, withList, type Value } from "./values.js";

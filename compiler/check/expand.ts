@@ -4,8 +4,8 @@
  * evaluated arguments and dot paths (see docs/language.md, "Layer paths").
  */
 import type { BlockDecl, Body, Statement } from "../../grammar/ast.js";
-import type { Span } from "../../grammar/source.js";
-import type { LayerKind } from "../ir/types.js";
+import type { Span } from "../../diagnostics/source.js";
+import type { LayerKind } from "../../ir/types.js";
 import type { WrittenArg } from "./args.js";
 import type { Run } from "./evaluate.js";
 import { isLayerKind, LAYERS } from "./layers/index.js";

@@ -6,9 +6,9 @@
 import * as path from "node:path";
 import type { ImportDecl, SpecFile } from "../../grammar/ast.js";
 import { parseSpec } from "../../grammar/parse.js";
-import type { SourceFile } from "../../grammar/source.js";
-import type { Diagnostic } from "../diagnostics/diagnostic.js";
-import type { FileHost } from "./index.js";
+import type { SourceFile } from "../../diagnostics/source.js";
+import type { Diagnostic } from "../../diagnostics/diagnostic.js";
+import type { FileHost } from "./host.js";
 import type { Reporter } from "./report.js";
 
 export interface LoadedFile {

@@ -4,15 +4,15 @@
  * validates every layer, train and budget section, and returns the models that
  * checked clean with all diagnostics, sorted.
  */
-import * as fs from "node:fs";
 import type { BudgetDecl, LetDecl, ModelDecl, TrainDecl } from "../../grammar/ast.js";
-import type { SourceFile } from "../../grammar/source.js";
-import { hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
-import type { IRBudget, IRModel, IRProgram, IRTrain } from "../ir/types.js";
+import type { SourceFile } from "../../diagnostics/source.js";
+import { hasErrors, sortDiagnostics, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import type { IRBudget, IRModel, IRProgram, IRTrain } from "../../ir/types.js";
 import { checkBudget } from "./budget.js";
 import { Run, type UsageSet } from "./evaluate.js";
 import { ModelExpander } from "./expand.js";
 import { specHash } from "./hash.js";
+import { nodeFileHost, type FileHost } from "./host.js";
 import { loadProgram, normalizePath, type LoadedFile } from "./imports.js";
 import { assembleModel, type AssembledModel } from "./model.js";
 import { Reporter } from "./report.js";
@@ -23,10 +23,7 @@ import { nearest } from "./suggest.js";
 import { groupDigits } from "./values.js";
 import type { LetStatement } from "../../grammar/ast.js";
 
-export interface FileHost {
-  /** Contents of a file, or undefined when it cannot be read. Paths are as resolved by the checker (relative to the working folder unless absolute). */
-  readFile(path: string): string | undefined;
-}
+export { nodeFileHost, type FileHost } from "./host.js";
 
 export interface CheckResult {
   program: IRProgram;
@@ -34,16 +31,6 @@ export interface CheckResult {
   sources: Map<string, SourceFile>;
 }
 
-export const nodeFileHost: FileHost = {
-  readFile(path: string): string | undefined {
-    try {
-      if (!fs.statSync(path).isFile()) return undefined;
-      return fs.readFileSync(path, "utf8");
-    } catch {
-      return undefined;
-    }
-  },
-};
 
 export function checkSource(path: string, text: string, host: FileHost = nodeFileHost): CheckResult {
   const own = normalizePath(path);

@@ -4,8 +4,8 @@
  * constraints (layers/).
  */
 import type { ModelDecl } from "../../grammar/ast.js";
-import type { Span } from "../../grammar/source.js";
-import type { IRLayer, IRResidual } from "../ir/types.js";
+import type { Span } from "../../diagnostics/source.js";
+import type { IRLayer, IRResidual } from "../../ir/types.js";
 import { intValue, readArgs } from "./args.js";
 import type { ModelDraft, RawLayer } from "./expand.js";
 import { LAYERS } from "./layers/index.js";

@@ -1,6 +1,6 @@
 /** The diagnostics sink shared by every checking step. */
-import { diagnostic, type Diagnostic, type DiagnosticInit } from "../diagnostics/diagnostic.js";
-import type { CheckCode } from "./codes.js";
+import { diagnostic, type Diagnostic, type DiagnosticInit } from "../../diagnostics/diagnostic.js";
+import type { CheckCode } from "../../diagnostics/codes/check.js";
 
 export interface CheckDiagnostic extends Omit<DiagnosticInit, "code"> {
   code: CheckCode;

@@ -4,8 +4,8 @@
  */
 import { z } from "zod";
 import type { Statement, TrainDecl } from "../../grammar/ast.js";
-import type { Span } from "../../grammar/source.js";
-import type { IRData, IROptimizer, IRSchedule, IRTrain, Horizon } from "../ir/types.js";
+import type { Span } from "../../diagnostics/source.js";
+import type { IRData, IROptimizer, IRSchedule, IRTrain, Horizon } from "../../ir/types.js";
 import {
   DEFAULT_BPE_VOCAB,
   DEFAULT_CHECKPOINT_EVERY,
@@ -15,7 +15,7 @@ import {
   DEFAULT_OPTIMIZER,
   DEFAULT_SCHEDULE,
   DEFAULT_SEED,
-} from "../ir/defaults.js";
+} from "../../ir/defaults.js";
 import { flag, fraction, int, noneOr, num, numberCheck, pair, readArgs, text, valueSchema, word, type ArgsSpec } from "./args.js";
 import type { Run } from "./evaluate.js";
 import { defineLocal, evaluateArgs, TRAIN_SETTINGS } from "./expand.js";

@@ -5,7 +5,7 @@
  * `fromList` remembers that a value came out of a sweep list, so a condition
  * that depends on one can be refused.
  */
-import type { Span } from "../../grammar/source.js";
+import type { Span } from "../../diagnostics/source.js";
 
 export type Value =
   | { readonly t: "int"; readonly v: bigint; readonly fromList?: Span }

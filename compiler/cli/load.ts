@@ -2,11 +2,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { checkFiles, type CheckResult, type FileHost } from "../check/index.js";
-import { renderDiagnostics } from "../diagnostics/render.js";
-import { hasErrors, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { renderDiagnostics } from "../../diagnostics/render.js";
+import { hasErrors, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import type { CliIO } from "./io.js";
 import { wantsColor } from "./io.js";
-import { UsageError } from "./errors.js";
+import { UsageError } from "../../diagnostics/errors.js";
 import { fsHost } from "./spec-host.js";
 import { costModel, type ModelCost } from "../cost/index.js";
 import { CostModelError } from "../cost/layer.js";

@@ -6,8 +6,8 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import type { CliIO } from "./io.js";
-import { EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
-import { PEERC_VERSION } from "../version.js";
+import { EXIT_OK, EXIT_USAGE, UsageError } from "../../diagnostics/errors.js";
+import { PEERC_VERSION } from "../../ir/version.js";
 
 export { nodeIO } from "./io.js";
 

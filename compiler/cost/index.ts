@@ -2,7 +2,7 @@
  * The static cost model: per-layer and total figures of an IR model, computed
  * from the IR alone (no weights, no tracing). See docs/cost-model.md.
  */
-import type { IRModel } from "../ir/types.js";
+import type { IRModel } from "../../ir/types.js";
 import type { LayerCost, ModelCost, Precision } from "./types.js";
 import { layerCost } from "./layer.js";
 import { modelTotals, tokensPerPassOf, tokensPerStepOf, trainCost } from "./totals.js";

@@ -1,6 +1,6 @@
 /** One layer's cost: dispatch to its kind's formula, then the bookkeeping every kind shares. */
-import type { IRLayer, IRModel } from "../ir/types.js";
-import { diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { IRLayer, IRModel } from "../../ir/types.js";
+import { diagnostic, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import type { KindCost, LayerCost } from "./types.js";
 import { BACKWARD_FACTOR } from "./conventions.js";
 import { elementwise, sumBig, sumTerms } from "./terms.js";

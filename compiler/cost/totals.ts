@@ -1,5 +1,5 @@
 /** Model totals and the train section's figures, from the per-layer costs. */
-import type { IRModel, IRTrain } from "../ir/types.js";
+import type { IRModel, IRTrain } from "../../ir/types.js";
 import type { LayerCost, MemoryBytes, ModelTotals, Precision, TrainCost } from "./types.js";
 import { ELEMENT_BYTES } from "./conventions.js";
 import { addMemory, layerTrainMemory, NO_MEMORY, trafficBytesPerToken } from "./memory.js";

@@ -3,8 +3,8 @@
  * parameters are BigInt (a 1M-expert table times d passes 2^31 quickly);
  * FLOPs, bytes and element counts per token are JS numbers.
  */
-import type { IRLayer, IRModel, LayerKind } from "../ir/types.js";
-import type { Span } from "../../grammar/source.js";
+import type { IRLayer, IRModel, LayerKind } from "../../ir/types.js";
+import type { Span } from "../../diagnostics/source.js";
 
 /** One named piece of forward work per token. Matrix work is 2 FLOPs per multiply-add. */
 export interface FlopTerm {

@@ -4,7 +4,7 @@
  * weights from it) and written by `--export` as JSON, so another framework can
  * rebuild the model.
  */
-import type { IRModel } from "../ir/types.js";
+import type { IRModel } from "../../ir/types.js";
 
 const SPAN_KEYS = new Set(["span", "argSpans", "metricSpan", "limitSpan", "file"]);
 

@@ -8,7 +8,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { IRModel } from "../ir/types.js";
+import type { IRModel } from "../../ir/types.js";
 import { safeFileName } from "./names.js";
 
 export const STAMP_FILE = ".peerc-stamp";

@@ -1,6 +1,6 @@
 /** Everything an emitter may read: the model, its cost, and where things are relative to the output folder. */
 import * as path from "node:path";
-import type { IRModel } from "../ir/types.js";
+import type { IRModel } from "../../ir/types.js";
 import type { ModelCost } from "../cost/types.js";
 import type { HeaderInfo } from "./header.js";
 import type { HeadLayouts } from "./layers/product-key.js";

@@ -11,7 +11,7 @@ import {
   DEFAULT_LOG_EVERY,
   DEFAULT_SEED,
   DEFAULT_STEPS,
-} from "../ir/defaults.js";
+} from "../../ir/defaults.js";
 import type { EmitContext } from "./context.js";
 
 export interface TrainerFlag {
@@ -31,7 +31,7 @@ export function safeRunName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]+/g, "_");
 }
 
-/** Used when a model has no train section: the runtime then trains `defaultTrain` (compiler/ir/defaults.ts). */
+/** Used when a model has no train section: the runtime then trains `defaultTrain` (ir/defaults.ts). */
 export const FALLBACK = {
   steps: DEFAULT_STEPS,
   batch: DEFAULT_BATCH,

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { checkFiles } from "../check/index.js";
 import type { FileHost } from "../check/index.js";
-import { hasErrors } from "../diagnostics/diagnostic.js";
+import { hasErrors } from "../../diagnostics/diagnostic.js";
 import { emitModelTrainer } from "./index.js";
 import { safeFileName } from "./names.js";
 

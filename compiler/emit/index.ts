@@ -9,7 +9,7 @@
  * Emission is pure (IR + cost → bytes); writing, type-checking and linking
  * the runtime are separate steps the commands compose.
  */
-import type { IRModel } from "../ir/types.js";
+import type { IRModel } from "../../ir/types.js";
 import { costModel } from "../cost/index.js";
 import { emitContext, type ContextOptions, type EmitContext } from "./context.js";
 import { emitModelFile } from "./model-file.js";

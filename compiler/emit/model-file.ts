@@ -7,7 +7,7 @@
  * forward: one function per layer with literal shapes, composed in order with
  * the residual connections spelled out.
  */
-import type { IRLayer, IRModel, IRResidual } from "../ir/types.js";
+import type { IRLayer, IRModel, IRResidual } from "../../ir/types.js";
 import type { LayerCost } from "../cost/types.js";
 import type { EmitContext } from "./context.js";
 import { tsHeader } from "./header.js";

@@ -3,8 +3,8 @@
  * model's full name, or the declared name of a sweep (then the first variant
  * is taken and the others are listed, so the choice is never silent).
  */
-import type { IRModel } from "../ir/types.js";
-import { UsageError } from "../cli/errors.js";
+import type { IRModel } from "../../ir/types.js";
+import { UsageError } from "../../diagnostics/errors.js";
 
 export interface Selection {
   readonly model: IRModel;

@@ -7,6 +7,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { UsageError } from "../../diagnostics/errors.js";
 
 export interface OutputFile {
   /** A plain file name inside the output folder (no folders). */
@@ -14,12 +15,8 @@ export interface OutputFile {
   readonly text: string;
 }
 
-export class UnsafeOutputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UnsafeOutputError";
-  }
-}
+/** A refused output path: the compile command reports it as a usage error. */
+export class UnsafeOutputError extends UsageError {}
 
 /** The absolute target of `name` in `dir`, or an error when it would land anywhere else. */
 export function resolveInside(dir: string, name: string): string {

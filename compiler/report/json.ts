@@ -1,5 +1,5 @@
 /** ModelCost → the `peerc.report/v1` document (see schema.ts). */
-import type { Span } from "../../grammar/source.js";
+import type { Span } from "../../diagnostics/source.js";
 import type { LayerCost, MemoryBytes, ModelCost } from "../cost/types.js";
 import { CONVENTIONS } from "../cost/conventions.js";
 import { activationBytesPerToken, layerTrainMemory } from "../cost/memory.js";

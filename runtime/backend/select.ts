@@ -4,6 +4,7 @@
  * not used, so the first line of every run can say it.
  */
 import * as tf from "@tensorflow/tfjs";
+import { UserError } from "../../diagnostics/errors.js";
 import { registerRuntimeKernels, runtimePatches } from "./kernels/index.js";
 import { probeModule } from "./probe.js";
 
@@ -26,9 +27,7 @@ export interface BackendReport {
 }
 
 /** A requested backend cannot run; the message says why and what to do. */
-export class BackendError extends Error {
-  override readonly name = "BackendError";
-}
+export class BackendError extends UserError {}
 
 const ORDER: readonly Exclude<BackendRequest, "auto">[] = ["node-gpu", "node", "wasm", "cpu"];
 const PACKAGES = { "node-gpu": "@tensorflow/tfjs-node-gpu", node: "@tensorflow/tfjs-node" } as const;

@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PEERC_VERSION } from "../../compiler/version.js";
+import { PEERC_VERSION } from "../../ir/version.js";
 import type { DataState } from "../data/batches.js";
 import { CheckpointError } from "./errors.js";
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from "./safetensors.js";

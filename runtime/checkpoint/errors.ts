@@ -1,18 +1,12 @@
+import { UserError } from "../../diagnostics/errors.js";
+
 /**
  * A checkpoint that cannot be used: corrupt, truncated, missing, or written for
- * another spec. The CLI prints `path: message` without a stack trace.
+ * another spec. Printed as `path: message`, where path is the file or folder at fault.
  */
-export class CheckpointError extends Error {
-  override readonly name = "CheckpointError";
-  constructor(
-    /** The file or folder at fault. */
-    readonly path: string,
-    message: string,
-  ) {
-    super(message);
-  }
-
-  describe(): string {
-    return `${this.path}: ${this.message}`;
+export class CheckpointError extends UserError {
+  declare readonly path: string;
+  constructor(path: string, message: string) {
+    super(message, path);
   }
 }

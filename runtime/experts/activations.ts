@@ -3,7 +3,7 @@
  * kernels. Same definitions as the dense layers: gelu is the exact erf form,
  * gelu_tanh the tanh approximation.
  */
-import type { Activation } from "../../compiler/ir/types.js";
+import type { Activation } from "../../ir/types.js";
 
 export interface ScalarActivation {
   readonly value: (a: number) => number;

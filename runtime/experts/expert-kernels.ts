@@ -10,7 +10,7 @@
  * routing of token t to slot e being ids[t·slots + e] with weight gates[t, e].
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Activation } from "../../compiler/ir/types.js";
+import type { Activation } from "../../ir/types.js";
 import { scalarActivation } from "./activations.js";
 import { peerBackwardLoop, peerForwardLoop, pkmBackwardLoop, pkmForwardLoop } from "./fused-loops.js";
 import { customOp, readHost, writeTensor } from "./host-tensor.js";

@@ -8,7 +8,7 @@
  * min(rows, tokens · heads · k) (the runtime grows it by up to 1.5× at a time,
  * so the live figure can exceed the estimate while a run warms up).
  */
-import type { PeerLayer, PkmLayer } from "../../compiler/ir/types.js";
+import type { PeerLayer, PkmLayer } from "../../ir/types.js";
 import type { RuntimeLayer } from "../layers/layer.js";
 import { ExpertTable } from "./sparse-table.js";
 

@@ -16,7 +16,7 @@
  * so the score matmul needs no transpose.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { KeySharing, QueryNorm } from "../../compiler/ir/types.js";
+import type { KeySharing, QueryNorm } from "../../ir/types.js";
 import type { NamedVariable } from "../layers/layer.js";
 import { fillUniform, type UniformRng } from "./init.js";
 

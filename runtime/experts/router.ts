@@ -5,7 +5,7 @@
  * weights (softmax over each head's k, or sigmoid).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { ScoreFn } from "../../compiler/ir/types.js";
+import type { ScoreFn } from "../../ir/types.js";
 import type { ForwardContext } from "../layers/layer.js";
 import { detach } from "../layers/ops.js";
 import { readHost } from "./host-tensor.js";

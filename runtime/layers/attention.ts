@@ -7,7 +7,7 @@
  * bench/runtime-kernels.ts measures both on wasm; DEFAULT_ATTENTION_PATH is the faster.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { AttentionLayer } from "../../compiler/ir/types.js";
+import type { AttentionLayer } from "../../ir/types.js";
 import { normal, zeros, type LayerBuildContext } from "../model/init.js";
 import type { ForwardContext, NamedVariable, RuntimeLayer } from "./layer.js";
 import { linear } from "./ops.js";

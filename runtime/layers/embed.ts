@@ -1,6 +1,6 @@
 /** Token embedding: int32 ids [batch·seqLen] → rows of weight [vocab, dim]. */
 import * as tf from "@tensorflow/tfjs";
-import type { EmbedLayer } from "../../compiler/ir/types.js";
+import type { EmbedLayer } from "../../ir/types.js";
 import { normal, type LayerBuildContext } from "../model/init.js";
 import type { ForwardContext, RuntimeLayer } from "./layer.js";
 

@@ -1,6 +1,6 @@
 /** Dense feed-forward: act(x·W_in + b_in) [⊙ (x·W_gate + b_gate)] · W_out + b_out. */
 import * as tf from "@tensorflow/tfjs";
-import type { Activation, FfwLayer } from "../../compiler/ir/types.js";
+import type { Activation, FfwLayer } from "../../ir/types.js";
 import { normal, zeros, type LayerBuildContext } from "../model/init.js";
 import type { NamedVariable, RuntimeLayer } from "./layer.js";
 import { activate, linear } from "./ops.js";

@@ -5,7 +5,7 @@
  * wasm and sidesteps tfjs's broken [B,T,d]×[d,e] gradient (docs/runtime.md).
  */
 import type * as tf from "@tensorflow/tfjs";
-import type { LayerKind } from "../../compiler/ir/types.js";
+import type { LayerKind } from "../../ir/types.js";
 
 export interface NamedVariable {
   /** "<layer path>.<part>", e.g. "blocks.3.mix.attention.wq". Also the checkpoint and export name. */

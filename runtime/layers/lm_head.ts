@@ -1,6 +1,6 @@
 /** LM head: x [n, dModel] → logits [n, vocab]; tied reuses the embedding [vocab, dModel] (counted once). */
 import * as tf from "@tensorflow/tfjs";
-import type { LmHeadLayer } from "../../compiler/ir/types.js";
+import type { LmHeadLayer } from "../../ir/types.js";
 import { normal, zeros, type LayerBuildContext } from "../model/init.js";
 import type { NamedVariable, RuntimeLayer } from "./layer.js";
 

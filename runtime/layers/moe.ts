@@ -11,7 +11,7 @@
  * (tfjs-runtime.md §2), so the router learns through the gates.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { MoeLayer } from "../../compiler/ir/types.js";
+import type { MoeLayer } from "../../ir/types.js";
 import { normal, type LayerBuildContext } from "../model/init.js";
 import { applyFfw, createFfwWeights, ffwVariables, type FfwWeights } from "./ffw.js";
 import type { ForwardContext, RuntimeLayer } from "./layer.js";

@@ -1,6 +1,6 @@
 /** RMSNorm / LayerNorm over the model width, composed from moments and rsqrt. */
 import type * as tf from "@tensorflow/tfjs";
-import type { NormLayer } from "../../compiler/ir/types.js";
+import type { NormLayer } from "../../ir/types.js";
 import { ones, zeros, type LayerBuildContext } from "../model/init.js";
 import type { NamedVariable, RuntimeLayer } from "./layer.js";
 import { layerNorm, rmsNorm } from "./ops.js";

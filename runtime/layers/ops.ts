@@ -4,7 +4,7 @@
  * gradient-free alias for index tensors.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Activation } from "../../compiler/ir/types.js";
+import type { Activation } from "../../ir/types.js";
 
 /**
  * A zero-copy alias of `t` that the gradient tape cannot see: the stop-gradient

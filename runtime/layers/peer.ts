@@ -7,7 +7,7 @@
  * tfjs variables.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { PeerLayer } from "../../compiler/ir/types.js";
+import type { PeerLayer } from "../../ir/types.js";
 import { peerExperts, peerExpertsGathered } from "../experts/expert-kernels.js";
 import { fillNormal } from "../experts/init.js";
 import { QueryNet } from "../experts/query-net.js";

@@ -4,7 +4,7 @@
  * table is a row-sparse ExpertTable (runtime/experts, docs/experts.md).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { PkmLayer } from "../../compiler/ir/types.js";
+import type { PkmLayer } from "../../ir/types.js";
 import { pkmValues } from "../experts/expert-kernels.js";
 import { fillNormal } from "../experts/init.js";
 import { QueryNet } from "../experts/query-net.js";

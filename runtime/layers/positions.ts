@@ -1,6 +1,6 @@
 /** Learned absolute positions: x[b·T + t] += weight[t]. (RoPE lives in attention.) */
 import * as tf from "@tensorflow/tfjs";
-import type { PositionsLayer } from "../../compiler/ir/types.js";
+import type { PositionsLayer } from "../../ir/types.js";
 import { normal, type LayerBuildContext } from "../model/init.js";
 import type { ForwardContext, RuntimeLayer } from "./layer.js";
 

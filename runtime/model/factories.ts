@@ -5,7 +5,7 @@
  * other parameter. `registerLayerFactory` swaps in another implementation
  * (tests, experiments).
  */
-import type { IRLayer, LayerKind, PeerLayer, PkmLayer } from "../../compiler/ir/types.js";
+import type { IRLayer, LayerKind, PeerLayer, PkmLayer } from "../../ir/types.js";
 import { createAttentionLayer } from "../layers/attention.js";
 import { createEmbedLayer } from "../layers/embed.js";
 import { createFfwLayer } from "../layers/ffw.js";

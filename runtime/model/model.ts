@@ -4,7 +4,7 @@
  * emitted, specialised trainers are compared with.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { IRLayer, LayerArchitecture, ModelArchitecture } from "../../compiler/ir/types.js";
+import type { IRLayer, LayerArchitecture, ModelArchitecture } from "../../ir/types.js";
 import type { ForwardContext, NamedVariable, RoutingRecord, RuntimeLayer, SparseTable } from "../layers/layer.js";
 import { allFinite } from "../layers/ops.js";
 import { createLayer } from "./factories.js";

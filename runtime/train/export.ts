@@ -14,7 +14,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ModelArchitecture } from "../../compiler/ir/types.js";
+import type { ModelArchitecture } from "../../ir/types.js";
 import { writeSafetensors, type TensorToWrite } from "../checkpoint/index.js";
 import type { LanguageModel } from "../model/model.js";
 import { modelWeights } from "./state.js";

@@ -6,14 +6,15 @@
  * User errors (bad flags, data, checkpoint, divergence) print one message and
  * return exit code 1 (2 for usage errors), never a stack trace.
  */
-import { defaultTrain } from "../../compiler/ir/defaults.js";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
-import type { ModelArchitecture } from "../../compiler/ir/types.js";
-import { BACKEND_REQUESTS, BackendError, describeBackend, selectBackend, type BackendRequest } from "../backend/select.js";
+import { UsageError, UserError } from "../../diagnostics/errors.js";
+import { defaultTrain } from "../../ir/defaults.js";
+import type { ModelArchitecture } from "../../ir/types.js";
+import { BACKEND_REQUESTS, describeBackend, selectBackend, type BackendRequest } from "../backend/select.js";
 import { CheckpointError, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../checkpoint/index.js";
 import { BatchSampler, DataError, decodedByteLength, openDataset, sequentialBatches, type Dataset } from "../data/index.js";
 import {
@@ -31,7 +32,6 @@ import {
   type MetricsRecord,
 } from "../metrics/index.js";
 import type { LanguageModel } from "../model/model.js";
-import { TrainingDivergedError } from "./errors.js";
 import { exportModel } from "./export.js";
 import { modelWeights, optimizerMoments, restoreModel, restoreOptimizer, tableStates } from "./state.js";
 import { Trainer } from "./trainer.js";
@@ -64,10 +64,6 @@ const processIO: TrainIO = {
   err: (line) => process.stderr.write(line + "\n"),
 };
 
-/** A bad flag or flag combination. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
 
 export const TRAIN_USAGE = `usage: train [options]
   --data <file>            training text (default: the spec's data, else the built-in corpus)
@@ -233,12 +229,9 @@ export async function trainMain(argv: readonly string[], target: TrainTarget, io
     io.out(describeBackend(report));
     return await train(options, target, report.name, io, datasets);
   } catch (error) {
-    if (error instanceof DataError || error instanceof CheckpointError) {
+    if (error instanceof UserError) {
       io.err(`error: ${error.describe()}`);
-      return 1;
-    }
-    if (error instanceof BackendError || error instanceof TrainingDivergedError || error instanceof UsageError) {
-      io.err(`error: ${error.message}`);
+      if (error.hint) io.err(`  help: ${error.hint}`);
       return 1;
     }
     io.err(`internal error while training ${ir.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -19,7 +19,7 @@
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
-import type { ModelArchitecture, PeerLayer, PkmLayer } from "../../compiler/ir/types.js";
+import type { ModelArchitecture, PeerLayer, PkmLayer } from "../../ir/types.js";
 import { sparseTableBytes } from "../experts/memory.js";
 
 const GiB = 2 ** 30;

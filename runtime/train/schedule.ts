@@ -1,5 +1,5 @@
 /** Learning-rate schedules: linear warmup, then cosine / linear decay to min_lr·peak, or constant. */
-import type { IRSchedule } from "../../compiler/ir/types.js";
+import type { IRSchedule } from "../../ir/types.js";
 
 export function warmupSteps(schedule: IRSchedule, totalSteps: number): number {
   const w = "steps" in schedule.warmup ? schedule.warmup.steps : Math.round(schedule.warmup.fraction * totalSteps);

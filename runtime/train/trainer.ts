@@ -6,7 +6,7 @@
  * the caller's (see run.ts).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { IROptimizer, IRSchedule } from "../../compiler/ir/types.js";
+import type { IROptimizer, IRSchedule } from "../../ir/types.js";
 import type { RoutingRecord } from "../layers/layer.js";
 import { crossEntropyLoss, type LanguageModel } from "../model/model.js";
 import { AdamW } from "./adamw.js";

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CHECK_CATALOG } from "../../compiler/check/codes.js";
+import { CHECK_CATALOG } from "../../diagnostics/codes/check.js";
 import { listFixtures, readExpectation, renderFixture } from "../fixtures/golden.js";
 
 const fixtures = listFixtures();

@@ -1,5 +1,5 @@
 import { checkFiles, checkSource, type CheckResult } from "../../compiler/check/index.js";
-import type { IRLayer, IRModel } from "../../compiler/ir/types.js";
+import type { IRLayer, IRModel } from "../../ir/types.js";
 
 /** Checks in-memory files; the first is the entry unless `entries` says otherwise. */
 export function checkMemory(files: Record<string, string>, entries = [Object.keys(files)[0]!]): CheckResult {

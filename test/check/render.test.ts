@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { diagnostic, type Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
-import { escapeData, escapeProperty, renderDiagnostics } from "../../compiler/diagnostics/render.js";
-import { SpanFactory, type SourceFile } from "../../grammar/source.js";
+import { diagnostic, type Diagnostic } from "../../diagnostics/diagnostic.js";
+import { escapeData, escapeProperty, renderDiagnostics } from "../../diagnostics/render.js";
+import { SpanFactory, type SourceFile } from "../../diagnostics/source.js";
 
 function setup(files: Record<string, string>) {
   const sources = new Map<string, SourceFile>();

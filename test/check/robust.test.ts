@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { checkSource } from "../../compiler/check/index.js";
-import { renderDiagnostics } from "../../compiler/diagnostics/render.js";
+import { renderDiagnostics } from "../../diagnostics/render.js";
 import { check, codes, modelWith } from "./helpers.js";
 
 /** Small deterministic PRNG (mulberry32), so failures reproduce. */

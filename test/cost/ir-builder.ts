@@ -2,8 +2,8 @@
 import type {
   AttentionLayer, EmbedLayer, FfwLayer, IRBudget, IRLayer, IRModel, IRResidual, IRTrain, LmHeadLayer,
   MoeLayer, NormLayer, PeerLayer, PkmLayer, PositionsLayer,
-} from "../../compiler/ir/types.js";
-import type { Span } from "../../grammar/source.js";
+} from "../../ir/types.js";
+import type { Span } from "../../diagnostics/source.js";
 
 export function span(line = 1, column = 1, length = 1, file = "test.peer"): Span {
   return { file, offset: (line - 1) * 100 + column - 1, length, line, column, endLine: line, endColumn: column + length };

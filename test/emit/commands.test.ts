@@ -4,10 +4,10 @@ import * as path from "node:path";
 import { memoryIO } from "../../compiler/cli/io.js";
 import { compileCommand } from "../../compiler/cli/commands/compile.js";
 import { trainCommand } from "../../compiler/cli/commands/train.js";
-import { UsageError } from "../../compiler/cli/errors.js";
+import { UsageError } from "../../diagnostics/errors.js";
 import { TRAINER_FILES } from "../../compiler/emit/index.js";
 import { GENERATED_MARK } from "../../compiler/emit/header.js";
-import { PEERC_VERSION } from "../../compiler/version.js";
+import { PEERC_VERSION } from "../../ir/version.js";
 import { ROOT, tempDir } from "./helpers.js";
 
 const TINY = fs.readFileSync(path.join(ROOT, "specs/tiny.peer"), "utf8");

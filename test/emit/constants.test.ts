@@ -17,7 +17,7 @@ import { Trainer, type TrainBatch } from "../../runtime/train/trainer.js";
 import { emitTrainer } from "../../compiler/emit/index.js";
 import { emitContext } from "../../compiler/emit/context.js";
 import { costModel } from "../../compiler/cost/index.js";
-import type { IRModel } from "../../compiler/ir/types.js";
+import type { IRModel } from "../../ir/types.js";
 import { checkedModels, ROOT, tempDir } from "./helpers.js";
 
 const BACKEND = "wasm";

@@ -17,7 +17,7 @@ import { Trainer, type BatchSource, type TrainBatch } from "../../runtime/train/
 import { emitTrainer } from "../../compiler/emit/index.js";
 import { emitContext } from "../../compiler/emit/context.js";
 import { costModel } from "../../compiler/cost/index.js";
-import type { IRModel } from "../../compiler/ir/types.js";
+import type { IRModel } from "../../ir/types.js";
 import type { HeadLayouts } from "../../compiler/emit/layers/product-key.js";
 import type { RoutingRecord } from "../../runtime/layers/layer.js";
 import { checkedModels, repoModel, ROOT, tempDir } from "./helpers.js";

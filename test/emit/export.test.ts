@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import type { IRModel } from "../../compiler/ir/types.js";
+import type { IRModel } from "../../ir/types.js";
 import type { LanguageModel } from "../../runtime/model/model.js";
 import { buildModel } from "../../runtime/model/model.js";
 import { trainMain } from "../../runtime/train/main.js";

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkFiles } from "../../compiler/check/index.js";
-import type { IRModel } from "../../compiler/ir/types.js";
+import type { IRModel } from "../../ir/types.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 

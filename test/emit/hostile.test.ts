@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { emitTrainer, formatProblems, typecheckEmitted } from "../../compiler/emit/index.js";
 import { emitContext } from "../../compiler/emit/context.js";
 import { costModel } from "../../compiler/cost/index.js";
-import type { IRModel } from "../../compiler/ir/types.js";
+import type { IRModel } from "../../ir/types.js";
 import { repoModel, tempDir } from "./helpers.js";
 
 const HOSTILE_NAME = 'evil"name\\*/${globalThis.pwned=1}\n// `x` \u2028 */';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseSpec } from "../../grammar/parse.js";
-import { SYNTAX_CODES } from "../../grammar/codes.js";
+import { SYNTAX_CODES } from "../../diagnostics/codes/syntax.js";
 import { marked, where } from "./markers.js";
 
 /** The text with markers: marker `primary` is where the one expected diagnostic points. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseNumber, stringValue, lex } from "../../grammar/lexer.js";
-import { SpanFactory } from "../../grammar/source.js";
+import { SpanFactory } from "../../diagnostics/source.js";
 
 function tokensOf(text: string): string[] {
   return lex(new SpanFactory({ path: "t.peer", text })).tokens.map((t) => `${t.tokenType.name}:${t.image.replace(/\n/g, "\\n")}`);

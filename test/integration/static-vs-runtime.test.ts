@@ -12,7 +12,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { checkFiles } from "../../compiler/check/index.js";
 import { costModel } from "../../compiler/cost/index.js";
-import type { IRModel } from "../../compiler/ir/types.js";
+import type { IRModel } from "../../ir/types.js";
 import { buildModel, selectBackend } from "../../runtime/index.js";
 import { traceFusedKernels } from "../../runtime/experts/trace.js";
 

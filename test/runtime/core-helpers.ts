@@ -1,9 +1,9 @@
 /** Small IR models and numeric helpers for the runtime-core tests. */
 import * as tf from "@tensorflow/tfjs";
-import type { Span } from "../../grammar/source.js";
+import type { Span } from "../../diagnostics/source.js";
 import type {
   Activation, AttentionLayer, FfwLayer, IRLayer, IRModel, IRResidual, IROptimizer, IRSchedule, MoeLayer, NormType,
-} from "../../compiler/ir/types.js";
+} from "../../ir/types.js";
 
 export const SPAN: Span = { file: "test.peer", offset: 0, length: 1, line: 1, column: 1, endLine: 1, endColumn: 2 };
 const base = (path: string, index: number) => ({ path, index, span: SPAN, argSpans: {} });

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { IRLayer } from "../../compiler/ir/types.js";
+import type { IRLayer } from "../../ir/types.js";
 import { selectBackend } from "../../runtime/backend/select.js";
 import type { RoutingRecord, RuntimeLayer } from "../../runtime/layers/layer.js";
 import { createMoeLayer, loadBalancingLoss, routeTokenChoice } from "../../runtime/layers/moe.js";

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
-import type { IRModel } from "../../compiler/ir/types.js";
+import type { IRModel } from "../../ir/types.js";
 import { SafetensorsFile } from "../../runtime/checkpoint/index.js";
 import { readMetrics } from "../../runtime/metrics/index.js";
 import { buildModel } from "../../runtime/model/model.js";

@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { IRSchedule } from "../../compiler/ir/types.js";
+import type { IRSchedule } from "../../ir/types.js";
 import { selectBackend } from "../../runtime/backend/select.js";
 import type { NamedVariable, SparseTable } from "../../runtime/layers/layer.js";
 import { buildModel } from "../../runtime/model/model.js";

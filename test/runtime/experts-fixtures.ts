@@ -1,6 +1,6 @@
 /** Shared set-up for the expert-path tests: backend, IR layers, seeded data. */
 import * as tf from "@tensorflow/tfjs";
-import type { PeerLayer, PkmLayer } from "../../compiler/ir/types.js";
+import type { PeerLayer, PkmLayer } from "../../ir/types.js";
 import { registerRuntimeKernels } from "../../runtime/backend/kernels/index.js";
 import type { ForwardContext, RoutingRecord } from "../../runtime/layers/layer.js";
 import { Rng } from "../../runtime/data/rng.js";

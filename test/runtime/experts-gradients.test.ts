@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { PeerLayer, PkmLayer } from "../../compiler/ir/types.js";
+import type { PeerLayer, PkmLayer } from "../../ir/types.js";
 import type { RoutingRecord, RuntimeLayer } from "../../runtime/layers/layer.js";
 import { createPeerLayer } from "../../runtime/layers/peer.js";
 import { createPkmLayer } from "../../runtime/layers/pkm.js";

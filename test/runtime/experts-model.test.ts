@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { IRLayer, IRModel } from "../../compiler/ir/types.js";
+import type { IRLayer, IRModel } from "../../ir/types.js";
 import { buildModel } from "../../runtime/model/model.js";
 import { AdamW } from "../../runtime/train/adamw.js";
 import { denseModel } from "./core-helpers.js";

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { PeerLayer } from "../../compiler/ir/types.js";
+import type { PeerLayer } from "../../ir/types.js";
 import { scalarActivation } from "../../runtime/experts/activations.js";
 import type { RoutingRecord } from "../../runtime/layers/layer.js";
 import { createPeerLayer } from "../../runtime/layers/peer.js";

@@ -2,7 +2,7 @@
  * A plain-JS float64 PEER/PKM forward that scores all N concatenated keys
  * (no product-key trick), for comparison with the runtime layers.
  */
-import type { PeerLayer, PkmLayer } from "../../compiler/ir/types.js";
+import type { PeerLayer, PkmLayer } from "../../ir/types.js";
 import { scalarActivation } from "../../runtime/experts/activations.js";
 import type { NamedVariable } from "../../runtime/layers/layer.js";
 

@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { PeerLayer } from "../../compiler/ir/types.js";
+import type { PeerLayer } from "../../ir/types.js";
 import type { RoutingRecord, SparseStepConfig } from "../../runtime/layers/layer.js";
 import { createPeerLayer, type PeerRuntimeLayer } from "../../runtime/layers/peer.js";
 import { context, peerSpec, randomArray, seededRng, useWasm } from "./experts-fixtures.js";

@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../compiler/check/index.js";
 import { costModel, denseMemoryFigures, sparseTableTrainBytes } from "../../compiler/cost/index.js";
-import type { IRModel } from "../../compiler/ir/types.js";
+import type { IRModel } from "../../ir/types.js";
 import { builtinCorpus } from "../../runtime/data/index.js";
 import { runtimeExpertBytes, sparseTableBytes } from "../../runtime/experts/memory.js";
 import { buildModel } from "../../runtime/model/model.js";

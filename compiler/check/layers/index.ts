@@ -1,5 +1,5 @@
 /** The registry of layer kinds: one module each. */
-import type { LayerKind } from "../../ir/types.js";
+import type { LayerKind } from "../../../ir/types.js";
 import { attention } from "./attention.js";
 import { embed } from "./embed.js";
 import { ffw } from "./ffw.js";

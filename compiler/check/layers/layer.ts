@@ -1,7 +1,7 @@
 /** What every layer kind defines once: its argument schema and how it becomes an IR layer. */
 import type { z } from "zod";
-import type { Span } from "../../../grammar/source.js";
-import type { IRLayer, LayerKind } from "../../ir/types.js";
+import type { Span } from "../../../diagnostics/source.js";
+import type { IRLayer, LayerKind } from "../../../ir/types.js";
 import type { ArgsSpec } from "../args.js";
 import type { Reporter } from "../report.js";
 import { groupDigits } from "../values.js";

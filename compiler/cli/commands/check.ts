@@ -1,8 +1,8 @@
 /** `peerc check FILE…`: diagnostics only. */
 import type { CliIO } from "../io.js";
-import { EXIT_OK, EXIT_SPEC_ERRORS } from "../errors.js";
+import { EXIT_OK, EXIT_SPEC_ERRORS } from "../../../diagnostics/errors.js";
 import { checkSpecs, printDiagnostics, type DiagnosticFormat } from "../load.js";
-import { renderDiagnostics } from "../../diagnostics/render.js";
+import { renderDiagnostics } from "../../../diagnostics/render.js";
 
 export async function checkCommand(
   io: CliIO,

@@ -1,7 +1,7 @@
 /** `peerc compile FILE [--model NAME] -o DIR`: the specialised trainer of one model, type-checked, written into DIR. */
 import * as path from "node:path";
 import type { CliIO } from "../io.js";
-import { EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, UsageError } from "../errors.js";
+import { EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, UsageError } from "../../../diagnostics/errors.js";
 import { checkSpecs, printDiagnostics } from "../load.js";
 import {
   emitModelTrainer,

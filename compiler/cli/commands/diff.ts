@@ -1,7 +1,7 @@
 /** `peerc diff OLD NEW`: per-figure and per-layer deltas between two versions of a spec. */
 import type { CliIO } from "../io.js";
-import { EXIT_OK, EXIT_SPEC_ERRORS } from "../errors.js";
-import { UsageError } from "../errors.js";
+import { EXIT_OK, EXIT_SPEC_ERRORS } from "../../../diagnostics/errors.js";
+import { UsageError } from "../../../diagnostics/errors.js";
 import { checkSpecs, costsOrDiagnostics, printDiagnostics } from "../load.js";
 import { gitHost, parseRevPath } from "../spec-host.js";
 import { renderReport } from "../../report/index.js";

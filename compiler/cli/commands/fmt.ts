@@ -3,12 +3,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CliIO } from "../io.js";
 import { wantsColor } from "../io.js";
-import { EXIT_OK, EXIT_SPEC_ERRORS } from "../errors.js";
+import { EXIT_OK, EXIT_SPEC_ERRORS } from "../../../diagnostics/errors.js";
 import { requireFiles } from "../load.js";
 import { parseSpec } from "../../../grammar/parse.js";
 import { formatSpec } from "../../../grammar/printer.js";
-import { renderDiagnostics } from "../../diagnostics/render.js";
-import type { SourceFile } from "../../../grammar/source.js";
+import { renderDiagnostics } from "../../../diagnostics/render.js";
+import type { SourceFile } from "../../../diagnostics/source.js";
 
 export async function fmtCommand(io: CliIO, files: string[], options: { mode: "print" | "check" | "write" }): Promise<number> {
   requireFiles(io, files);

@@ -1,12 +1,12 @@
 /** `peerc report FILE…`: the static cost report, sweeps, and (with --budget) the CI gate. */
 import type { CliIO } from "../io.js";
 import { wantsColor } from "../io.js";
-import { EXIT_OK, EXIT_SPEC_ERRORS } from "../errors.js";
+import { EXIT_OK, EXIT_SPEC_ERRORS } from "../../../diagnostics/errors.js";
 import { checkSpecs, costsOrDiagnostics, printDiagnostics } from "../load.js";
 import { renderReport } from "../../report/index.js";
 import { renderSweep } from "../../report/sweep.js";
 import { evaluateBudgets } from "../../budget/evaluate.js";
-import type { Diagnostic } from "../../diagnostics/diagnostic.js";
+import type { Diagnostic } from "../../../diagnostics/diagnostic.js";
 
 export interface ReportOptions {
   format: "table" | "json" | "md" | "github";

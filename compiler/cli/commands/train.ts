@@ -7,11 +7,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
 import type { CliIO } from "../io.js";
-import { EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE } from "../errors.js";
+import { EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE } from "../../../diagnostics/errors.js";
 import { checkSpecs, printDiagnostics } from "../load.js";
 import { emitModelTrainer, selectModel } from "../../emit/index.js";
 import { cacheDir, cacheIsCurrent, filesDigest, STAMP_FILE } from "../../emit/cache.js";
-import { PEERC_VERSION } from "../../version.js";
+import { PEERC_VERSION } from "../../../ir/version.js";
 import { displayPath, reportRuntimeLink, typecheckOrReport, writeTrainer } from "./compile.js";
 
 export interface TrainOptions {

@@ -1,5 +1,5 @@
 /** Token embedding: a [vocab, dim] table; a token gathers one row (0 FLOPs). */
-import type { EmbedLayer, IRModel } from "../../ir/types.js";
+import type { EmbedLayer, IRModel } from "../../../ir/types.js";
 import type { KindCost } from "../types.js";
 import { big } from "../terms.js";
 import { INDEX_BYTES } from "../conventions.js";

@@ -1,5 +1,5 @@
 /** Dense feed-forward d → hidden → d, optionally gated (GLU: act(x·W_gate) ⊙ (x·W_in)). */
-import type { FfwLayer, IRModel } from "../../ir/types.js";
+import type { FfwLayer, IRModel } from "../../../ir/types.js";
 import type { FlopTerm, KindCost } from "../types.js";
 import { big, elementwise, matrix, nonZero } from "../terms.js";
 

@@ -1,5 +1,5 @@
 /** Output projection d → vocab, plus the log-softmax of the training loss. */
-import type { IRModel, LmHeadLayer } from "../../ir/types.js";
+import type { IRModel, LmHeadLayer } from "../../../ir/types.js";
 import type { KindCost } from "../types.js";
 import { big, elementwise, matrix, nonZero } from "../terms.js";
 import { SOFTMAX_FLOPS_PER_ELEMENT } from "../conventions.js";

@@ -5,7 +5,7 @@
  * the model means to do); expert choice a = capacity factor c (each expert
  * takes c·T/E of the T tokens, so c experts per token on average).
  */
-import type { IRModel, MoeLayer } from "../../ir/types.js";
+import type { IRModel, MoeLayer } from "../../../ir/types.js";
 import type { FlopTerm, KindCost } from "../types.js";
 import { big, elementwise, matrix } from "../terms.js";
 import { INDEX_BYTES, SOFTMAX_FLOPS_PER_ELEMENT } from "../conventions.js";

@@ -1,5 +1,5 @@
 /** RMSNorm (scale only) and LayerNorm (scale and shift) over dim. */
-import type { IRModel, NormLayer } from "../../ir/types.js";
+import type { IRModel, NormLayer } from "../../../ir/types.js";
 import type { KindCost } from "../types.js";
 import { big, elementwise } from "../terms.js";
 import { MEAN_NORM_FLOPS_PER_ELEMENT, RMS_NORM_FLOPS_PER_ELEMENT } from "../conventions.js";

@@ -4,7 +4,7 @@
  * scores and summed over heads (Eq. 7). u and v are two [N, d] tables read
  * only at the retrieved rows.
  */
-import type { IRModel, PeerLayer } from "../../ir/types.js";
+import type { IRModel, PeerLayer } from "../../../ir/types.js";
 import type { KindCost } from "../types.js";
 import { big, elementwise, matrix } from "../terms.js";
 import { retrievalCost } from "./product-keys.js";

@@ -1,5 +1,5 @@
 /** Learned absolute positions: a [context, dim] table added to the embeddings. */
-import type { IRModel, PositionsLayer } from "../../ir/types.js";
+import type { IRModel, PositionsLayer } from "../../../ir/types.js";
 import type { KindCost } from "../types.js";
 import { big, elementwise } from "../terms.js";
 

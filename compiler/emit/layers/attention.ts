@@ -3,7 +3,7 @@
  * literals; the score path is the runtime's batched one (one BatchMatMul over
  * B·H, measured faster than per-head 2-D matmuls on wasm, runtime/layers/attention.ts).
  */
-import type { AttentionLayer } from "../../ir/types.js";
+import type { AttentionLayer } from "../../../ir/types.js";
 import type { LayerEmission, LayerEmitEnv, WeightRef } from "./types.js";
 import { linearExpr, lit } from "./common.js";
 

@@ -1,5 +1,5 @@
 /** Small code builders shared by the layer emitters; each mirrors one helper of runtime/layers/ops.ts. */
-import type { Activation } from "../../ir/types.js";
+import type { Activation } from "../../../ir/types.js";
 import { tsNumber } from "../strings.js";
 
 export const lit = tsNumber;

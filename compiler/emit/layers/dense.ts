@@ -1,5 +1,5 @@
 /** Emitters of the dense kinds: embed, positions, norm, ffw. Weight names follow runtime/layers/*.ts. */
-import type { EmbedLayer, FfwLayer, NormLayer, PositionsLayer } from "../../ir/types.js";
+import type { EmbedLayer, FfwLayer, NormLayer, PositionsLayer } from "../../../ir/types.js";
 import type { LayerEmission, LayerEmitEnv, WeightRef } from "./types.js";
 import { activation, linearExpr, lit, shapeLit } from "./common.js";
 

@@ -1,5 +1,5 @@
 /** The LM head: logits = x·Eᵀ (tied: the embedding table, transposed in the matmul) or x·W (+ b). */
-import type { LmHeadLayer } from "../../ir/types.js";
+import type { LmHeadLayer } from "../../../ir/types.js";
 import type { LayerEmission, LayerEmitEnv, WeightRef } from "./types.js";
 import { lit } from "./common.js";
 

@@ -5,7 +5,7 @@
  * the runtime's helpers (routeTokenChoice, capacities), exactly as
  * runtime/layers/moe.ts makes them, so both models pick the same experts.
  */
-import type { MoeLayer } from "../../ir/types.js";
+import type { MoeLayer } from "../../../ir/types.js";
 import type { LayerEmission, LayerEmitEnv, WeightGroup, WeightRef } from "./types.js";
 import { activation, linearExpr, lit } from "./common.js";
 import { commentText, tsString } from "../strings.js";

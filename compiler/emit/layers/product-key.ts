@@ -22,18 +22,13 @@
  * logits, BatchNorm running statistics and routing records. Which score layout
  * is faster was measured with bench/emitted-vs-generic.ts (docs/compile.md).
  */
-import type { PeerLayer, PkmLayer } from "../../ir/types.js";
-import type { LayerEmission, LayerEmitEnv, TableRef, WeightRef } from "./types.js";
+import type { PeerLayer, PkmLayer } from "../../../ir/types.js";
+import type { HeadLayouts, LayerEmission, LayerEmitEnv, TableRef, WeightRef } from "./types.js";
+
+export type { HeadLayout, HeadLayouts } from "./types.js";
 import { lit } from "./common.js";
 import { tsString } from "../strings.js";
 
-/** How the per-head sub-key score matmuls are laid out. */
-export type HeadLayout = "batched" | "unrolled";
-/** The layout for each key sharing. */
-export interface HeadLayouts {
-  readonly shared: HeadLayout;
-  readonly per_head: HeadLayout;
-}
 
 /**
  * The layout emitted by default, per key sharing: batched for both. On wasm,

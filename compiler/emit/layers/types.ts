@@ -3,9 +3,8 @@
  * runtime names, so the runtime's factories own creation and initialisation)
  * and one function that is the layer's specialised forward.
  */
-import type { IRLayer, IRModel } from "../../ir/types.js";
+import type { IRLayer, IRModel } from "../../../ir/types.js";
 import type { NameScope } from "../names.js";
-import type { HeadLayouts } from "./product-key.js";
 
 export interface WeightRef {
   /** Field of the emitted `Weights` interface. */
@@ -67,3 +66,11 @@ export interface LayerEmitEnv {
 }
 
 export type LayerEmitter<L extends IRLayer> = (layer: L, env: LayerEmitEnv) => LayerEmission;
+
+/** How the per-head sub-key score matmuls are laid out. */
+export type HeadLayout = "batched" | "unrolled";
+/** The layout for each key sharing. */
+export interface HeadLayouts {
+  readonly shared: HeadLayout;
+  readonly per_head: HeadLayout;
+}

@@ -3,7 +3,7 @@
  * (schema peerc.diagnostics/v1) and `github` (workflow commands that become
  * annotations on a pull request).
  */
-import type { SourceFile, Span } from "../../grammar/source.js";
+import type { SourceFile, Span } from "./source.js";
 import type { Diagnostic } from "./diagnostic.js";
 import { renderSnippet } from "./snippet.js";
 import { paint, type Palette } from "./style.js";

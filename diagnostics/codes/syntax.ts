@@ -2,7 +2,7 @@
  * The catalog of syntax diagnostics (E0001–E0099). Codes never change meaning;
  * docs/diagnostics.md is generated from this list.
  */
-import type { CatalogEntry } from "../compiler/diagnostics/diagnostic.js";
+import type { CatalogEntry } from "../diagnostic.js";
 
 export const SYNTAX_CODES: readonly CatalogEntry[] = [
   { code: "E0001", severity: "error", title: "unexpected character" },

@@ -3,7 +3,7 @@
  * cost model, budgets, CLI). Modelled on rustc's: a stable code, a primary
  * span, labelled secondary spans, notes and a concrete `help` suggestion.
  */
-import type { Span } from "../../grammar/source.js";
+import type { Span } from "./source.js";
 
 export type Severity = "error" | "warning" | "note";
 

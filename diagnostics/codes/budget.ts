@@ -1,5 +1,5 @@
 /** Diagnostic codes of the budget gate (E06xx). Codes never change meaning. */
-import type { CatalogEntry } from "../diagnostics/diagnostic.js";
+import type { CatalogEntry } from "../diagnostic.js";
 
 export const BUDGET_EXCEEDED = "E0601";
 export const BUDGET_UNDER_MINIMUM = "E0602";

@@ -4,7 +4,7 @@
  * Tabs are expanded to 4 columns in both the line and the underline; lines
  * longer than 120 columns are windowed around the annotation.
  */
-import { lineStarts, type SourceFile, type Span } from "../../grammar/source.js";
+import { lineStarts, type SourceFile, type Span } from "./source.js";
 import type { Severity } from "./diagnostic.js";
 import type { Palette } from "./style.js";
 

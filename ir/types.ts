@@ -8,7 +8,7 @@
  * at most 2^31); products that can pass 2^53 (params, FLOPs) are computed by the
  * cost model in BigInt.
  */
-import type { Span } from "../../grammar/source.js";
+import type { Span } from "../diagnostics/source.js";
 
 export type Activation = "relu" | "gelu" | "gelu_tanh" | "silu" | "sigmoid" | "tanh" | "identity";
 export type NormType = "rms" | "layer";

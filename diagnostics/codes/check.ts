@@ -7,7 +7,7 @@
  * arguments · E04xx model structure · E05xx train and budget sections ·
  * W01xx+ warnings.
  */
-import type { CatalogEntry } from "../diagnostics/diagnostic.js";
+import type { CatalogEntry } from "../diagnostic.js";
 
 const entries = {
   E0101: "name already defined in this scope",

@@ -6,7 +6,7 @@
 import type { BudgetMetric, IRBudget, IRModel } from "../../ir/types.js";
 import type { ModelCost } from "../cost/types.js";
 import { diagnostic, type Diagnostic } from "../../diagnostics/diagnostic.js";
-import { formatBytes, formatCount, formatFlops, formatInUnit, formatSeconds } from "../report/units.js";
+import { formatBytes, formatCount, formatFlops, formatInUnit, formatSeconds, unitScale } from "../report/units.js";
 import { BUDGET_EXCEEDED, BUDGET_NEEDS_TRAIN, BUDGET_NOT_EQUAL, BUDGET_TARGET_UNKNOWN, BUDGET_UNDER_MINIMUM } from "../../diagnostics/codes/budget.js";
 import { holds, METRIC_DIMENSION, metricValue } from "./metrics.js";
 
@@ -14,6 +14,31 @@ import { holds, METRIC_DIMENSION, metricValue } from "./metrics.js";
 function percent(fraction: number): string {
   const p = Math.round(fraction * 100);
   return p === 0 && fraction > 0 ? "<1%" : `${p}%`;
+}
+
+/**
+ * How far a value is from its limit, in words a reader can weigh: "by 9%"
+ * up to 10×, then a factor ("33,000× the limit"); a value of 0 against a
+ * positive minimum is "100%" below it.
+ */
+export function distance(value: number, limit: number): string {
+  if (limit === 0 || !Number.isFinite(value) || !Number.isFinite(limit)) return "";
+  const ratio = value / limit;
+  if (ratio >= 10) return ` (${factor(ratio)} the limit)`;
+  if (ratio > 0 && ratio <= 0.1) return ` (${factor(1 / ratio)} below it)`;
+  return ` by ${percent(Math.abs(value - limit) / Math.abs(limit))}`;
+}
+
+/** 10.4×, 330×, 33,000×: three significant digits, thousands separated. */
+function factor(x: number): string {
+  const digits = Math.max(0, 2 - Math.floor(Math.log10(x)));
+  const rounded = Number(x.toPrecision(3));
+  return `${rounded.toLocaleString("en-US", { maximumFractionDigits: digits })}×`;
+}
+
+/** "1 step", "2 steps". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 export interface BudgetResult {
@@ -26,7 +51,7 @@ export interface BudgetResult {
 
 /** A figure in the budget's own unit when it has one ("1.2 GFLOP", "10M"), else humanised by metric. */
 export function formatMetric(metric: BudgetMetric, value: number, unit: string | null): string {
-  if (unit !== null) {
+  if (unit !== null && readableInUnit(value, unit)) {
     const inUnit = formatInUnit(value, unit);
     if (inUnit !== null) return inUnit;
   }
@@ -41,6 +66,22 @@ export function formatMetric(metric: BudgetMetric, value: number, unit: string |
     case "seconds":
       return formatSeconds(value);
   }
+}
+
+/**
+ * The user's unit is kept when it says something (a prefix, or a time unit)
+ * and the figure reads well in it (0.1 to 999); a bare word ("params",
+ * "FLOP") or a figure far from the unit ("1023 us", "0.0064 ms") is
+ * humanised instead ("98.6K", "1.02 ms", "6.4 µs").
+ */
+function readableInUnit(value: number, unit: string): boolean {
+  const scale = unitScale(unit);
+  if (scale === null) return false;
+  const isTime = /^(s|ms|us|µs|ns|min|h|d|days)$/.test(unit.trim());
+  if (scale === 1 && !isTime) return false;
+  if (value === 0) return true;
+  const inUnit = Math.abs(value / scale);
+  return inUnit >= 0.1 && Number(inUnit.toPrecision(3)) < 1000;
 }
 
 function describe(b: IRBudget): string {
@@ -102,7 +143,7 @@ export function evaluateBudget(model: IRModel, cost: ModelCost, budget: IRBudget
   const lower = budget.op === ">=" || budget.op === ">";
   const relation = upper ? "over the budget of" : lower ? "under the minimum of" : "not equal to the required";
   const code = upper ? BUDGET_EXCEEDED : lower ? BUDGET_UNDER_MINIMUM : BUDGET_NOT_EQUAL;
-  const by = Number.isFinite(over) ? ` by ${percent(over)}` : "";
+  const by = Number.isFinite(over) ? distance(value, budget.limit) : "";
 
   const top = [...measured.layers].filter((l) => l.value > 0).sort((a, b) => b.value - a.value).slice(0, 3);
   const notes = top.map((l) => `${l.path}: ${show(l.value)} (${percent(value > 0 ? l.value / value : 0)})`);
@@ -119,7 +160,13 @@ export function evaluateBudget(model: IRModel, cost: ModelCost, budget: IRBudget
       label: `${budget.metric} of '${model.name}' is ${show(value)}`,
       labels: limitLabel,
       notes,
-      help: upper ? helpFor(budget.metric, cost, top[0]?.path) : "the figure must not shrink below its minimum; check what removed it",
+      help: upper
+        ? helpFor(budget.metric, cost, top[0]?.path)
+        : lower
+          ? "the figure must not shrink below its minimum; check what removed it, or lower the minimum"
+          : value > budget.limit
+            ? `${budget.metric} must be exactly ${show(budget.limit)} and is larger: shrink the largest contributors listed above, or change the required value`
+            : `${budget.metric} must be exactly ${show(budget.limit)} and is smaller: check what removed it, or change the required value`,
     }),
   };
 }

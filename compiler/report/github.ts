@@ -24,7 +24,7 @@ export function renderGithub(costs: readonly ModelCost[], target: string): strin
       `train ${formatFlops(t.flopsPerToken.train)}/token`,
     ];
     if (cost.train) {
-      parts.push(`${formatFlops(cost.train.totalFlops)} over ${cost.train.steps} steps`);
+      parts.push(`${formatFlops(cost.train.totalFlops)} over ${cost.train.steps} step${cost.train.steps === 1 ? "" : "s"}`);
       parts.push(`peak memory ${formatBytes(cost.train.peakMemory.bf16.total)} bf16 / ${formatBytes(cost.train.peakMemory.fp32.total)} fp32`);
     }
     const estimate = cost.roofline.find((r) => r.target === target);

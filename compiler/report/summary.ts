@@ -30,7 +30,7 @@ export function summaryLines(cost: ModelCost): SummaryLine[] {
   if (tr) {
     lines.push({
       label: "train",
-      value: `${formatInt(tr.tokensPerStep)} tokens/step (${tr.passesPerStep} pass${tr.passesPerStep === 1 ? "" : "es"}), ${formatFlops(tr.flopsPerStep)}/step, ${formatInt(tr.steps)} steps (from ${tr.stepsFrom}), ${formatCount(tr.tokens)} tokens, ${formatFlops(tr.totalFlops)} total`,
+      value: `${formatInt(tr.tokensPerStep)} tokens/step (${tr.passesPerStep} pass${tr.passesPerStep === 1 ? "" : "es"}), ${formatFlops(tr.flopsPerStep)}/step, ${formatInt(tr.steps)} step${tr.steps === 1 ? "" : "s"} (from ${tr.stepsFrom}), ${formatCount(tr.tokens)} tokens, ${formatFlops(tr.totalFlops)} total`,
     });
     for (const p of ["fp32", "bf16"] as const) {
       const m = tr.peakMemory[p];

@@ -80,7 +80,7 @@ export function unitScale(unit: string): number | null {
     "": 1, K: 1e3, k: 1e3, M: 1e6, G: 1e9, B: 1e9, T: 1e12, P: 1e15, E: 1e18,
     Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50,
   };
-  const time: Record<string, number> = { s: 1, ms: 1e-3, us: 1e-6, "µs": 1e-6, min: 60, h: 3600, d: 86400, days: 86400 };
+  const time: Record<string, number> = { s: 1, ms: 1e-3, us: 1e-6, "µs": 1e-6, ns: 1e-9, min: 60, h: 3600, d: 86400, days: 86400 };
   if (u in time) return time[u]!;
   const m = /^(Ki|Mi|Gi|Ti|Pi|K|k|M|G|T|P|E|B)?(FLOPs?|FLOP\/s|B|bytes?|params?|tokens?)?$/.exec(u);
   if (!m || (m[1] === undefined && m[2] === undefined)) return null;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { costModel } from "../../compiler/cost/index.js";
-import { evaluateBudgets } from "../../compiler/budget/evaluate.js";
+import { evaluateBudgets, formatMetric } from "../../compiler/budget/evaluate.js";
+import { budgetLines, summaryLines } from "../../compiler/report/summary.js";
 import { budget, peer, smallLm, train } from "./ir-builder.js";
 
 const withBudgets = (budgets: ReturnType<typeof budget>[], withTrain = true) =>
@@ -46,7 +47,7 @@ describe("evaluateBudgets", () => {
     const cost = costModel(m);
     const [flops, memory] = evaluateBudgets(m, cost);
     expect(flops!.message).toMatch(/^flops_per_token is [\d.]+ MFLOP, over the budget of 0.1 MFLOP by \d+%$/);
-    expect(memory!.message).toMatch(/^memory_train \(bf16\) on h100 is [\d.]+ MiB, over the budget of 1 MiB by/);
+    expect(memory!.message).toMatch(/^memory_train \(bf16\) on h100 is [\d.]+ MiB, over the budget of 1 MiB (by \d+%|\(\d+× the limit\))$/);
     expect(memory!.message).toContain(String(+((cost.train!.peakMemory.bf16.total) / 2 ** 20).toPrecision(3)));
   });
 
@@ -66,5 +67,48 @@ describe("evaluateBudgets", () => {
     const m = withBudgets([budget({ metric: "step_time", limit: 1, target: "cpu" })]);
     expect(evaluateBudgets(m, costModel(m)).map((d) => d.code)).toEqual(["E0605"]);
     expect(evaluateBudgets(m, costModel(m, { cpuPeakFlops: 1e15, cpuBandwidth: 1e15 }))).toEqual([]);
+  });
+
+  // Issue 14, bug 7: the messages of a broken budget.
+  it("an `==` budget that is too large says so, not that it must not shrink", () => {
+    const m = withBudgets([budget({ metric: "params", op: "==", limit: 3 })]);
+    const [d] = evaluateBudgets(m, costModel(m));
+    expect(d!.code).toBe("E0603");
+    expect(d!.help).not.toMatch(/shrink below|minimum/);
+    expect(d!.help).toMatch(/^params must be exactly 3 and is larger/);
+  });
+
+  it("a value far from its limit is a factor, not a seven-digit percentage", () => {
+    const m = withBudgets([budget({ metric: "params", op: "==", limit: 3 }), budget({ metric: "params", op: ">=", limit: 1e12 })]);
+    const cost = costModel(m);
+    const [eq, min] = evaluateBudgets(m, cost);
+    const params = Number(cost.totals.params);
+    expect(eq!.message).not.toMatch(/\d{4,}%/);
+    expect(eq!.message).toContain(`(${Number((params / 3).toPrecision(3)).toLocaleString("en-US")}× the limit)`);
+    expect(min!.message).toContain(`(${Number((1e12 / params).toPrecision(3)).toLocaleString("en-US", { maximumFractionDigits: 0 })}× below it)`);
+  });
+
+  it("a budget with a bare unit word reads humanised, not as raw digits", () => {
+    const m = withBudgets([budget({ metric: "params", limit: 5e6, unit: "params" }), budget({ metric: "flops_per_token", limit: 10, unit: "FLOP" })]);
+    const cost = costModel(m);
+    const lines = budgetLines(cost).map((l) => l.text);
+    expect(lines[0]).toBe(`params ${formatMetric("params", Number(cost.totals.params), null)} <= 5M`);
+    expect(lines[0]).not.toMatch(/\d{5,}/);
+    expect(lines[1]).not.toMatch(/\d{5,}/);
+    expect(evaluateBudgets(m, cost)[1]!.message).not.toMatch(/\d{5,}/);
+  });
+
+  it("a time in the user's unit only when it reads well in it: 1023 us is 1.02 ms", () => {
+    expect(formatMetric("step_time", 1.023e-3, "us")).toBe("1.02 ms");
+    expect(formatMetric("step_time", 6.4e-6, "ms")).toBe("6.4 µs");
+    expect(formatMetric("step_time", 6.4e-6, "us")).toBe("6.4 us");
+    expect(formatMetric("params", 10e6, "M")).toBe("10M");
+    expect(formatMetric("flops_per_token", 1e5, "MFLOP")).toBe("0.1 MFLOP");
+  });
+
+  it("one step is '1 step'", () => {
+    const m = smallLm({ d: 64, train: train({ batch: 4, context: 128, horizon: { kind: "steps", steps: 1 } }) });
+    const text = summaryLines(costModel(m)).find((l) => l.label === "train")!.value;
+    expect(text).toMatch(/, 1 step \(from steps\)/);
   });
 });

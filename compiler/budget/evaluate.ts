@@ -68,6 +68,23 @@ export function formatMetric(metric: BudgetMetric, value: number, unit: string |
   }
 }
 
+/** A budget's limit as the user wrote it ("1000M", "80 GiB"); a bare unit word ("params") is humanised. */
+export function formatLimit(budget: IRBudget): string {
+  const { metric, limit, unit } = budget;
+  if (unit !== null && meaningfulUnit(unit)) {
+    const inUnit = formatInUnit(limit, unit);
+    if (inUnit !== null) return inUnit;
+  }
+  return formatMetric(metric, limit, null);
+}
+
+/** A unit with a prefix or a time unit; "params", "FLOP", "bytes" alone say nothing a humanised figure does not. */
+function meaningfulUnit(unit: string): boolean {
+  const scale = unitScale(unit);
+  if (scale === null) return false;
+  return scale !== 1 || /^(s|ms|us|µs|ns|min|h|d|days)$/.test(unit.trim());
+}
+
 /**
  * The user's unit is kept when it says something (a prefix, or a time unit)
  * and the figure reads well in it (0.1 to 999); a bare word ("params",
@@ -76,9 +93,7 @@ export function formatMetric(metric: BudgetMetric, value: number, unit: string |
  */
 function readableInUnit(value: number, unit: string): boolean {
   const scale = unitScale(unit);
-  if (scale === null) return false;
-  const isTime = /^(s|ms|us|µs|ns|min|h|d|days)$/.test(unit.trim());
-  if (scale === 1 && !isTime) return false;
+  if (scale === null || !meaningfulUnit(unit)) return false;
   if (value === 0) return true;
   const inUnit = Math.abs(value / scale);
   return inUnit >= 0.1 && Number(inUnit.toPrecision(3)) < 1000;
@@ -114,7 +129,7 @@ function helpFor(metric: BudgetMetric, cost: ModelCost, topPath: string | undefi
 
 export function evaluateBudget(model: IRModel, cost: ModelCost, budget: IRBudget): BudgetResult {
   const measured = metricValue(cost, budget);
-  const limitLabel = [{ span: budget.limitSpan, message: `limit: ${formatMetric(budget.metric, budget.limit, budget.unit)}` }];
+  const limitLabel = [{ span: budget.limitSpan, message: `limit: ${formatLimit(budget)}` }];
   if (!measured.ok) {
     const d =
       measured.reason === "needs_train"
@@ -155,7 +170,7 @@ export function evaluateBudget(model: IRModel, cost: ModelCost, budget: IRBudget
     ok: false,
     diagnostic: diagnostic({
       code,
-      message: `${describe(budget)} is ${show(value)}, ${relation} ${show(budget.limit)}${by}`,
+      message: `${describe(budget)} is ${show(value)}, ${relation} ${formatLimit(budget)}${by}`,
       span: budget.span,
       label: `${budget.metric} of '${model.name}' is ${show(value)}`,
       labels: limitLabel,
@@ -165,8 +180,8 @@ export function evaluateBudget(model: IRModel, cost: ModelCost, budget: IRBudget
         : lower
           ? "the figure must not shrink below its minimum; check what removed it, or lower the minimum"
           : value > budget.limit
-            ? `${budget.metric} must be exactly ${show(budget.limit)} and is larger: shrink the largest contributors listed above, or change the required value`
-            : `${budget.metric} must be exactly ${show(budget.limit)} and is smaller: check what removed it, or change the required value`,
+            ? `${budget.metric} must be exactly ${formatLimit(budget)} and is larger: shrink the largest contributors listed above, or change the required value`
+            : `${budget.metric} must be exactly ${formatLimit(budget)} and is smaller: check what removed it, or change the required value`,
     }),
   };
 }

@@ -1,6 +1,6 @@
 /** GitHub Actions workflow commands: one `::notice` per model with its totals and passing budgets. */
 import type { ModelCost } from "../cost/types.js";
-import { budgetLines } from "./summary.js";
+import { budgetLines, flopsBudgetText } from "./summary.js";
 import { formatBytes, formatCount, formatFlops, formatSeconds } from "./units.js";
 
 /** Workflow-command escaping: %, CR and LF in the message; also , and : in properties. */
@@ -12,7 +12,7 @@ function escapeProperty(s: string): string {
   return escapeData(s).replace(/:/g, "%3A").replace(/,/g, "%2C");
 }
 
-export function renderGithub(costs: readonly ModelCost[], target: string): string {
+export function renderGithub(costs: readonly ModelCost[], target: string, flopsBudget?: number): string {
   const out: string[] = [];
   for (const cost of costs) {
     const m = cost.model;
@@ -29,6 +29,8 @@ export function renderGithub(costs: readonly ModelCost[], target: string): strin
     }
     const estimate = cost.roofline.find((r) => r.target === target);
     if (estimate) parts.push(`${formatSeconds(estimate.stepSeconds)}/step on ${target}`);
+    else if (target === "cpu") parts.push("no cpu step time (pass --cpu-peak)");
+    if (flopsBudget !== undefined) parts.push(`at ${formatFlops(flopsBudget)}: ${flopsBudgetText(cost, flopsBudget)}`);
     const passing = budgetLines(cost).filter((b) => b.ok);
     let message = parts.join(", ");
     if (passing.length > 0) message += "\n" + passing.map((b) => `✓ ${b.text}`).join("\n");

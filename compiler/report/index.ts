@@ -14,20 +14,22 @@ export interface ReportOptions {
   readonly color: boolean;
   /** Roofline target for the "bound" column and step time; default h100. */
   readonly target?: string;
+  /** `--flops-budget`: the tokens and steps this many training FLOPs buy each model. */
+  readonly flopsBudget?: number;
 }
 
 export function renderReport(costs: readonly ModelCost[], opts: ReportOptions): string {
   const target = opts.target ?? "h100";
-  const human = { depth: opts.depth, color: opts.color, target };
+  const human = { depth: opts.depth, color: opts.color, target, flopsBudget: opts.flopsBudget };
   switch (opts.format) {
     case "table":
       return renderTable(costs, human);
     case "md":
       return renderMarkdown(costs, human);
     case "github":
-      return renderGithub(costs, target);
+      return renderGithub(costs, target, opts.flopsBudget);
     case "json":
-      return renderJson(costs);
+      return renderJson(costs, { flopsBudget: opts.flopsBudget });
   }
 }
 

@@ -5,6 +5,12 @@ import { CONVENTIONS } from "../cost/conventions.js";
 import { activationBytesPerToken, layerTrainMemory } from "../cost/memory.js";
 import { budgetResults } from "../budget/evaluate.js";
 import type { LayerJson, ModelJson, ReportJson } from "./schema.js";
+import { atFlopsBudget } from "./sweep.js";
+
+export interface JsonOptions {
+  /** `--flops-budget`: each model gets `flops_budget` (tokens and steps it buys). */
+  readonly flopsBudget?: number;
+}
 
 /** Exact count as a JSON number; a count past 2^53 would silently round, so it is refused. */
 export function safeCount(n: bigint, what: string): number {
@@ -67,7 +73,7 @@ function layerJson(cost: ModelCost, l: LayerCost, tokensPerStep: number): LayerJ
   };
 }
 
-export function modelJson(cost: ModelCost): ModelJson {
+export function modelJson(cost: ModelCost, opts: JsonOptions = {}): ModelJson {
   const m = cost.model;
   const t = cost.totals;
   const tokensPerStep = cost.train ? cost.train.tokensPerStep : cost.tokensPerPass;
@@ -126,13 +132,19 @@ export function modelJson(cost: ModelCost): ModelJson {
       span: spanJson(r.budget.span),
     })),
     layers: cost.layers.map((l) => layerJson(cost, l, tokensPerStep)),
+    ...(opts.flopsBudget !== undefined ? { flops_budget: flopsBudgetJson(cost, opts.flopsBudget) } : {}),
   };
 }
 
-export function reportJson(costs: readonly ModelCost[]): ReportJson {
-  return { schema: "peerc.report/v1", models: costs.map(modelJson) };
+function flopsBudgetJson(cost: ModelCost, flops: number): NonNullable<ModelJson["flops_budget"]> {
+  const at = atFlopsBudget(cost, flops);
+  return { flops: at.flops, tokens: at.tokens, tokens_per_step: at.tokensPerStep, steps: at.steps };
 }
 
-export function renderJson(costs: readonly ModelCost[]): string {
-  return JSON.stringify(reportJson(costs), null, 2) + "\n";
+export function reportJson(costs: readonly ModelCost[], opts: JsonOptions = {}): ReportJson {
+  return { schema: "peerc.report/v1", models: costs.map((c) => modelJson(c, opts)) };
+}
+
+export function renderJson(costs: readonly ModelCost[], opts: JsonOptions = {}): string {
+  return JSON.stringify(reportJson(costs, opts), null, 2) + "\n";
 }

@@ -112,6 +112,19 @@ export const ModelJsonSchema = z.object({
   totals: TotalsJsonSchema,
   budgets: z.array(BudgetJsonSchema),
   layers: z.array(LayerJsonSchema),
+  /**
+   * Only with `peerc report --flops-budget F`: the training tokens F buys
+   * (F / train FLOPs per token, rounded down) and the steps they make at the
+   * train section's tokens per step (null without a train section).
+   */
+  flops_budget: z
+    .object({
+      flops: z.number(),
+      tokens: count,
+      tokens_per_step: count.nullable(),
+      steps: count.nullable(),
+    })
+    .optional(),
 });
 
 export const ReportJsonSchema = z.object({

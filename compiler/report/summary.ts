@@ -1,14 +1,23 @@
 /** The totals block shared by the table and markdown renderers: label/value lines. */
 import type { ModelCost } from "../cost/types.js";
-import { budgetResults, formatMetric } from "../budget/evaluate.js";
+import { budgetResults, formatLimit, formatMetric } from "../budget/evaluate.js";
 import { formatBytes, formatCount, formatFlops, formatInt, formatSeconds } from "./units.js";
+import { atFlopsBudget } from "./sweep.js";
+
+/** "7.49 B tokens (train 801 kFLOP/token), 14,628,571 steps of 512 tokens". */
+export function flopsBudgetText(cost: ModelCost, flops: number): string {
+  const at = atFlopsBudget(cost, flops);
+  const tokens = `${formatCount(at.tokens)} tokens (${formatInt(at.tokens)}; train ${formatFlops(cost.totals.flopsPerToken.train)}/token)`;
+  if (at.steps === null) return `${tokens}; steps need a train section (tokens per step)`;
+  return `${tokens}, ${formatInt(at.steps)} step${at.steps === 1 ? "" : "s"} of ${formatInt(at.tokensPerStep!)} tokens`;
+}
 
 export interface SummaryLine {
   readonly label: string;
   readonly value: string;
 }
 
-export function summaryLines(cost: ModelCost): SummaryLine[] {
+export function summaryLines(cost: ModelCost, flopsBudget?: number): SummaryLine[] {
   const t = cost.totals;
   const lines: SummaryLine[] = [
     { label: "params", value: `${formatCount(t.params)} (${formatInt(t.params)})` + (t.buffers > 0n ? `, buffers ${formatInt(t.buffers)}` : "") },
@@ -40,6 +49,7 @@ export function summaryLines(cost: ModelCost): SummaryLine[] {
       });
     }
   }
+  if (flopsBudget !== undefined) lines.push({ label: `at ${formatFlops(flopsBudget)}`, value: flopsBudgetText(cost, flopsBudget) });
   for (const r of cost.roofline) {
     const memoryBound = r.layers.filter((l) => l.bound === "memory").length;
     lines.push({
@@ -54,6 +64,6 @@ export function budgetLines(cost: ModelCost): { ok: boolean; text: string }[] {
   return budgetResults(cost.model, cost).map((r) => {
     const b = r.budget;
     const value = r.value === null ? "n/a" : formatMetric(b.metric, r.value, b.unit);
-    return { ok: r.ok, text: `${b.metric} ${value} ${b.op} ${formatMetric(b.metric, b.limit, b.unit)}` + (b.target ? ` on ${b.target}` : "") };
+    return { ok: r.ok, text: `${b.metric} ${value} ${b.op} ${formatLimit(b)}` + (b.target ? ` on ${b.target}` : "") };
   });
 }

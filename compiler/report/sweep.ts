@@ -25,12 +25,27 @@ export interface SweepRow {
   readonly budgetSteps: number | null;
 }
 
+/** What a FLOP budget buys a model: tokens = budget / train FLOPs per token, and the steps they make at its train step (null without a train section). */
+export interface AtFlopsBudget {
+  readonly flops: number;
+  readonly tokens: number;
+  readonly tokensPerStep: number | null;
+  readonly steps: number | null;
+}
+
+export function atFlopsBudget(c: ModelCost, flops: number): AtFlopsBudget {
+  const train = c.totals.flopsPerToken.train;
+  const tokens = train > 0 ? Math.floor(flops / train) : 0;
+  const tokensPerStep = c.train ? c.train.tokensPerStep : null;
+  return { flops, tokens, tokensPerStep, steps: tokensPerStep !== null ? Math.floor(tokens / tokensPerStep) : null };
+}
+
 export function sweepRows(costs: readonly ModelCost[], flopsBudget?: number): SweepRow[] {
   return costs.map((c) => {
     const values: Record<string, number | string> = {};
     for (const s of c.model.sweep ?? []) values[s.name] = s.value;
     const train = c.totals.flopsPerToken.train;
-    const tokens = flopsBudget !== undefined && train > 0 ? Math.floor(flopsBudget / train) : null;
+    const at = flopsBudget !== undefined && train > 0 ? atFlopsBudget(c, flopsBudget) : null;
     return {
       name: c.model.name,
       values,
@@ -39,8 +54,8 @@ export function sweepRows(costs: readonly ModelCost[], flopsBudget?: number): Sw
       forwardFlopsPerToken: c.totals.flopsPerToken.forward,
       trainFlopsPerToken: train,
       peakMemoryFp32: c.train ? c.train.peakMemory.fp32.total : null,
-      budgetTokens: tokens,
-      budgetSteps: tokens !== null && c.train ? Math.floor(tokens / c.train.tokensPerStep) : null,
+      budgetTokens: at ? at.tokens : null,
+      budgetSteps: at ? at.steps : null,
     };
   });
 }

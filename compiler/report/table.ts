@@ -10,6 +10,19 @@ export interface HumanOptions {
   readonly depth: number;
   readonly color: boolean;
   readonly target: string;
+  /** `--flops-budget`: a summary line with the tokens and steps it buys. */
+  readonly flopsBudget?: number;
+}
+
+/**
+ * Why the "bound" column is empty, or null when the target has an estimate:
+ * the cpu target has no built-in peak (E0605 is the same rule for budgets).
+ */
+export function missingTargetNote(cost: ModelCost, target: string): string | null {
+  if (cost.roofline.some((r) => r.target === target)) return null;
+  return target === "cpu"
+    ? "bound cpu: no estimate without the cpu's peak: pass --cpu-peak <FLOP/s> (and --cpu-bandwidth <bytes/s>)"
+    : `bound ${target}: no roofline estimate for this target`;
 }
 
 export const LAYER_COLUMNS: readonly Column[] = [
@@ -32,7 +45,7 @@ export function layerCells(cost: ModelCost, opts: HumanOptions, indent: (depth: 
     formatCount(r.activeParams),
     formatFlops(r.forwardFlops),
     formatBytes(r.trainMemoryFp32),
-    r.bound,
+    r.bound === "" ? "—" : r.bound,
   ]);
 }
 
@@ -51,7 +64,9 @@ export function renderTable(costs: readonly ModelCost[], opts: HumanOptions): st
     out.push(bold(`model ${m.name}`) + dim(`  (${m.file}, spec ${m.hash.slice(0, 12)})`));
     const columns = LAYER_COLUMNS.map((c) => (c.title === "bound" ? { ...c, title: `bound ${opts.target}` } : c));
     out.push(textTable(columns, layerCells(cost, opts, (d) => " ".repeat(d)), bold));
-    const lines = summaryLines(cost);
+    const missing = missingTargetNote(cost, opts.target);
+    if (missing !== null) out.push(dim(missing));
+    const lines = summaryLines(cost, opts.flopsBudget);
     const width = Math.max(...lines.map((l) => l.label.length));
     for (const l of lines) out.push(`${l.label.padEnd(width)}  ${l.value}`);
     const budgets = budgetLines(cost);

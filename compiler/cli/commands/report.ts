@@ -30,7 +30,7 @@ export async function reportCommand(io: CliIO, files: string[], options: ReportO
   });
   if (costs === null) return EXIT_SPEC_ERRORS;
   const color = wantsColor(io, "stdout");
-  io.stdout(ensureNewline(renderReport(costs, { format: options.format, depth: options.depth, color, target: options.target })));
+  io.stdout(ensureNewline(renderReport(costs, { format: options.format, depth: options.depth, color, target: options.target, flopsBudget: options.flopsBudget })));
 
   const swept = costs.filter((c) => c.model.sweep !== null);
   if (swept.length > 0 && options.format !== "json") {

@@ -1,22 +1,24 @@
 /**
  * Backend choice at start-up. `auto` tries the fastest backend first
- * (tfjs-node-gpu → tfjs-node → wasm → cpu) and records why each faster one was
- * not used, so the first line of every run can say it.
+ * (tfjs-node-gpu → webgpu on a hardware adapter → tfjs-node → wasm → cpu) and
+ * records why each faster one was not used, so the first line of every run can
+ * say it. A software WebGPU adapter (lavapipe) runs only when asked for by name.
  */
 import * as tf from "@tensorflow/tfjs";
 import { UserError } from "../../diagnostics/errors.js";
 import { registerRuntimeKernels, runtimePatches } from "./kernels/index.js";
 import { probeModule } from "./probe.js";
+import { describeAdapter, initWebGpu, releaseWebGpu } from "./webgpu.js";
 
-export type BackendRequest = "auto" | "node-gpu" | "node" | "wasm" | "cpu";
-export const BACKEND_REQUESTS: readonly BackendRequest[] = ["auto", "node-gpu", "node", "wasm", "cpu"];
+export type BackendRequest = "auto" | "node-gpu" | "webgpu" | "node" | "wasm" | "cpu";
+export const BACKEND_REQUESTS: readonly BackendRequest[] = ["auto", "node-gpu", "webgpu", "node", "wasm", "cpu"];
 
 export interface BackendReport {
   /** What the user asked for. */
   readonly request: BackendRequest;
-  /** The candidate that runs: "node-gpu" | "node" | "wasm" | "cpu". */
+  /** The candidate that runs: "node-gpu" | "webgpu" | "node" | "wasm" | "cpu". */
   readonly choice: Exclude<BackendRequest, "auto">;
-  /** The tfjs backend name: "tensorflow" (both native packages), "wasm" or "cpu". */
+  /** The tfjs backend name: "tensorflow" (both native packages), "webgpu", "wasm" or "cpu". */
   readonly name: string;
   /** Why each candidate tried before `choice` was not used, in order. */
   readonly reasons: readonly { readonly backend: string; readonly why: string }[];
@@ -29,7 +31,7 @@ export interface BackendReport {
 /** A requested backend cannot run; the message says why and what to do. */
 export class BackendError extends UserError {}
 
-const ORDER: readonly Exclude<BackendRequest, "auto">[] = ["node-gpu", "node", "wasm", "cpu"];
+const ORDER: readonly Exclude<BackendRequest, "auto">[] = ["node-gpu", "webgpu", "node", "wasm", "cpu"];
 const PACKAGES = { "node-gpu": "@tensorflow/tfjs-node-gpu", node: "@tensorflow/tfjs-node" } as const;
 
 type Attempt = { ok: true; name: string; detail: string } | { ok: false; why: string };
@@ -65,8 +67,15 @@ async function tryCpu(): Promise<Attempt> {
   return { ok: true, name: "cpu", detail: "plain JS" };
 }
 
-function attempt(choice: Exclude<BackendRequest, "auto">): Promise<Attempt> {
+async function tryWebGpu(byName: boolean): Promise<Attempt> {
+  const result = await initWebGpu({ allowSoftware: byName });
+  if (!result.ok) return result;
+  return { ok: true, name: "webgpu", detail: describeAdapter(result.adapter) };
+}
+
+function attempt(choice: Exclude<BackendRequest, "auto">, byName: boolean): Promise<Attempt> {
   if (choice === "node-gpu" || choice === "node") return tryNative(choice);
+  if (choice === "webgpu") return tryWebGpu(byName);
   return choice === "wasm" ? tryWasm() : tryCpu();
 }
 
@@ -78,7 +87,7 @@ export async function selectBackend(request: BackendRequest = "auto"): Promise<B
   const candidates = request === "auto" ? ORDER : [request];
   const reasons: { backend: string; why: string }[] = [];
   for (const choice of candidates) {
-    const result = await attempt(choice);
+    const result = await attempt(choice, request !== "auto");
     if (!result.ok) {
       reasons.push({ backend: choice, why: result.why });
       continue;
@@ -96,4 +105,9 @@ export function describeBackend(report: BackendReport): string {
   const skipped = report.reasons.map((r) => `${r.backend}: ${r.why}`);
   const head = `backend: ${report.choice} (${report.detail})`;
   return skipped.length === 0 ? head : `${head}; not used: ${skipped.join("; ")}`;
+}
+
+/** Frees what the chosen backend holds open (the WebGPU device), so the process can exit. Idempotent. */
+export function releaseBackend(): void {
+  releaseWebGpu();
 }

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend, describeBackend } from "../runtime/backend/select.js";
-import { attend, type AttentionPath } from "../runtime/layers/attention.js";
+import { attend, type AttentionPath } from "../kinds/attention/runtime.js";
 import { buildModel } from "../runtime/model/model.js";
 import { Trainer } from "../runtime/train/trainer.js";
 import type { IRLayer, IRModel, IRResidual } from "../ir/types.js";

@@ -119,13 +119,19 @@ export interface PkmLayer extends ProductKeyBase {
   readonly scores: ScoreFn;
 }
 
-/** PEER (He 2024): N single-neuron experts e_i(x) = σ(u_iᵀx)·v_i retrieved by product keys. */
+/**
+ * PEER (He 2024): N single-neuron experts e_i(x) = σ(u_iᵀx)·v_i retrieved by
+ * product keys; with `glu`, GLU experts e_i(x) = σ(g_iᵀx)·(u_iᵀx)·v_i (§2).
+ */
 export interface PeerLayer extends ProductKeyBase {
   readonly kind: "peer";
   readonly experts: number;
   /** √experts sub-keys per half. */
   readonly subKeys: number;
+  /** σ of the experts (of the gate row g_i with `glu`). */
   readonly act: Activation;
+  /** GLU experts: a third row table g (gate); σ(g_iᵀx) multiplies u_iᵀx. */
+  readonly glu: boolean;
   readonly scores: ScoreFn;
 }
 

@@ -8,13 +8,13 @@ export { missingLibrary, probeModule } from "./backend/probe.js";
 
 export type { NamedVariable, SparseTable, SparseStepConfig, RoutingRecord, ForwardContext, RuntimeLayer } from "./layers/layer.js";
 export { detach, activate, linear, rmsNorm, layerNorm, allFinite } from "./layers/ops.js";
-export { createEmbedLayer, type EmbedRuntime } from "./layers/embed.js";
-export { createPositionsLayer, positionIdsFor } from "./layers/positions.js";
-export { createAttentionLayer, createAttentionWeights, attend, applyRope, causalMask, DEFAULT_ATTENTION_PATH, type AttentionPath, type AttentionWeights } from "./layers/attention.js";
-export { createNormLayer } from "./layers/norm.js";
-export { createFfwLayer, createFfwWeights, applyFfw, ffwVariables, type FfwWeights } from "./layers/ffw.js";
-export { createMoeLayer, combineExperts, routeTokenChoice, loadBalancingLoss, tokenChoiceCapacity, expertChoiceCapacity, type MoeRouting, type MoeRuntime } from "./layers/moe.js";
-export { createLmHeadLayer } from "./layers/lm_head.js";
+export { createEmbedLayer, type EmbedRuntime } from "../kinds/embed/runtime.js";
+export { createPositionsLayer, positionIdsFor } from "../kinds/positions/runtime.js";
+export { createAttentionLayer, createAttentionWeights, attend, applyRope, causalMask, DEFAULT_ATTENTION_PATH, type AttentionPath, type AttentionWeights } from "../kinds/attention/runtime.js";
+export { createNormLayer } from "../kinds/norm/runtime.js";
+export { createFfwLayer, createFfwWeights, applyFfw, ffwVariables, type FfwWeights } from "../kinds/ffw/runtime.js";
+export { createMoeLayer, combineExperts, routeTokenChoice, loadBalancingLoss, tokenChoiceCapacity, expertChoiceCapacity, type MoeRouting, type MoeRuntime } from "../kinds/moe/runtime.js";
+export { createLmHeadLayer } from "../kinds/lm_head/runtime.js";
 
 export { ExpertTable } from "./experts/sparse-table.js";
 export { BN_MOMENTUM as QUERY_BN_MOMENTUM, NORM_EPS as QUERY_NORM_EPS } from "./experts/query-net.js";

@@ -4,15 +4,15 @@ import { diagnostic, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import type { KindCost, LayerCost } from "./types.js";
 import { BACKWARD_FACTOR } from "./conventions.js";
 import { elementwise, sumBig, sumTerms } from "./terms.js";
-import { embedCost } from "./kinds/embed.js";
-import { positionsCost } from "./kinds/positions.js";
-import { attentionCost } from "./kinds/attention.js";
-import { normCost } from "./kinds/norm.js";
-import { ffwCost } from "./kinds/ffw.js";
-import { moeCost } from "./kinds/moe.js";
-import { pkmCost } from "./kinds/pkm.js";
-import { peerCost } from "./kinds/peer.js";
-import { lmHeadCost } from "./kinds/lm-head.js";
+import { embedCost } from "../../kinds/embed/cost.js";
+import { positionsCost } from "../../kinds/positions/cost.js";
+import { attentionCost } from "../../kinds/attention/cost.js";
+import { normCost } from "../../kinds/norm/cost.js";
+import { ffwCost } from "../../kinds/ffw/cost.js";
+import { moeCost } from "../../kinds/moe/cost.js";
+import { pkmCost } from "../../kinds/pkm/cost.js";
+import { peerCost } from "../../kinds/peer/cost.js";
+import { lmHeadCost } from "../../kinds/lm_head/cost.js";
 
 /** Thrown when a layer reaches the cost model with a kind it has no formula for: a bug, never a silent 0. */
 export class CostModelError extends Error {

@@ -1,8 +1,8 @@
 /** `attention(heads, head_dim = d_model / heads, kv_heads = heads, causal = true, bias = false)`. */
 import { z } from "zod";
-import { flag, int } from "../args.js";
-import { groupDigits } from "../values.js";
-import { defineLayer } from "./layer.js";
+import { flag, int } from "../../compiler/check/args.js";
+import { groupDigits } from "../../compiler/check/values.js";
+import { defineLayer } from "../../compiler/check/layers/layer.js";
 
 export const attention = defineLayer({
   kind: "attention",

@@ -3,10 +3,10 @@
  * Scores count the full T × T per head (no halving for causal masks): the
  * masked half is computed and then discarded by the kernels peerc emits.
  */
-import type { AttentionLayer, IRModel } from "../../../ir/types.js";
-import type { KindCost } from "../types.js";
-import { big, elementwise, matrix, nonZero } from "../terms.js";
-import { SOFTMAX_FLOPS_PER_ELEMENT } from "../conventions.js";
+import type { AttentionLayer, IRModel } from "../../ir/types.js";
+import type { KindCost } from "../../compiler/cost/types.js";
+import { big, elementwise, matrix, nonZero } from "../../compiler/cost/terms.js";
+import { SOFTMAX_FLOPS_PER_ELEMENT } from "../../compiler/cost/conventions.js";
 
 export function attentionCost(layer: AttentionLayer, _model: IRModel): KindCost {
   const d = layer.dModel;

@@ -8,9 +8,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { AttentionLayer } from "../../ir/types.js";
-import { normal, zeros, type LayerBuildContext } from "../model/init.js";
-import type { ForwardContext, NamedVariable, RuntimeLayer } from "./layer.js";
-import { linear } from "./ops.js";
+import { normal, zeros, type LayerBuildContext } from "../../runtime/model/init.js";
+import type { ForwardContext, NamedVariable, RuntimeLayer } from "../../runtime/layers/layer.js";
+import { linear } from "../../runtime/layers/ops.js";
 
 export type AttentionPath = "batched" | "per-head";
 export const DEFAULT_ATTENTION_PATH: AttentionPath = "batched";

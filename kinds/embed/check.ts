@@ -1,7 +1,7 @@
 /** `embed tokens(dim: d)`: the token table [vocab, dim]; its dim is the model width. */
 import { z } from "zod";
-import { int, word } from "../args.js";
-import { defineLayer } from "./layer.js";
+import { int, word } from "../../compiler/check/args.js";
+import { defineLayer } from "../../compiler/check/layers/layer.js";
 
 export const embed = defineLayer({
   kind: "embed",

@@ -1,8 +1,8 @@
 /** Token embedding: a [vocab, dim] table; a token gathers one row (0 FLOPs). */
-import type { EmbedLayer, IRModel } from "../../../ir/types.js";
-import type { KindCost } from "../types.js";
-import { big } from "../terms.js";
-import { INDEX_BYTES } from "../conventions.js";
+import type { EmbedLayer, IRModel } from "../../ir/types.js";
+import type { KindCost } from "../../compiler/cost/types.js";
+import { big } from "../../compiler/cost/terms.js";
+import { INDEX_BYTES } from "../../compiler/cost/conventions.js";
 
 export function embedCost(layer: EmbedLayer, model: IRModel): KindCost {
   const table = big(layer.vocab) * big(layer.dim);

@@ -1,8 +1,8 @@
 /** Token embedding: int32 ids [batch·seqLen] → rows of weight [vocab, dim]. */
 import * as tf from "@tensorflow/tfjs";
 import type { EmbedLayer } from "../../ir/types.js";
-import { normal, type LayerBuildContext } from "../model/init.js";
-import type { ForwardContext, RuntimeLayer } from "./layer.js";
+import { normal, type LayerBuildContext } from "../../runtime/model/init.js";
+import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
 
 export interface EmbedRuntime extends RuntimeLayer {
   /** [vocab, dim]; a tied lm_head multiplies by its transpose. */

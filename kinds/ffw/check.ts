@@ -1,8 +1,8 @@
 /** `ffw(hidden, act = gelu, glu = false, bias = false)`: the dense feed-forward. */
 import { z } from "zod";
-import { flag, int } from "../args.js";
-import { activation } from "./activations.js";
-import { defineLayer } from "./layer.js";
+import { flag, int } from "../../compiler/check/args.js";
+import { activation } from "../../compiler/check/layers/activations.js";
+import { defineLayer } from "../../compiler/check/layers/layer.js";
 
 export const ffw = defineLayer({
   kind: "ffw",

@@ -1,7 +1,7 @@
 /** Dense feed-forward d → hidden → d, optionally gated (GLU: act(x·W_gate) ⊙ (x·W_in)). */
-import type { FfwLayer, IRModel } from "../../../ir/types.js";
-import type { FlopTerm, KindCost } from "../types.js";
-import { big, elementwise, matrix, nonZero } from "../terms.js";
+import type { FfwLayer, IRModel } from "../../ir/types.js";
+import type { FlopTerm, KindCost } from "../../compiler/cost/types.js";
+import { big, elementwise, matrix, nonZero } from "../../compiler/cost/terms.js";
 
 /** The parts of one dense MLP, shared by `ffw` and each MoE expert. */
 export interface MlpShape {

@@ -1,9 +1,9 @@
 /** Dense feed-forward: act(x·W_in + b_in) [⊙ (x·W_gate + b_gate)] · W_out + b_out. */
 import * as tf from "@tensorflow/tfjs";
 import type { Activation, FfwLayer } from "../../ir/types.js";
-import { normal, zeros, type LayerBuildContext } from "../model/init.js";
-import type { NamedVariable, RuntimeLayer } from "./layer.js";
-import { activate, linear } from "./ops.js";
+import { normal, zeros, type LayerBuildContext } from "../../runtime/model/init.js";
+import type { NamedVariable, RuntimeLayer } from "../../runtime/layers/layer.js";
+import { activate, linear } from "../../runtime/layers/ops.js";
 
 /** The weights of one feed-forward network (a dense FFW or one MoE expert). */
 export interface FfwWeights {

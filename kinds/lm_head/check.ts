@@ -1,7 +1,7 @@
 /** `lm_head tied | untied (bias: false)`; tied shares the embedding table [vocab, d_model]. */
 import { z } from "zod";
-import { flag, word } from "../args.js";
-import { defineLayer } from "./layer.js";
+import { flag, word } from "../../compiler/check/args.js";
+import { defineLayer } from "../../compiler/check/layers/layer.js";
 
 export const lmHead = defineLayer({
   kind: "lm_head",

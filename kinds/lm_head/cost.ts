@@ -1,8 +1,8 @@
 /** Output projection d → vocab, plus the log-softmax of the training loss. */
-import type { IRModel, LmHeadLayer } from "../../../ir/types.js";
-import type { KindCost } from "../types.js";
-import { big, elementwise, matrix, nonZero } from "../terms.js";
-import { SOFTMAX_FLOPS_PER_ELEMENT } from "../conventions.js";
+import type { IRModel, LmHeadLayer } from "../../ir/types.js";
+import type { KindCost } from "../../compiler/cost/types.js";
+import { big, elementwise, matrix, nonZero } from "../../compiler/cost/terms.js";
+import { SOFTMAX_FLOPS_PER_ELEMENT } from "../../compiler/cost/conventions.js";
 
 export function lmHeadCost(layer: LmHeadLayer, _model: IRModel): KindCost {
   const d = layer.dModel;

@@ -1,8 +1,8 @@
 /** LM head: x [n, dModel] → logits [n, vocab]; tied reuses the embedding [vocab, dModel] (counted once). */
 import * as tf from "@tensorflow/tfjs";
 import type { LmHeadLayer } from "../../ir/types.js";
-import { normal, zeros, type LayerBuildContext } from "../model/init.js";
-import type { NamedVariable, RuntimeLayer } from "./layer.js";
+import { normal, zeros, type LayerBuildContext } from "../../runtime/model/init.js";
+import type { NamedVariable, RuntimeLayer } from "../../runtime/layers/layer.js";
 
 export function createLmHeadLayer(layer: LmHeadLayer, ctx: LayerBuildContext, embeddingName: string | null): RuntimeLayer {
   const bias = layer.bias ? ctx.variable(`${layer.path}.bias`, [layer.vocab], zeros, { noDecay: true }) : null;

@@ -3,9 +3,9 @@
  * (token) / 2.0 (expert), act = gelu, glu = false, bias = false, aux_loss = 0.01)`.
  */
 import { z } from "zod";
-import { flag, int, num, word } from "../args.js";
-import { activation } from "./activations.js";
-import { defineLayer } from "./layer.js";
+import { flag, int, num, word } from "../../compiler/check/args.js";
+import { activation } from "../../compiler/check/layers/activations.js";
+import { defineLayer } from "../../compiler/check/layers/layer.js";
 
 export const moe = defineLayer({
   kind: "moe",

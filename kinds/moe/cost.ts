@@ -5,11 +5,11 @@
  * the model means to do); expert choice a = capacity factor c (each expert
  * takes c·T/E of the T tokens, so c experts per token on average).
  */
-import type { IRModel, MoeLayer } from "../../../ir/types.js";
-import type { FlopTerm, KindCost } from "../types.js";
-import { big, elementwise, matrix } from "../terms.js";
-import { INDEX_BYTES, SOFTMAX_FLOPS_PER_ELEMENT } from "../conventions.js";
-import { mlpActivationTraffic, mlpParams, mlpSaved, mlpTerms } from "./ffw.js";
+import type { IRModel, MoeLayer } from "../../ir/types.js";
+import type { FlopTerm, KindCost } from "../../compiler/cost/types.js";
+import { big, elementwise, matrix } from "../../compiler/cost/terms.js";
+import { INDEX_BYTES, SOFTMAX_FLOPS_PER_ELEMENT } from "../../compiler/cost/conventions.js";
+import { mlpActivationTraffic, mlpParams, mlpSaved, mlpTerms } from "../ffw/cost.js";
 
 /** Experts run per token on average. */
 export function expertsPerToken(layer: MoeLayer): number {

@@ -12,10 +12,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { MoeLayer } from "../../ir/types.js";
-import { normal, type LayerBuildContext } from "../model/init.js";
-import { applyFfw, createFfwWeights, ffwVariables, type FfwWeights } from "./ffw.js";
-import type { ForwardContext, RuntimeLayer } from "./layer.js";
-import { detach } from "./ops.js";
+import { normal, type LayerBuildContext } from "../../runtime/model/init.js";
+import { applyFfw, createFfwWeights, ffwVariables, type FfwWeights } from "../ffw/runtime.js";
+import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
+import { detach } from "../../runtime/layers/ops.js";
 
 /** Token→expert assignments grouped by expert: tokens[e] and the token's rank of that expert. */
 export interface MoeRouting {

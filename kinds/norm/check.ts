@@ -1,7 +1,7 @@
 /** `norm rms | layer (eps: 1e-5)`; rms when no type is written. */
 import { z } from "zod";
-import { num, word } from "../args.js";
-import { defineLayer } from "./layer.js";
+import { num, word } from "../../compiler/check/args.js";
+import { defineLayer } from "../../compiler/check/layers/layer.js";
 
 export const norm = defineLayer({
   kind: "norm",

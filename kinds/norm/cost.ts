@@ -1,8 +1,8 @@
 /** RMSNorm (scale only) and LayerNorm (scale and shift) over dim. */
-import type { IRModel, NormLayer } from "../../../ir/types.js";
-import type { KindCost } from "../types.js";
-import { big, elementwise } from "../terms.js";
-import { MEAN_NORM_FLOPS_PER_ELEMENT, RMS_NORM_FLOPS_PER_ELEMENT } from "../conventions.js";
+import type { IRModel, NormLayer } from "../../ir/types.js";
+import type { KindCost } from "../../compiler/cost/types.js";
+import { big, elementwise } from "../../compiler/cost/terms.js";
+import { MEAN_NORM_FLOPS_PER_ELEMENT, RMS_NORM_FLOPS_PER_ELEMENT } from "../../compiler/cost/conventions.js";
 
 export function normCost(layer: NormLayer, _model: IRModel): KindCost {
   const d = layer.dim;

@@ -1,9 +1,9 @@
 /** RMSNorm / LayerNorm over the model width, composed from moments and rsqrt. */
 import type * as tf from "@tensorflow/tfjs";
 import type { NormLayer } from "../../ir/types.js";
-import { ones, zeros, type LayerBuildContext } from "../model/init.js";
-import type { NamedVariable, RuntimeLayer } from "./layer.js";
-import { layerNorm, rmsNorm } from "./ops.js";
+import { ones, zeros, type LayerBuildContext } from "../../runtime/model/init.js";
+import type { NamedVariable, RuntimeLayer } from "../../runtime/layers/layer.js";
+import { layerNorm, rmsNorm } from "../../runtime/layers/ops.js";
 
 export function createNormLayer(layer: NormLayer, ctx: LayerBuildContext): RuntimeLayer {
   const gain = ctx.variable(`${layer.path}.gain`, [layer.dim], ones, { noDecay: true });

@@ -1,12 +1,14 @@
 /**
  * `peer(experts, heads = 8, topk = 16, sub_topk = topk, key_dim = 256,
  * act = gelu, query_norm = batch, scores = softmax, keys = shared,
- * query_bias = true)`: PEER (He 2024) with the paper's settings as defaults.
+ * query_bias = true, glu = false)`: PEER (He 2024) with the paper's settings as
+ * defaults; `glu` gives GLU experts σ(g_iᵀx)·(u_iᵀx)·v_i (the paper's §2).
  */
 import { z } from "zod";
-import { flag, int, word } from "../args.js";
-import { activation } from "./activations.js";
-import { checkProductKeys, defineLayer } from "./layer.js";
+import { flag, int, word } from "../../compiler/check/args.js";
+import { activation } from "../../compiler/check/layers/activations.js";
+import { defineLayer } from "../../compiler/check/layers/layer.js";
+import { checkProductKeys } from "../product-keys/check.js";
 
 export const peer = defineLayer({
   kind: "peer",
@@ -21,8 +23,9 @@ export const peer = defineLayer({
     scores: word(["softmax", "sigmoid"]).optional(),
     keys: word(["shared", "per_head"]).optional(),
     query_bias: flag().optional(),
+    glu: flag().optional(),
   }),
-  spec: { what: "`peer`", flags: ["query_bias"] },
+  spec: { what: "`peer`", flags: ["query_bias", "glu"] },
   build(data, ctx) {
     const topk = data.topk ?? 16;
     const subTopk = data.sub_topk ?? topk;
@@ -39,6 +42,7 @@ export const peer = defineLayer({
       subTopk,
       keyDim,
       act: data.act ?? "gelu",
+      glu: data.glu ?? false,
       queryNorm: data.query_norm ?? "batch",
       keys: data.keys ?? "shared",
       scores: data.scores ?? "softmax",

@@ -4,10 +4,10 @@
  * scores and summed over heads (Eq. 7). u and v are two [N, d] tables read
  * only at the retrieved rows.
  */
-import type { IRModel, PeerLayer } from "../../../ir/types.js";
-import type { KindCost } from "../types.js";
-import { big, elementwise, matrix } from "../terms.js";
-import { retrievalCost } from "./product-keys.js";
+import type { IRModel, PeerLayer } from "../../ir/types.js";
+import type { KindCost } from "../../compiler/cost/types.js";
+import { big, elementwise, matrix } from "../../compiler/cost/terms.js";
+import { retrievalCost } from "../product-keys/cost.js";
 
 export function peerCost(layer: PeerLayer, _model: IRModel): KindCost {
   const d = layer.dModel;

@@ -8,12 +8,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { PeerLayer } from "../../ir/types.js";
-import { peerExperts, peerExpertsGathered } from "../experts/expert-kernels.js";
-import { fillNormal } from "../experts/init.js";
-import { QueryNet } from "../experts/query-net.js";
-import { route, type ScoreGradient } from "../experts/router.js";
-import { ExpertTable } from "../experts/sparse-table.js";
-import type { ForwardContext, RuntimeLayer } from "./layer.js";
+import { peerExperts, peerExpertsGathered } from "../../runtime/experts/expert-kernels.js";
+import { fillNormal } from "../../runtime/experts/init.js";
+import { QueryNet } from "../../runtime/experts/query-net.js";
+import { route, type ScoreGradient } from "../../runtime/experts/router.js";
+import { ExpertTable } from "../../runtime/experts/sparse-table.js";
+import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
 
 export interface ExpertLayerInit {
   /** Uniform [0, 1), seeded. */

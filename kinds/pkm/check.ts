@@ -4,8 +4,9 @@
  * query_bias = true)`: product-key memory (Lample et al. 2019, XLM defaults).
  */
 import { z } from "zod";
-import { flag, int, word } from "../args.js";
-import { checkProductKeys, defineLayer } from "./layer.js";
+import { flag, int, word } from "../../compiler/check/args.js";
+import { defineLayer } from "../../compiler/check/layers/layer.js";
+import { checkProductKeys } from "../product-keys/check.js";
 
 export const pkm = defineLayer({
   kind: "pkm",

@@ -2,10 +2,10 @@
  * Product-key memory (Lample et al. 2019): h heads each retrieve k value rows
  * of a [N, value_dim] table by product keys; output = Σ softmax-weighted rows.
  */
-import type { IRModel, PkmLayer } from "../../../ir/types.js";
-import type { KindCost } from "../types.js";
-import { big, matrix } from "../terms.js";
-import { retrievalCost } from "./product-keys.js";
+import type { IRModel, PkmLayer } from "../../ir/types.js";
+import type { KindCost } from "../../compiler/cost/types.js";
+import { big, matrix } from "../../compiler/cost/terms.js";
+import { retrievalCost } from "../product-keys/cost.js";
 
 export function pkmCost(layer: PkmLayer, _model: IRModel): KindCost {
   const dv = layer.valueDim;

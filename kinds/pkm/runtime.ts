@@ -5,13 +5,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { PkmLayer } from "../../ir/types.js";
-import { pkmValues } from "../experts/expert-kernels.js";
-import { fillNormal } from "../experts/init.js";
-import { QueryNet } from "../experts/query-net.js";
-import { route } from "../experts/router.js";
-import { ExpertTable } from "../experts/sparse-table.js";
-import type { ForwardContext, RuntimeLayer } from "./layer.js";
-import type { ExpertLayerInit } from "./peer.js";
+import { pkmValues } from "../../runtime/experts/expert-kernels.js";
+import { fillNormal } from "../../runtime/experts/init.js";
+import { QueryNet } from "../../runtime/experts/query-net.js";
+import { route } from "../../runtime/experts/router.js";
+import { ExpertTable } from "../../runtime/experts/sparse-table.js";
+import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
+import type { ExpertLayerInit } from "../peer/runtime.js";
 
 export interface PkmRuntimeLayer extends RuntimeLayer {
   readonly kind: "pkm";

@@ -3,8 +3,8 @@
  * its own; `rope` is applied inside every attention layer (model.ts).
  */
 import { z } from "zod";
-import { num, word } from "../args.js";
-import { defineLayer } from "./layer.js";
+import { num, word } from "../../compiler/check/args.js";
+import { defineLayer } from "../../compiler/check/layers/layer.js";
 
 export const positions = defineLayer({
   kind: "positions",

@@ -1,7 +1,7 @@
 /** Learned absolute positions: a [context, dim] table added to the embeddings. */
-import type { IRModel, PositionsLayer } from "../../../ir/types.js";
-import type { KindCost } from "../types.js";
-import { big, elementwise } from "../terms.js";
+import type { IRModel, PositionsLayer } from "../../ir/types.js";
+import type { KindCost } from "../../compiler/cost/types.js";
+import { big, elementwise } from "../../compiler/cost/terms.js";
 
 export function positionsCost(layer: PositionsLayer, _model: IRModel): KindCost {
   return {

@@ -1,8 +1,8 @@
 /** Learned absolute positions: x[b·T + t] += weight[t]. (RoPE lives in attention.) */
 import * as tf from "@tensorflow/tfjs";
 import type { PositionsLayer } from "../../ir/types.js";
-import { normal, type LayerBuildContext } from "../model/init.js";
-import type { ForwardContext, RuntimeLayer } from "./layer.js";
+import { normal, type LayerBuildContext } from "../../runtime/model/init.js";
+import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
 
 /** Position ids [0..T-1] repeated B times, cached per (B, T): built once, kept across steps. */
 const positionIds = new Map<string, tf.Tensor1D>();

@@ -3,10 +3,10 @@
  * a query network x → h queries of key_dim, an optional query norm, scores
  * against √N sub-keys per half, top-k' per half, k'² candidate sums, top-k.
  */
-import type { PeerLayer, PkmLayer } from "../../../ir/types.js";
-import type { FlopTerm } from "../types.js";
-import { big, elementwise, matrix, nonZero } from "../terms.js";
-import { INDEX_BYTES, MEAN_NORM_FLOPS_PER_ELEMENT, SOFTMAX_FLOPS_PER_ELEMENT } from "../conventions.js";
+import type { PeerLayer, PkmLayer } from "../../ir/types.js";
+import type { FlopTerm } from "../../compiler/cost/types.js";
+import { big, elementwise, matrix, nonZero } from "../../compiler/cost/terms.js";
+import { INDEX_BYTES, MEAN_NORM_FLOPS_PER_ELEMENT, SOFTMAX_FLOPS_PER_ELEMENT } from "../../compiler/cost/conventions.js";
 
 export interface Retrieval {
   readonly paramsBreakdown: Record<string, bigint>;

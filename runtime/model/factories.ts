@@ -6,16 +6,16 @@
  * (tests, experiments).
  */
 import type { IRLayer, LayerKind, PeerLayer, PkmLayer } from "../../ir/types.js";
-import { createAttentionLayer } from "../layers/attention.js";
-import { createEmbedLayer } from "../layers/embed.js";
-import { createFfwLayer } from "../layers/ffw.js";
+import { createAttentionLayer } from "../../kinds/attention/runtime.js";
+import { createEmbedLayer } from "../../kinds/embed/runtime.js";
+import { createFfwLayer } from "../../kinds/ffw/runtime.js";
 import type { RuntimeLayer } from "../layers/layer.js";
-import { createLmHeadLayer } from "../layers/lm_head.js";
-import { createMoeLayer } from "../layers/moe.js";
-import { createNormLayer } from "../layers/norm.js";
-import { createPeerLayer } from "../layers/peer.js";
-import { createPkmLayer } from "../layers/pkm.js";
-import { createPositionsLayer } from "../layers/positions.js";
+import { createLmHeadLayer } from "../../kinds/lm_head/runtime.js";
+import { createMoeLayer } from "../../kinds/moe/runtime.js";
+import { createNormLayer } from "../../kinds/norm/runtime.js";
+import { createPeerLayer } from "../../kinds/peer/runtime.js";
+import { createPkmLayer } from "../../kinds/pkm/runtime.js";
+import { createPositionsLayer } from "../../kinds/positions/runtime.js";
 import { Rng } from "../data/rng.js";
 import { streamSeed, type LayerBuildContext } from "./init.js";
 

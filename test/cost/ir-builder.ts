@@ -33,7 +33,7 @@ export const moe = (a: Partial<Init<MoeLayer>> & { dModel: number; experts: numb
 });
 export const peer = (a: Partial<Init<PeerLayer>> & { dModel: number; experts: number; heads: number; topk: number; keyDim: number }): PeerLayer => ({
   kind: "peer", subKeys: Math.round(Math.sqrt(a.experts)), subTopk: a.topk, queryNorm: "batch", keys: "shared", queryBias: true,
-  act: "gelu", scores: "softmax", ...a, ...base(a.path, "peer", a.span),
+  act: "gelu", glu: false, scores: "softmax", ...a, ...base(a.path, "peer", a.span),
 });
 export const pkm = (a: Partial<Init<PkmLayer>> & { dModel: number; memories: number; heads: number; topk: number; keyDim: number }): PkmLayer => ({
   kind: "pkm", subKeys: Math.round(Math.sqrt(a.memories)), subTopk: a.topk, queryNorm: "batch", keys: "shared", queryBias: true,

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { IRLayer } from "../../ir/types.js";
 import { selectBackend } from "../../runtime/backend/select.js";
 import type { RoutingRecord, RuntimeLayer } from "../../runtime/layers/layer.js";
-import { createMoeLayer, loadBalancingLoss, routeTokenChoice } from "../../runtime/layers/moe.js";
+import { createMoeLayer, loadBalancingLoss, routeTokenChoice } from "../../kinds/moe/runtime.js";
 import { createLayer } from "../../runtime/model/factories.js";
 import { createBuildContext, normalArray } from "../../runtime/model/init.js";
 import { buildModel } from "../../runtime/model/model.js";
@@ -128,7 +128,7 @@ describe("attention", () => {
   });
 
   it("the batched and per-head paths agree", async () => {
-    const { createAttentionLayer } = await import("../../runtime/layers/attention.js");
+    const { createAttentionLayer } = await import("../../kinds/attention/runtime.js");
     const ir = attentionIR("a", { d: 8, heads: 4, kvHeads: 2, headDim: 2, context: 8, rope: true });
     const batched = createAttentionLayer(ir, createBuildContext({ seed: 3, backend: "cpu", blocks: 1 }), "batched");
     const perHead = createAttentionLayer(ir, createBuildContext({ seed: 3, backend: "cpu", blocks: 1 }), "per-head");

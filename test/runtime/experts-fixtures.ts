@@ -30,6 +30,7 @@ export function peerSpec(over: Partial<PeerLayer> & { subKeys: number }): PeerLa
     keys: "shared",
     queryBias: false,
     act: "gelu",
+    glu: false,
     scores: "softmax",
     experts: subKeys * subKeys,
     ...over,

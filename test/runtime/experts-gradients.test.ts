@@ -2,8 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PeerLayer, PkmLayer } from "../../ir/types.js";
 import type { RoutingRecord, RuntimeLayer } from "../../runtime/layers/layer.js";
-import { createPeerLayer } from "../../runtime/layers/peer.js";
-import { createPkmLayer } from "../../runtime/layers/pkm.js";
+import { createPeerLayer } from "../../kinds/peer/runtime.js";
+import { createPkmLayer } from "../../kinds/pkm/runtime.js";
 import type { ExpertTable } from "../../runtime/experts/sparse-table.js";
 import { context, peerSpec, pkmSpec, randomArray, seededRng, useWasm } from "./experts-fixtures.js";
 

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../compiler/check/index.js";
 import { buildModel, Trainer } from "../../runtime/index.js";
-import type { PeerRuntimeLayer } from "../../runtime/layers/peer.js";
+import type { PeerRuntimeLayer } from "../../kinds/peer/runtime.js";
 import { builtinCorpus } from "../../runtime/data/index.js";
 import { useWasm } from "./experts-fixtures.js";
 

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { PeerLayer } from "../../ir/types.js";
 import { scalarActivation } from "../../runtime/experts/activations.js";
 import type { RoutingRecord } from "../../runtime/layers/layer.js";
-import { createPeerLayer } from "../../runtime/layers/peer.js";
+import { createPeerLayer } from "../../kinds/peer/runtime.js";
 import { context, peerSpec, randomArray, seededRng, useWasm } from "./experts-fixtures.js";
 import { referencePeer } from "./experts-reference.js";
 

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RoutingRecord } from "../../runtime/layers/layer.js";
-import { createPkmLayer } from "../../runtime/layers/pkm.js";
+import { createPkmLayer } from "../../kinds/pkm/runtime.js";
 import { context, pkmSpec, randomArray, seededRng, useWasm } from "./experts-fixtures.js";
 import { allScores, referenceQueries } from "./experts-reference.js";
 

@@ -2,8 +2,8 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sparseTableBytes, runtimeExpertBytes } from "../../runtime/experts/memory.js";
 import { ExpertTable } from "../../runtime/experts/sparse-table.js";
-import { createPeerLayer } from "../../runtime/layers/peer.js";
-import { createPkmLayer } from "../../runtime/layers/pkm.js";
+import { createPeerLayer } from "../../kinds/peer/runtime.js";
+import { createPkmLayer } from "../../kinds/pkm/runtime.js";
 import { context, peerSpec, pkmSpec, randomArray, seededRng, useWasm } from "./experts-fixtures.js";
 
 beforeAll(useWasm);

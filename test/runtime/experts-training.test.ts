@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PeerLayer } from "../../ir/types.js";
 import type { RoutingRecord, SparseStepConfig } from "../../runtime/layers/layer.js";
-import { createPeerLayer, type PeerRuntimeLayer } from "../../runtime/layers/peer.js";
+import { createPeerLayer, type PeerRuntimeLayer } from "../../kinds/peer/runtime.js";
 import { context, peerSpec, randomArray, seededRng, useWasm } from "./experts-fixtures.js";
 
 beforeAll(useWasm);

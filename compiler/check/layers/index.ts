@@ -1,15 +1,15 @@
 /** The registry of layer kinds: one module each. */
 import type { LayerKind } from "../../../ir/types.js";
-import { attention } from "./attention.js";
-import { embed } from "./embed.js";
-import { ffw } from "./ffw.js";
+import { attention } from "../../../kinds/attention/check.js";
+import { embed } from "../../../kinds/embed/check.js";
+import { ffw } from "../../../kinds/ffw/check.js";
 import type { LayerDef } from "./layer.js";
-import { lmHead } from "./lm_head.js";
-import { moe } from "./moe.js";
-import { norm } from "./norm.js";
-import { peer } from "./peer.js";
-import { pkm } from "./pkm.js";
-import { positions } from "./positions.js";
+import { lmHead } from "../../../kinds/lm_head/check.js";
+import { moe } from "../../../kinds/moe/check.js";
+import { norm } from "../../../kinds/norm/check.js";
+import { peer } from "../../../kinds/peer/check.js";
+import { pkm } from "../../../kinds/pkm/check.js";
+import { positions } from "../../../kinds/positions/check.js";
 
 export const LAYERS: Readonly<Record<LayerKind, LayerDef>> = {
   embed: embed as unknown as LayerDef,

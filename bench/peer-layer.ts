@@ -11,6 +11,7 @@
  *
  *   npx tsx bench/peer-layer.ts            # all sizes
  *   STEPS=5 SIZES=64,256 npx tsx bench/peer-layer.ts
+ *   STEPS=3 SIZES=1024 MODES=sparse npx tsx bench/peer-layer.ts   # one size, one path
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -21,7 +22,7 @@ import { Rng } from "../runtime/data/rng.js";
 import { runtimeExpertBytes, sparseTableBytes } from "../runtime/experts/memory.js";
 import { route } from "../runtime/experts/router.js";
 import type { ForwardContext, NamedVariable } from "../runtime/layers/layer.js";
-import { createPeerLayer } from "../runtime/layers/peer.js";
+import { createPeerLayer } from "../kinds/peer/runtime.js";
 import { AdamW } from "../runtime/train/adamw.js";
 
 const TOKENS = 2048;
@@ -50,6 +51,8 @@ interface Result {
   readonly fwdMs: number[];
   readonly stepMs: number[];
   readonly updateMs: number[];
+  /** The part of updateMs spent in the expert tables' lazy AdamW (ExpertTable.step). */
+  readonly tableUpdateMs: number[];
   readonly peakRssMiB: number;
   readonly wasmHeapMiB: number;
   readonly tableMiB: number;
@@ -62,7 +65,7 @@ function spec(subKeys: number): PeerLayer {
   return {
     kind: "peer", path: "bench.peer", index: 0, span, argSpans: {},
     dModel: D, experts: subKeys * subKeys, subKeys, heads: HEADS, topk: TOPK, subTopk: TOPK, keyDim: KEY_DIM,
-    queryNorm: "batch", keys: "shared", queryBias: false, act: "gelu_tanh", scores: "softmax",
+    queryNorm: "batch", keys: "shared", queryBias: false, act: "gelu_tanh", glu: false, scores: "softmax",
   };
 }
 
@@ -116,10 +119,21 @@ async function child(subKeys: number, mode: Mode): Promise<Result> {
     };
     optimizer = new AdamW(vars, [], adamConfig);
   }
+  // Time the expert tables' own update inside optimizer.apply.
+  let tableStepMs = 0;
+  for (const table of layer.sparseTables) {
+    const step = table.step.bind(table);
+    table.step = (config) => {
+      const begin = performance.now();
+      step(config);
+      tableStepMs += performance.now() - begin;
+    };
+  }
   const initS = (performance.now() - t0) / 1000;
   const fwdMs: number[] = [];
   const stepMs: number[] = [];
   const updateMs: number[] = [];
+  const tableUpdateMs: number[] = [];
   let touchedRows = 0;
   for (let s = 0; s <= STEPS; s++) {
     let start = performance.now();
@@ -129,6 +143,7 @@ async function child(subKeys: number, mode: Mode): Promise<Result> {
     const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(forward(), r)) as tf.Scalar, vars.map((v) => v.variable));
     value.dataSync();
     touchedRows = layer.down.touchedRows;
+    tableStepMs = 0;
     const startUpdate = performance.now();
     optimizer.apply(gradsByName(vars, grads), 1e-3, 1e-3);
     const update = performance.now() - startUpdate;
@@ -139,10 +154,11 @@ async function child(subKeys: number, mode: Mode): Promise<Result> {
       fwdMs.push(fwd);
       stepMs.push(total);
       updateMs.push(update);
+      tableUpdateMs.push(tableStepMs);
     }
   }
   return {
-    subKeys, mode, initS, fwdMs, stepMs, updateMs, touchedRows,
+    subKeys, mode, initS, fwdMs, stepMs, updateMs, tableUpdateMs, touchedRows,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     wasmHeapMiB: (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength / MiB,
     // Dense: the JS tables (still allocated, unused) plus U, V and their Adam moments in the wasm heap.
@@ -155,12 +171,13 @@ function parent(): void {
   const sizes = (process.env.SIZES ?? "64,128,256,512,1024").split(",").map(Number);
   const self = fileURLToPath(import.meta.url);
   const results: Result[] = [];
+  const modes = process.env.MODES?.split(",");
   const runs = sizes.flatMap((s): [number, Mode][] => [
     [s, "sparse"],
     ...(s <= DENSE_MAX_SUBKEYS ? [[s, "dense"] as [number, Mode]] : []),
     ...(s === SCORE_PATH_SUBKEYS ? [[s, "sparse-scores"] as [number, Mode]] : []),
     ...(GATHERED_SUBKEYS.includes(s) ? [[s, "sparse-gathered"] as [number, Mode]] : []),
-  ]);
+  ]).filter(([, mode]) => modes === undefined || modes.includes(mode));
   for (const [subKeys, mode] of runs) {
     const out = spawnSync(process.execPath, [...process.execArgv, self, "--child", String(subKeys), mode], {
       encoding: "utf8",
@@ -178,13 +195,14 @@ function parent(): void {
   }
   const base = results.find((r) => r.mode === "sparse" && r.subKeys === sizes[0]);
   console.log(`\nPEER layer step: ${TOKENS} tokens, d ${D}, h ${HEADS}, k ${TOPK}, key dim ${KEY_DIM}, query BN, wasm (1 thread); median of ${STEPS} steps after 1 warm-up`);
-  console.log("| N | path | init s | fwd ms | step ms (fwd+bwd+update) | update ms | step / N=64² | peak RSS MiB | wasm heap MiB | expert tables + Adam state MiB (static) | RSS − tables − state MiB | rows touched per step |");
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("| N | path | init s | fwd ms | step ms (fwd+bwd+update) | update ms (of it expert tables) | update / step | step / N=64² | peak RSS MiB | wasm heap MiB | expert tables + Adam state MiB (static) | RSS − tables − state MiB | rows touched per step |");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of results) {
     const ratio = base ? (median(r.stepMs) / median(base.stepMs)).toFixed(2) : "-";
     console.log(
       `| ${r.subKeys}² = ${(r.subKeys ** 2).toLocaleString("en-US")} | ${r.mode} | ${r.initS.toFixed(1)} | ${median(r.fwdMs).toFixed(0)} | ` +
-        `${median(r.stepMs).toFixed(0)} (min ${Math.min(...r.stepMs).toFixed(0)}) | ${median(r.updateMs).toFixed(0)} | ${ratio} | ` +
+        `${median(r.stepMs).toFixed(0)} (min ${Math.min(...r.stepMs).toFixed(0)}) | ${median(r.updateMs).toFixed(0)} (${median(r.tableUpdateMs).toFixed(0)}) | ` +
+        `${(100 * median(r.stepMs.map((s, i) => r.updateMs[i] / s))).toFixed(0)}% | ${ratio} | ` +
         `${r.peakRssMiB.toFixed(0)} | ${r.wasmHeapMiB.toFixed(0)} | ${r.tableMiB.toFixed(0)} (${r.mode === "dense" ? "dense" : r.staticMiB.toFixed(0)}) | ` +
         `${(r.peakRssMiB - r.tableMiB).toFixed(0)} | ${r.touchedRows.toLocaleString("en-US")} |`,
     );

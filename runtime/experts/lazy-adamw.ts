@@ -2,7 +2,7 @@
  * Lazy AdamW over the touched rows of a row-sparse table (PKM practice,
  * like PyTorch's SparseAdam plus decoupled weight decay).
  *
- * For each touched row r at optimizer step t (1-based):
+ * For each touched row r at optimizer step t (1-based), with g = gradScale · grad:
  *   skipped = t − lastStep[r] − 1            steps since r was last updated
  *   w ← w · (1 − lr·wd)^(skipped + 1)        decay catch-up, then this step's decay
  *   m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²
@@ -13,6 +13,16 @@
  * gradient does not drift on stale momentum, unlike dense AdamW. The catch-up
  * uses the current lr for the skipped steps: exact for a constant expert lr
  * (the PKM recommendation), an approximation under a schedule.
+ *
+ * Speed: one pass per row over w, m, v and the row gradient (the row is the
+ * cache block: cols contiguous floats in each array), the decay factor computed
+ * once per row (and reused while consecutive rows owe the same number of steps),
+ * the bias corrections and the clipping scale folded into per-step constants,
+ * and no allocation. Rows are visited in the order given; visiting them in
+ * ascending row order (ExpertTable arranges that) turns the table, m and v
+ * reads into forward streams, about twice as fast as random order at 1024²
+ * experts. With `clearGrad` the gradient row is zeroed while it is in cache,
+ * so the caller needs no separate pass to reset its gradient scratch.
  */
 import type { SparseStepConfig } from "../layers/layer.js";
 
@@ -22,6 +32,15 @@ export interface LazyAdamwState {
   readonly v: Float32Array;
   readonly lastStep: Int32Array;
   readonly cols: number;
+}
+
+export interface LazyAdamwOptions {
+  /** Factor applied to every gradient value (clipping, micro-batch averaging); default 1. */
+  readonly gradScale?: number;
+  /** Zero each gradient row after its update; default false. */
+  readonly clearGrad?: boolean;
+  /** Visit order: slot indices (0 … count−1) instead of 0, 1, …; e.g. slots sorted by row. */
+  readonly order?: Int32Array | null;
 }
 
 /**
@@ -34,27 +53,45 @@ export function lazyAdamwRows(
   count: number,
   grad: Float32Array,
   config: SparseStepConfig,
+  options: LazyAdamwOptions = {},
 ): void {
   const { table, m, v, lastStep, cols } = state;
   const { lr, beta1, beta2, eps, weightDecay, step } = config;
+  const scale = options.gradScale ?? 1;
+  const clearGrad = options.clearGrad ?? false;
+  const order = options.order ?? null;
   const keep = 1 - lr * weightDecay;
-  const c1 = 1 / (1 - Math.pow(beta1, step));
-  const c2 = 1 / (1 - Math.pow(beta2, step));
-  for (let s = 0; s < count; s++) {
+  // m ← β1·m + a1·grad, v ← β2·v + a2·grad² with the scale folded in.
+  const a1 = (1 - beta1) * scale;
+  const a2 = (1 - beta2) * scale * scale;
+  // lr·(m·c1)/(√(v·c2) + ε) = stepSize·m/(√v·rootC2 + ε).
+  const stepSize = lr / (1 - Math.pow(beta1, step));
+  const rootC2 = 1 / Math.sqrt(1 - Math.pow(beta2, step));
+  let owedCached = -1;
+  let decayCached = 1;
+  for (let k = 0; k < count; k++) {
+    const s = order === null ? k : order[k];
     const row = touched[s];
-    const skipped = Math.max(0, step - lastStep[row] - 1);
-    const decay = weightDecay === 0 ? 1 : Math.pow(keep, skipped + 1);
+    const owed = Math.max(1, step - lastStep[row]);
+    let decay = 1;
+    if (weightDecay !== 0) {
+      if (owed !== owedCached) {
+        owedCached = owed;
+        decayCached = Math.pow(keep, owed);
+      }
+      decay = decayCached;
+    }
     const base = row * cols;
-    const gBase = s * cols;
-    for (let c = 0; c < cols; c++) {
-      const g = grad[gBase + c];
-      const i = base + c;
-      const mi = beta1 * m[i] + (1 - beta1) * g;
-      const vi = beta2 * v[i] + (1 - beta2) * g * g;
+    const end = base + cols;
+    for (let i = base, j = s * cols; i < end; i++, j++) {
+      const g = grad[j];
+      const mi = beta1 * m[i] + a1 * g;
+      const vi = beta2 * v[i] + a2 * g * g;
       m[i] = mi;
       v[i] = vi;
-      table[i] = table[i] * decay - (lr * (mi * c1)) / (Math.sqrt(vi * c2) + eps);
+      table[i] = table[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * rootC2 + eps);
     }
+    if (clearGrad) grad.fill(0, s * cols, (s + 1) * cols);
     lastStep[row] = step;
   }
 }

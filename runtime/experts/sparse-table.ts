@@ -10,6 +10,15 @@
  *   touched       slot → row, and `grad` slots × cols: the pending row gradients
  * The scratch grows on demand (to about the distinct rows of one step) and is
  * reused across steps: touching fresh memory is expensive (tfjs-runtime.md §6).
+ * Invariants that keep the step to one pass over each touched row:
+ *   - every `grad` slot at or past touchedCount is zero (the update zeroes each
+ *     row it consumes), so reserving a slot writes nothing;
+ *   - `reserveGradRows` hands out the fresh slots of one call in ascending row
+ *     order, so the update streams table, m and v forwards (when several calls
+ *     left the slots unordered, `step` visits them through a sorted order);
+ *   - `scaleGrads` only records a factor, which the update (and the norm,
+ *     `rowGradient`) applies; it is folded into the gradients before any
+ *     further gradient is added (`reserveGradRows`, `gradients`).
  *
  * Gradients reach the table in two ways: the fused expert kernels
  * (expert-kernels.ts) add into `reserveGradRows` slots directly, and the row
@@ -40,6 +49,12 @@ export class ExpertTable implements SparseTable {
   private touched: Int32Array;
   private grad: Float32Array;
   private touchedCount = 0;
+  /** Factor owed by every pending gradient (see scaleGrads). */
+  private pendingScale = 1;
+  /** Reused scratch: reserveGradRows offsets, its fresh rows, step's visit order. */
+  private offsets = new Int32Array(0);
+  private freshRows = new Int32Array(0);
+  private order = new Int32Array(0);
 
   constructor(
     readonly name: string,
@@ -107,65 +122,79 @@ export class ExpertTable implements SparseTable {
 
   /**
    * Offsets into `gradients` of the pending-gradient rows of `ids` (duplicates
-   * share a slot), creating zeroed slots for rows not yet touched. Offsets stay
-   * valid until the next call.
+   * share a slot), creating zeroed slots for rows not yet touched (in ascending
+   * row order). The returned array is scratch, valid until the next call.
    */
   reserveGradRows(ids: Int32Array): Int32Array {
+    this.applyPendingScale();
     const { rowSlot, cols } = this;
+    if (this.freshRows.length < ids.length) this.freshRows = new Int32Array(ids.length);
+    if (this.offsets.length < ids.length) this.offsets = new Int32Array(ids.length);
+    const freshRows = this.freshRows;
     let fresh = 0;
     for (let n = 0; n < ids.length; n++) {
-      if (rowSlot[ids[n]] === -1) {
-        rowSlot[ids[n]] = -2; // counted, slot assigned below
-        fresh++;
+      const row = ids[n];
+      if (rowSlot[row] === -1) {
+        rowSlot[row] = -2; // counted, slot assigned below
+        freshRows[fresh++] = row;
       }
     }
     this.ensureScratch(this.touchedCount + fresh);
-    const offsets = new Int32Array(ids.length);
-    for (let n = 0; n < ids.length; n++) {
-      const row = ids[n];
-      let slot = rowSlot[row];
-      if (slot === -2) {
-        slot = this.touchedCount++;
-        rowSlot[row] = slot;
-        this.touched[slot] = row;
-        this.grad.fill(0, slot * cols, (slot + 1) * cols);
-      }
-      offsets[n] = slot * cols;
+    const sorted = freshRows.subarray(0, fresh).sort();
+    const touched = this.touched;
+    for (let f = 0; f < fresh; f++) {
+      const slot = this.touchedCount++;
+      rowSlot[sorted[f]] = slot;
+      touched[slot] = sorted[f];
     }
+    const offsets = this.offsets.subarray(0, ids.length);
+    for (let n = 0; n < ids.length; n++) offsets[n] = rowSlot[ids[n]] * cols;
     return offsets;
   }
 
   /** The pending-gradient buffer addressed by `reserveGradRows` offsets. */
   get gradients(): Float32Array {
+    this.applyPendingScale();
     return this.grad;
   }
 
   /** Pending gradient of `row` (a copy), or null if the row is untouched. */
   rowGradient(row: number): Float32Array | null {
     const slot = this.rowSlot[row];
-    return slot < 0 ? null : this.grad.slice(slot * this.cols, (slot + 1) * this.cols);
+    if (slot < 0) return null;
+    const out = this.grad.slice(slot * this.cols, (slot + 1) * this.cols);
+    if (this.pendingScale !== 1) for (let c = 0; c < out.length; c++) out[c] *= this.pendingScale;
+    return out;
   }
 
-  /** Rows with a pending gradient, in first-touch order. */
+  /** Rows with a pending gradient, in slot order (ascending within each backward pass). */
   touchedRowIds(): Int32Array {
     return this.touched.slice(0, this.touchedCount);
   }
 
   gradSquaredNorm(): number {
     let sum = 0;
+    const grad = this.grad;
     const end = this.touchedCount * this.cols;
-    for (let i = 0; i < end; i++) sum += this.grad[i] * this.grad[i];
-    return sum;
+    for (let i = 0; i < end; i++) sum += grad[i] * grad[i];
+    return sum * this.pendingScale * this.pendingScale;
   }
 
+  /** Scales every pending gradient by `factor` (recorded; applied by the update). */
   scaleGrads(factor: number): void {
-    const end = this.touchedCount * this.cols;
-    for (let i = 0; i < end; i++) this.grad[i] *= factor;
+    this.pendingScale *= factor;
   }
 
   step(config: SparseStepConfig): void {
-    lazyAdamwRows(this, this.touched, this.touchedCount, this.grad, config);
-    this.zeroGrads();
+    const count = this.touchedCount;
+    lazyAdamwRows(this, this.touched, count, this.grad, config, {
+      gradScale: this.pendingScale,
+      clearGrad: true,
+      order: this.ascendingOrder(),
+    });
+    for (let s = 0; s < count; s++) this.rowSlot[this.touched[s]] = -1;
+    this.touchedCount = 0;
+    this.pendingScale = 1;
   }
 
   /** Apply the weight decay owed by rows not updated since their last step (see lazy-adamw.ts). */
@@ -175,7 +204,9 @@ export class ExpertTable implements SparseTable {
 
   zeroGrads(): void {
     for (let s = 0; s < this.touchedCount; s++) this.rowSlot[this.touched[s]] = -1;
+    this.grad.fill(0, 0, this.touchedCount * this.cols);
     this.touchedCount = 0;
+    this.pendingScale = 1;
   }
 
   state(): { readonly name: string; readonly data: Float32Array; readonly shape: readonly number[] }[] {
@@ -209,7 +240,8 @@ export class ExpertTable implements SparseTable {
   bytes(): number {
     return (
       this.table.byteLength + this.m.byteLength + this.v.byteLength + this.lastStep.byteLength +
-      this.rowSlot.byteLength + this.touched.byteLength + this.grad.byteLength
+      this.rowSlot.byteLength + this.touched.byteLength + this.grad.byteLength +
+      this.offsets.byteLength + this.freshRows.byteLength + this.order.byteLength
     );
   }
 
@@ -223,6 +255,34 @@ export class ExpertTable implements SparseTable {
     if (name === `${this.name}.adam_v`) return this.v;
     if (name === `${this.name}.last_step`) return this.lastStep;
     return null;
+  }
+
+  /** Folds a recorded scaleGrads factor into the gradients (before more are added). */
+  private applyPendingScale(): void {
+    const factor = this.pendingScale;
+    if (factor === 1) return;
+    const grad = this.grad;
+    const end = this.touchedCount * this.cols;
+    for (let i = 0; i < end; i++) grad[i] *= factor;
+    this.pendingScale = 1;
+  }
+
+  /**
+   * null when the slots already hold ascending rows (one backward pass), else
+   * the slots sorted by row (several passes, e.g. gradient accumulation).
+   */
+  private ascendingOrder(): Int32Array | null {
+    const { touched, touchedCount: count } = this;
+    let ascending = true;
+    for (let s = 1; s < count && ascending; s++) ascending = touched[s - 1] < touched[s];
+    if (ascending) return null;
+    if (this.order.length < count) this.order = new Int32Array(touched.length);
+    // Sort the rows, then map each back to its slot.
+    const order = this.order.subarray(0, count);
+    order.set(touched.subarray(0, count));
+    order.sort();
+    for (let k = 0; k < count; k++) order[k] = this.rowSlot[order[k]];
+    return order;
   }
 
   private checkIds(ids: Int32Array): void {

@@ -1,21 +1,50 @@
 /**
- * Writes docs/report.schema.json from the zod schema of `peerc report --format json`.
- * Run: npx tsx docs/gen-report-schema.ts   (test/cost/schema-doc.test.ts checks it is up to date)
+ * Writes the published JSON Schemas of peerc's JSON outputs from their zod schemas:
+ *
+ *   docs/report.schema.json       peerc.report/v1       peerc report --format json   (compiler/report/schema.ts)
+ *   docs/diagnostics.schema.json  peerc.diagnostics/v1  peerc check --format json    (compiler/report/diagnostics-schema.ts)
+ *   docs/diff.schema.json         peerc.diff/v1         peerc diff --format json     (compiler/diff/schema.ts)
+ *
+ * Run: npx tsx docs/gen-report-schema.ts   (test/cost/report.test.ts and
+ * test/cost/published-schema.test.ts check they are up to date)
  */
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { ReportJsonSchema } from "../compiler/report/schema.js";
+import { DiagnosticsJsonSchema } from "../compiler/report/diagnostics-schema.js";
+import { DiffJsonSchema } from "../compiler/diff/schema.js";
+
+function schemaText(schema: z.ZodType, title: string, description: string): string {
+  const json = z.toJSONSchema(schema, { target: "draft-2020-12" });
+  return JSON.stringify({ title, description, ...json }, null, 2) + "\n";
+}
 
 export function reportSchemaText(): string {
-  const schema = z.toJSONSchema(ReportJsonSchema, { target: "draft-2020-12" });
-  const doc = { title: "peerc.report/v1", description: "peerc report --format json (generated from compiler/report/schema.ts)", ...schema };
-  return JSON.stringify(doc, null, 2) + "\n";
+  return schemaText(ReportJsonSchema, "peerc.report/v1", "peerc report --format json (generated from compiler/report/schema.ts)");
+}
+
+export function diagnosticsSchemaText(): string {
+  return schemaText(DiagnosticsJsonSchema, "peerc.diagnostics/v1", "peerc check --format json (generated from compiler/report/diagnostics-schema.ts)");
+}
+
+export function diffSchemaText(): string {
+  return schemaText(DiffJsonSchema, "peerc.diff/v1", "peerc diff --format json (generated from compiler/diff/schema.ts)");
 }
 
 export const REPORT_SCHEMA_PATH = fileURLToPath(new URL("./report.schema.json", import.meta.url));
+export const DIAGNOSTICS_SCHEMA_PATH = fileURLToPath(new URL("./diagnostics.schema.json", import.meta.url));
+export const DIFF_SCHEMA_PATH = fileURLToPath(new URL("./diff.schema.json", import.meta.url));
+
+export const PUBLISHED_SCHEMAS: readonly { readonly path: string; readonly text: () => string }[] = [
+  { path: REPORT_SCHEMA_PATH, text: reportSchemaText },
+  { path: DIAGNOSTICS_SCHEMA_PATH, text: diagnosticsSchemaText },
+  { path: DIFF_SCHEMA_PATH, text: diffSchemaText },
+];
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  fs.writeFileSync(REPORT_SCHEMA_PATH, reportSchemaText());
-  console.log(`wrote ${REPORT_SCHEMA_PATH}`);
+  for (const s of PUBLISHED_SCHEMAS) {
+    fs.writeFileSync(s.path, s.text());
+    console.log(`wrote ${s.path}`);
+  }
 }

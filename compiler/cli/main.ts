@@ -137,9 +137,19 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .argument("<old>", "file or REV:path")
     .argument("<new>", "file or REV:path")
     .addOption(new Option("-f, --format <format>", "output format").choices(["table", "md", "json"]).default("table"))
-    .addHelpText("after", examples(["peerc diff main:specs/tiny.peer specs/tiny.peer", "peerc diff HEAD~1:specs/paper.peer specs/paper.peer --format md"]))
-    .action(async (oldArg: string, newArg: string, opts: { format: "table" | "md" | "json" }) => {
-      exitCode = await diffCommand(io, oldArg, newArg, { format: opts.format });
+    .option("-m, --model <OLD=NEW>", "compare only this model; OLD=NEW pairs two names (repeatable)", collect, [])
+    .option("--fail-on <rule>", "exit 1 when a change breaks RULE, e.g. 'params>+5%' (repeatable; see docs/ci.md)", collect, [])
+    .addHelpText(
+      "after",
+      examples([
+        "peerc diff main:specs/tiny.peer specs/tiny.peer",
+        "peerc diff HEAD~1:specs/paper.peer specs/paper.peer --format md",
+        "peerc diff old.peer new.peer --model dense=peer",
+        "peerc diff main:specs/tiny.peer specs/tiny.peer --fail-on 'params>+5%' --fail-on 'flops_per_token>+10%'",
+      ]),
+    )
+    .action(async (oldArg: string, newArg: string, opts: { format: "table" | "md" | "json"; model: string[]; failOn: string[] }) => {
+      exitCode = await diffCommand(io, oldArg, newArg, { format: opts.format, models: opts.model, failOn: opts.failOn });
     });
 
   program
@@ -192,4 +202,9 @@ function reportFailure(io: CliIO, error: unknown): number {
   io.stderr("  this is a bug in peerc, not in your spec; please report it with the spec and this command line\n");
   if (io.env.PEERC_DEBUG && error instanceof Error && error.stack) io.stderr(error.stack + "\n");
   return EXIT_USAGE;
+}
+
+/** Commander option parser for a repeatable option. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

@@ -5,12 +5,35 @@
 import type { LayerJson, ModelJson, ReportJson } from "../report/schema.js";
 import { mdTable, textTable, type Column } from "../report/text-table.js";
 import { formatBytes, formatCount, formatFlops, formatPercent, formatSeconds } from "../report/units.js";
+import { UsageError } from "../../diagnostics/errors.js";
 
 export interface DiffOptions {
   readonly format: "table" | "md" | "json";
+  /** Which models to compare (`--model OLD=NEW` or `--model NAME`); all, matched by name, when absent. */
+  readonly models?: readonly ModelPair[];
+  /** `--fail-on` results, shown after the deltas and carried in the JSON. */
+  readonly failOn?: readonly FailOnResult[];
 }
 
-type Unit = "count" | "flops" | "bytes" | "seconds" | "number";
+/** One `--fail-on` rule on one model (compiler/diff/fail-on.ts). */
+export interface FailOnResult {
+  readonly rule: string;
+  readonly model: string;
+  readonly figure: string;
+  readonly kind: "relative" | "delta" | "value";
+  /** The relative change, the delta or the value compared; null when it cannot be computed (see `text`). */
+  readonly observed: number | null;
+  readonly failed: boolean;
+  readonly text: string;
+}
+
+/** A model of the old report compared with one of the new (same name unless renamed). */
+export interface ModelPair {
+  readonly before: string;
+  readonly after: string;
+}
+
+export type Unit = "count" | "flops" | "bytes" | "seconds" | "number";
 
 export interface FigureDelta {
   readonly figure: string;
@@ -32,6 +55,8 @@ export interface LayerDelta {
 
 export interface ModelDelta {
   readonly name: string;
+  /** The old model's name when `--model OLD=NEW` paired two names; null otherwise. */
+  readonly renamedFrom: string | null;
   readonly status: "added" | "removed" | "changed" | "unchanged";
   readonly hashBefore: string | null;
   readonly hashAfter: string | null;
@@ -39,7 +64,7 @@ export interface ModelDelta {
   readonly layers: readonly LayerDelta[];
 }
 
-const TOTAL_FIGURES: readonly [string, Unit, (m: ModelJson) => number | null][] = [
+export const TOTAL_FIGURES: readonly [string, Unit, (m: ModelJson) => number | null][] = [
   ["params", "count", (m) => m.totals.params],
   ["active_params", "count", (m) => m.totals.active_params],
   ["flops_per_token.forward", "flops", (m) => m.totals.flops_per_token.forward],
@@ -85,22 +110,28 @@ function layerDeltas(before: ModelJson | null, after: ModelJson | null): LayerDe
   return out;
 }
 
-export function diffModels(before: ReportJson, after: ReportJson): ModelDelta[] {
+export function diffModels(before: ReportJson, after: ReportJson, pairs?: readonly ModelPair[]): ModelDelta[] {
   const old = new Map(before.models.map((m) => [m.name, m]));
   const now = new Map(after.models.map((m) => [m.name, m]));
+  if (pairs !== undefined) {
+    for (const p of pairs) {
+      if (!old.has(p.before)) throw new UsageError(`--model: the old side has no model '${p.before}'`, `its models: ${[...old.keys()].join(", ") || "none"}`);
+      if (!now.has(p.after)) throw new UsageError(`--model: the new side has no model '${p.after}'`, `its models: ${[...now.keys()].join(", ") || "none"}`);
+    }
+    return pairs.map((p) => modelDelta(p.after, p.before !== p.after ? p.before : null, old.get(p.before)!, now.get(p.after)!));
+  }
   const names = [...new Set([...now.keys(), ...old.keys()])];
-  return names.map((name) => {
-    const a = old.get(name) ?? null;
-    const b = now.get(name) ?? null;
-    const totals = TOTAL_FIGURES.map(([f, unit, get]) => figure(f, unit, a ? get(a) : null, b ? get(b) : null));
-    const layers = layerDeltas(a, b);
-    const status =
-      a === null ? "added" : b === null ? "removed" : totals.some(changed) || layers.length > 0 ? "changed" : "unchanged";
-    return { name, status, hashBefore: a?.hash ?? null, hashAfter: b?.hash ?? null, totals, layers };
-  });
+  return names.map((name) => modelDelta(name, null, old.get(name) ?? null, now.get(name) ?? null));
 }
 
-function show(unit: Unit, v: number | null): string {
+function modelDelta(name: string, renamedFrom: string | null, a: ModelJson | null, b: ModelJson | null): ModelDelta {
+  const totals = TOTAL_FIGURES.map(([f, unit, get]) => figure(f, unit, a ? get(a) : null, b ? get(b) : null));
+  const layers = layerDeltas(a, b);
+  const status = a === null ? "added" : b === null ? "removed" : totals.some(changed) || layers.length > 0 ? "changed" : "unchanged";
+  return { name, renamedFrom, status, hashBefore: a?.hash ?? null, hashAfter: b?.hash ?? null, totals, layers };
+}
+
+export function show(unit: Unit, v: number | null): string {
   if (v === null) return "—";
   switch (unit) {
     case "count":
@@ -116,14 +147,14 @@ function show(unit: Unit, v: number | null): string {
   }
 }
 
-function signed(unit: Unit, v: number | null): string {
+export function signed(unit: Unit, v: number | null): string {
   if (v === null) return "—";
   if (v === 0) return "0";
   const text = show(unit, Math.abs(v));
   return (v > 0 ? "+" : "−") + text;
 }
 
-function relative(r: number | null): string {
+export function relative(r: number | null): string {
   if (r === null) return "—";
   if (r === 0) return "0%";
   return (r > 0 ? "+" : "−") + formatPercent(Math.abs(r));
@@ -154,14 +185,19 @@ function layerCells(l: LayerDelta): string[] {
 }
 
 export function diffReports(before: ReportJson, after: ReportJson, opts: DiffOptions): string {
-  const models = diffModels(before, after);
-  if (opts.format === "json") return JSON.stringify({ schema: "peerc.diff/v1", models }, null, 2) + "\n";
+  const models = diffModels(before, after, opts.models);
+  const failOn = opts.failOn;
+  if (opts.format === "json") {
+    const doc: DiffJson = { schema: "peerc.diff/v1", models, ...(failOn !== undefined ? { fail_on: [...failOn] } : {}) };
+    return JSON.stringify(doc, null, 2) + "\n";
+  }
   const md = opts.format === "md";
   const table = md ? mdTable : (c: readonly Column[], r: readonly (readonly string[])[]) => textTable(c, r);
   const out: string[] = md ? ["## peerc diff", ""] : [];
   for (const m of models) {
-    const heading = `model ${m.name}: ${m.status}`;
-    out.push(md ? `### \`${m.name}\`: ${m.status}` : heading, "");
+    const title = m.renamedFrom !== null ? `${m.renamedFrom} → ${m.name}` : m.name;
+    const heading = `model ${title}: ${m.status}`;
+    out.push(md ? `### \`${title}\`: ${m.status}` : heading, "");
     if (m.status === "unchanged") continue;
     const rows = m.totals
       .filter((f) => changed(f) || m.status !== "changed")
@@ -172,5 +208,16 @@ export function diffReports(before: ReportJson, after: ReportJson, opts: DiffOpt
       out.push(table(LAYER_COLUMNS, m.layers.map(layerCells)), "");
     }
   }
+  if (failOn !== undefined && failOn.length > 0) {
+    out.push(md ? "**Limits (`--fail-on`)**" : "limits (--fail-on)", "");
+    for (const r of failOn) out.push(`${md ? "- " : "  "}${r.failed ? (md ? "❌" : "✗") : md ? "✅" : "✓"} ${r.text}`);
+    out.push("");
+  }
   return out.join("\n");
+}
+
+export interface DiffJson {
+  readonly schema: "peerc.diff/v1";
+  readonly models: readonly ModelDelta[];
+  readonly fail_on?: readonly FailOnResult[];
 }

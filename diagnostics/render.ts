@@ -3,7 +3,7 @@
  * (schema peerc.diagnostics/v1) and `github` (workflow commands that become
  * annotations on a pull request).
  */
-import type { SourceFile, Span } from "./source.js";
+import { visible, type SourceFile, type Span } from "./source.js";
 import type { Diagnostic } from "./diagnostic.js";
 import { renderSnippet } from "./snippet.js";
 import { paint, type Palette } from "./style.js";
@@ -20,6 +20,8 @@ export interface RenderOptions {
 export const JSON_SCHEMA = "peerc.diagnostics/v1";
 
 export function renderDiagnostics(diags: readonly Diagnostic[], sources: ReadonlyMap<string, SourceFile>, opts: RenderOptions): string {
+  // Text from a spec (names, strings, paths) never reaches a terminal or a log raw: control characters become escapes.
+  diags = diags.map(visibleText);
   switch (opts.format) {
     case "json":
       return renderJson(diags);
@@ -28,6 +30,18 @@ export function renderDiagnostics(diags: readonly Diagnostic[], sources: Readonl
     case "human":
       return renderHuman(diags, sources, opts.color, opts.maxErrors ?? 50);
   }
+}
+
+/** The diagnostic with control characters escaped in every text field (spans keep their file, the key into `sources`). */
+function visibleText(d: Diagnostic): Diagnostic {
+  return {
+    ...d,
+    message: visible(d.message),
+    label: d.label === undefined ? undefined : visible(d.label),
+    labels: d.labels.map((l) => ({ ...l, message: visible(l.message) })),
+    notes: d.notes.map(visible),
+    help: d.help === undefined ? undefined : visible(d.help),
+  };
 }
 
 // ─── human ──────────────────────────────────────────────────────────────────
@@ -58,7 +72,7 @@ function countPhrase(diags: readonly Diagnostic[], prefix = ""): string {
 
 function summary(diags: readonly Diagnostic[], p: Palette): string {
   const files = [...new Set(diags.map((d) => d.span?.file).filter((f): f is string => f !== undefined))];
-  const where = files.length === 1 ? ` in ${files[0]}` : files.length > 1 ? ` in ${files.length} files` : "";
+  const where = files.length === 1 ? ` in ${visible(files[0]!)}` : files.length > 1 ? ` in ${files.length} files` : "";
   const worst = diags.some((d) => d.severity === "error") ? "error" : diags.some((d) => d.severity === "warning") ? "warning" : "note";
   return `${p.severity(worst, worst)}${p.bold(`: ${countPhrase(diags)}${where}`)}`;
 }
@@ -99,14 +113,14 @@ function gutterFor(d: Diagnostic): number {
 }
 
 function location(span: Span): string {
-  return `${span.file}:${span.line}:${span.column}`;
+  return `${visible(span.file)}:${span.line}:${span.column}`;
 }
 
 // ─── json ───────────────────────────────────────────────────────────────────
 
 function spanFields(span: Span | undefined) {
   return {
-    file: span?.file ?? null,
+    file: span ? visible(span.file) : null,
     line: span?.line ?? null,
     column: span?.column ?? null,
     endLine: span?.endLine ?? null,
@@ -151,7 +165,7 @@ function renderGithub(d: Diagnostic): string {
   const props: string[] = [];
   if (d.span) {
     props.push(
-      `file=${escapeProperty(d.span.file)}`,
+      `file=${escapeProperty(visible(d.span.file))}`,
       `line=${d.span.line}`,
       `col=${d.span.column}`,
       `endLine=${d.span.endLine}`,

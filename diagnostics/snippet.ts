@@ -1,10 +1,11 @@
 /**
  * The source excerpt of a human diagnostic: numbered lines with `^^^` under
  * the primary span and `---` under secondary ones, each followed by its label.
- * Tabs are expanded to 4 columns in both the line and the underline; lines
+ * Tabs are expanded to 4 columns in both the line and the underline, control
+ * characters are shown as escapes (`\x1b`) with the underline following; lines
  * longer than 120 columns are windowed around the annotation.
  */
-import { lineStarts, type SourceFile, type Span } from "./source.js";
+import { escapeControl, isControl, lineStarts, visible, type SourceFile, type Span } from "./source.js";
 import type { Severity } from "./diagnostic.js";
 import type { Palette } from "./style.js";
 
@@ -32,16 +33,23 @@ function lineText(source: SourceFile, line: number): string | null {
   return source.text.slice(start, end).replace(/\r?\n$|\r$/, "");
 }
 
-/** Display column (0-based) of a 0-based code-unit index, with tabs expanded. */
+/** How one code unit is drawn: a tab as spaces to the next stop, a control character as its escape. */
+function shownAs(ch: string, col: number): string {
+  if (ch === "\t") return " ".repeat(TAB - (col % TAB));
+  return isControl(ch) ? escapeControl(ch) : ch;
+}
+
+/** Display column (0-based) of a 0-based code-unit index, with tabs expanded and control characters escaped. */
 function displayColumn(text: string, index: number): number {
   let col = 0;
-  for (let i = 0; i < index && i < text.length; i++) col = text[i] === "\t" ? col + TAB - (col % TAB) : col + 1;
+  for (let i = 0; i < index && i < text.length; i++) col += shownAs(text[i]!, col).length;
   return col + Math.max(0, index - text.length);
 }
 
+/** The line as drawn: tabs expanded, control characters escaped (never sent raw to a terminal). */
 function expandTabs(text: string): string {
   let out = "";
-  for (const ch of text) out += ch === "\t" ? " ".repeat(TAB - (out.length % TAB)) : ch;
+  for (let i = 0; i < text.length; i++) out += shownAs(text[i]!, out.length);
   return out;
 }
 
@@ -87,7 +95,7 @@ export function renderSnippet(
       const from = Math.max(0, start - offset);
       const width = Math.max(1, Math.min(end - offset, MAX_WIDTH + 2) - from);
       const underline = (a.primary ? "^" : "-").repeat(width);
-      const label = a.message ? ` ${a.message}` : "";
+      const label = a.message ? ` ${visible(a.message)}` : "";
       out.push(`${pad} ${bar} ${" ".repeat(from)}${p.underline(severity, a.primary, underline + label)}`);
     }
   }

@@ -105,3 +105,34 @@ export function coverSpans(a: Span, b: Span): Span {
     endColumn: last.endColumn,
   };
 }
+
+/**
+ * Characters a terminal acts on instead of showing: C0 controls but tab and
+ * line feed (a message may span lines; a source line never holds one), DEL,
+ * C1 controls, bidirectional overrides and isolates, line and paragraph
+ * separators. A spec can hold any of them (in a string, a comment, a file
+ * name); diagnostics show them as escapes so a spec can neither retitle the
+ * terminal nor hide text.
+ */
+const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g;
+
+/** The visible form of one control character: `\x1b`, `\n`, `\u202e`. */
+export function escapeControl(ch: string): string {
+  const code = ch.charCodeAt(0);
+  if (code === 10) return "\\n";
+  if (code === 13) return "\\r";
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+}
+
+/** `text` with every control character (tab and line feed excepted) written as an escape. */
+export function visible(text: string): string {
+  return text.replace(CONTROL, escapeControl);
+}
+
+/** Whether one UTF-16 code unit is a control character that `visible` escapes. */
+export function isControl(ch: string): boolean {
+  CONTROL.lastIndex = 0;
+  const hit = CONTROL.test(ch);
+  CONTROL.lastIndex = 0;
+  return hit;
+}

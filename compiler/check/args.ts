@@ -11,12 +11,12 @@ import type { Span } from "../../diagnostics/source.js";
 import type { CheckCode } from "../../diagnostics/codes/check.js";
 import type { Reporter } from "./report.js";
 import { didYouMean, nearest } from "./suggest.js";
-import { aTypeName, groupDigits, show, type Value } from "./values.js";
+import { aTypeName, compactNumber, groupDigits, show, type Value } from "./values.js";
 
 /** Largest dimension the IR allows (see ir/types.ts). */
 export const MAX_DIM = 2 ** 31;
 
-interface Problem {
+export interface Problem {
   code: CheckCode;
   /** `{arg}` is replaced by the argument's name. */
   message: string;
@@ -108,15 +108,26 @@ export function num(opts: { gt?: number; ge?: number; le?: number; percent?: boo
     else if (value.t === "float") x = value.v;
     else if (value.t === "percent" && opts.percent) x = value.v;
     else return wrongType("a number", value);
+    if (!Number.isFinite(x)) return notFinite(value);
     if ((opts.gt !== undefined && !(x > opts.gt)) || (opts.ge !== undefined && !(x >= opts.ge)) || (opts.le !== undefined && !(x <= opts.le))) {
       const range = [
-        opts.gt !== undefined ? `> ${opts.gt}` : opts.ge !== undefined ? `≥ ${opts.ge}` : null,
-        opts.le !== undefined ? `≤ ${opts.le}` : null,
+        opts.gt !== undefined ? `> ${compactNumber(opts.gt)}` : opts.ge !== undefined ? `≥ ${compactNumber(opts.ge)}` : null,
+        opts.le !== undefined ? `≤ ${compactNumber(opts.le)}` : null,
       ].filter(Boolean).join(" and ");
       return { code: opts.gt === 0 && opts.le === undefined ? "E0210" : "E0214", message: `\`{arg}\` must be ${range}`, label: `this is ${show(value)}` };
     }
     return x;
   });
+}
+
+/** A number a double cannot hold (`1e400`, or an exact integer past 1.8e308): never a setting. */
+export function notFinite(value: Value): Problem {
+  return {
+    code: "E0205",
+    message: "`{arg}` is too large to be a number",
+    label: value.t === "int" ? `an integer of ${value.v.toString().length} digits` : "not a finite number",
+    help: "numbers must be finite doubles (at most about 1.8e308); write the value you mean",
+  };
 }
 
 /** A fraction in [0, 1): `5%` or `0.05`. */
@@ -167,6 +178,7 @@ export function numberCheck(gt = 0): Check<number> {
   return (value) => {
     const x = value.t === "int" ? Number(value.v) : value.t === "float" ? value.v : null;
     if (x === null) return wrongType("a number or `none`", value);
+    if (!Number.isFinite(x)) return notFinite(value);
     if (!(x > gt)) return { code: "E0210", message: "`{arg}` must be positive", label: `this is ${show(value)}` };
     return x;
   };
@@ -287,7 +299,7 @@ export function readArgs<S extends AnyObject>(
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      const name = String(issue.path[0] ?? "");
+      let name = String(issue.path[0] ?? "");
       const params = (issue as { params?: { missing?: boolean; silent?: boolean; problem?: Problem } }).params ?? {};
       if (params.silent) continue;
       if (params.missing) {
@@ -300,6 +312,8 @@ export function readArgs<S extends AnyObject>(
         });
       } else if (params.problem) {
         const p = params.problem;
+        // The statement's own value is named after the statement: `flops`, not `value`.
+        if (name === "value") name = spec.what.replace(/`/g, "");
         reporter.report({
           code: p.code,
           message: p.message.replaceAll("{arg}", name),

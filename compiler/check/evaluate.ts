@@ -41,6 +41,17 @@ export class Run {
   eval(expr: Expr, scope: Scope, hint?: string): Value {
     switch (expr.kind) {
       case "Number":
+        if (expr.int === null && !Number.isFinite(expr.float)) {
+          // `1e2000`: a literal no double holds (exact integers up to 1e1000 stay exact).
+          this.reporter.report({
+            code: "E0205",
+            message: "number too large",
+            span: expr.span,
+            label: "this overflows a double",
+            help: "numbers must be finite doubles (at most about 1.8e308)",
+          });
+          return ERROR;
+        }
         if (expr.percent) return { t: "percent", v: expr.float / 100 };
         return expr.int !== null ? { t: "int", v: expr.int } : { t: "float", v: expr.float };
       case "String":

@@ -6,8 +6,8 @@
 import * as path from "node:path";
 import type { ImportDecl, SpecFile } from "../../grammar/ast.js";
 import { parseSpec } from "../../grammar/parse.js";
-import type { SourceFile } from "../../diagnostics/source.js";
-import type { Diagnostic } from "../../diagnostics/diagnostic.js";
+import { SpanFactory, type SourceFile } from "../../diagnostics/source.js";
+import { diagnostic, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import type { FileHost } from "./host.js";
 import type { Reporter } from "./report.js";
 
@@ -40,18 +40,25 @@ export function resolveImport(importer: string, target: string): string {
 }
 
 export function loadProgram(entries: readonly string[], host: FileHost, reporter: Reporter): LoadedProgram {
-  const byPath = new Map<string, LoadedFile>();
+  /** Loaded files by identity (real path): one file reached through two paths is read once. */
+  const byIdentity = new Map<string, LoadedFile>();
+  const identityOf = (file: string) => host.identity?.(file) ?? file;
   const files: LoadedFile[] = [];
   const syntax: Diagnostic[] = [];
-  const stack: { file: string; via: ImportDecl | null }[] = [];
+  const stack: { file: string; id: string; via: ImportDecl | null }[] = [];
 
   const load = (file: string, text: string, entry: boolean): LoadedFile => {
     const source: SourceFile = { path: file, text };
-    const parsed = parseSpec(source);
+    const badByte = host.invalidUtf8?.(file);
+    const parsed =
+      badByte === undefined
+        ? parseSpec(source)
+        : { file: { kind: "File" as const, path: file, declarations: [], comments: [], span: new SpanFactory(source).span(0, 0) }, diagnostics: [notUtf8(source, badByte)] };
     syntax.push(...parsed.diagnostics);
     const loaded: LoadedFile = { path: file, source, ast: parsed.file, entry, imports: [] };
-    byPath.set(file, loaded);
-    stack.push({ file, via: null });
+    const id = identityOf(file);
+    byIdentity.set(id, loaded);
+    stack.push({ file, id, via: null });
     // A file with syntax errors is not checked, so its (possibly garbled) imports are not followed.
     const broken = parsed.diagnostics.some((d) => d.severity === "error");
     for (const decl of parsed.file.declarations) {
@@ -77,7 +84,8 @@ export function loadProgram(entries: readonly string[], host: FileHost, reporter
       return null;
     }
     const target = resolveImport(importer.path, written);
-    const onStack = stack.findIndex((s) => s.file === target);
+    const targetId = identityOf(target);
+    const onStack = stack.findIndex((s) => s.id === targetId);
     if (onStack >= 0) {
       const cycle = [...stack.slice(onStack).map((s) => s.file), target];
       reporter.report({
@@ -93,7 +101,7 @@ export function loadProgram(entries: readonly string[], host: FileHost, reporter
       });
       return null;
     }
-    const known = byPath.get(target);
+    const known = byIdentity.get(targetId);
     if (known) return known;
     const text = host.readFile(target);
     if (text === undefined) {
@@ -111,7 +119,7 @@ export function loadProgram(entries: readonly string[], host: FileHost, reporter
 
   for (const entry of entries) {
     const file = normalizePath(entry);
-    const existing = byPath.get(file);
+    const existing = byIdentity.get(identityOf(file));
     if (existing) {
       (existing as { entry: boolean }).entry = true;
       continue;
@@ -124,4 +132,15 @@ export function loadProgram(entries: readonly string[], host: FileHost, reporter
     load(file, text, true);
   }
   return { files, syntax };
+}
+
+/** A file that is not UTF-8 is not parsed: its text is not what the user sees in an editor. */
+function notUtf8(source: SourceFile, offset: number): Diagnostic {
+  return diagnostic({
+    code: "E0007",
+    message: "the file is not valid UTF-8",
+    span: new SpanFactory(source).span(offset, 1),
+    label: "the bytes here are not UTF-8",
+    help: "save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`); specs are read as UTF-8 only",
+  });
 }

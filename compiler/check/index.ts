@@ -18,9 +18,10 @@ import { assembleModel, type AssembledModel } from "./model.js";
 import { Reporter } from "./report.js";
 import { buildScopes, type ModelEntry } from "./names.js";
 import { enumerateVariants, MAX_VARIANTS, sweepValue } from "./sweep.js";
-import { checkTrain } from "./train.js";
+import { checkTrain, horizonSpan } from "./train.js";
+import { costModel } from "../cost/index.js";
 import { nearest } from "./suggest.js";
-import { groupDigits } from "./values.js";
+import { compactNumber, groupDigits } from "./values.js";
 import type { LetStatement } from "../../grammar/ast.js";
 
 export { nodeFileHost, type FileHost } from "./host.js";
@@ -34,7 +35,11 @@ export interface CheckResult {
 
 export function checkSource(path: string, text: string, host: FileHost = nodeFileHost): CheckResult {
   const own = normalizePath(path);
-  return checkFiles([path], { readFile: (p) => (normalizePath(p) === own ? text : host.readFile(p)) });
+  return checkFiles([path], {
+    readFile: (p) => (normalizePath(p) === own ? text : host.readFile(p)),
+    identity: host.identity ? (p) => host.identity!(p) : undefined,
+    invalidUtf8: (p) => (normalizePath(p) === own ? undefined : host.invalidUtf8?.(p)),
+  });
 }
 
 export function checkFiles(paths: string[], host: FileHost = nodeFileHost): CheckResult {
@@ -217,9 +222,50 @@ function checkModel(
       train: variant.train,
       budgets: variant.budgets,
     };
+    if (!horizonGivesSteps(model, reporter)) continue;
     out.push({ ...model, hash: specHash(model) });
   }
   return out;
+}
+
+/** Most optimizer steps a run can count exactly (the trainer's step counter is a double). */
+const MAX_STEPS = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A FLOP horizon becomes a whole number of steps only through the cost model:
+ * a budget below one step (the trainer would silently run one) or above any
+ * countable number of steps is an error at the `flops` value.
+ */
+function horizonGivesSteps(model: Omit<IRModel, "hash">, reporter: Reporter): boolean {
+  const train = model.train;
+  if (!train || train.horizon.kind !== "flops") return true;
+  let steps: number | null;
+  let perStep = 0;
+  try {
+    const cost = costModel({ ...model, hash: "" });
+    steps = cost.train?.steps ?? null;
+    perStep = cost.train?.flopsPerStep ?? 0;
+  } catch {
+    return true; // a layer without a cost formula is reported where costs are needed (E0690)
+  }
+  if (steps === null) return true;
+  if (steps >= 1 && steps <= MAX_STEPS) return true;
+  const span = horizonSpan(train) ?? train.span;
+  const few = steps < 1;
+  reporter.report({
+    code: "E0513",
+    message: few
+      ? `\`flops ${compactNumber(train.horizon.flops)}\` buys no optimizer step of model \`${model.name}\``
+      : `\`flops ${compactNumber(train.horizon.flops)}\` gives more steps than a run can count`,
+    span,
+    label: few
+      ? `one step costs ${compactNumber(perStep)} FLOPs`
+      : `about ${compactNumber(steps)} steps, above ${groupDigits(MAX_STEPS)}`,
+    help: few
+      ? `give at least ${compactNumber(perStep)} FLOPs, or the horizon as \`steps\` or \`tokens\``
+      : "give a smaller budget, or the horizon as `steps` or `tokens`",
+  });
+  return false;
 }
 
 function warnUnused(files: readonly LoadedFile[], usage: UsageSet, walked: Set<LetStatement>, reporter: Reporter): void {

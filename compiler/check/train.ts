@@ -1,9 +1,12 @@
 /**
  * `train M { … }` → IRTrain. Every setting is a statement whose value and
- * arguments are read with a zod schema, like a layer's.
+ * arguments are read with a zod schema, like a layer's; the IR is assembled
+ * from zod's typed output. Section-level problems (missing settings, two
+ * horizons, micro_batch not dividing batch) are reported even when a setting
+ * failed, so one run shows all errors of a section.
  */
 import { z } from "zod";
-import type { Statement, TrainDecl } from "../../grammar/ast.js";
+import type { LetStatement, Statement, TrainDecl } from "../../grammar/ast.js";
 import type { Span } from "../../diagnostics/source.js";
 import type { IRData, IROptimizer, IRSchedule, IRTrain, Horizon } from "../../ir/types.js";
 import {
@@ -16,17 +19,17 @@ import {
   DEFAULT_SCHEDULE,
   DEFAULT_SEED,
 } from "../../ir/defaults.js";
-import { flag, fraction, int, noneOr, num, numberCheck, pair, readArgs, text, valueSchema, word, type ArgsSpec } from "./args.js";
+import { flag, fraction, int, noneOr, num, numberCheck, pair, readArgs, text, valueSchema, word, type ArgsSpec, type Problem } from "./args.js";
 import type { Run } from "./evaluate.js";
 import { defineLocal, evaluateArgs, TRAIN_SETTINGS } from "./expand.js";
 import type { Reporter } from "./report.js";
+import type { Value } from "./values.js";
 import { LocalScope, type FileScope } from "./scope.js";
-import { didYouMean } from "./suggest.js";
-import type { LetStatement } from "../../grammar/ast.js";
+import { didYouMean, nearest } from "./suggest.js";
 
 const COUNT_MAX = Number.MAX_SAFE_INTEGER;
 
-const warmup = valueSchema((value) => {
+const warmup = valueSchema((value): IRSchedule["warmup"] | Problem => {
   if (value.t === "int" && value.v >= 0n && value.v <= BigInt(COUNT_MAX)) return { steps: Number(value.v) };
   if ((value.t === "percent" || value.t === "float") && value.v >= 0 && value.v < 1) return { fraction: value.v };
   return {
@@ -37,57 +40,91 @@ const warmup = valueSchema((value) => {
 });
 
 type AnyObject = z.ZodObject<Record<string, z.ZodType>>;
-interface Setting {
-  readonly schema: AnyObject;
-  readonly spec: ArgsSpec;
-}
+type TrainSetting = (typeof TRAIN_SETTINGS)[number];
 
-const setting = (what: string, schema: AnyObject, spec: Partial<ArgsSpec> = {}): Setting => ({ schema, spec: { what, ...spec } });
+/** Largest learning rate accepted: far past divergence, still a finite schedule. */
+export const MAX_LR = 1e4;
+/** Largest FLOP budget accepted (the largest runs so far are below 1e27). */
+export const MAX_FLOPS = 1e35;
 
-const SETTINGS: Record<(typeof TRAIN_SETTINGS)[number], Setting> = {
-  batch: setting("`batch`", z.object({ value: int(1, COUNT_MAX) })),
-  micro_batch: setting("`micro_batch`", z.object({ value: int(1, COUNT_MAX) })),
-  steps: setting("`steps`", z.object({ value: int(1, COUNT_MAX) })),
-  tokens: setting("`tokens`", z.object({ value: int(1, COUNT_MAX) })),
-  flops: setting("`flops`", z.object({ value: num({ gt: 0 }) })),
-  seed: setting("`seed`", z.object({ value: int(0, 2 ** 32 - 1) })),
-  eval_every: setting("`eval_every`", z.object({ value: int(1, COUNT_MAX) })),
-  checkpoint_every: setting("`checkpoint_every`", z.object({ value: int(1, COUNT_MAX) })),
-  log_every: setting("`log_every`", z.object({ value: int(1, COUNT_MAX) })),
-  optimizer: setting(
-    "`optimizer adamw`",
-    z.object({
-      value: word(["adamw"]),
-      lr: num({ gt: 0 }),
-      betas: pair(0, 1).optional(),
-      eps: num({ gt: 0 }).optional(),
-      weight_decay: num({ ge: 0 }).optional(),
-      clip: noneOr(numberCheck()).optional(),
-      expert_lr: noneOr(numberCheck()).optional(),
-      decay_all: flag().optional(),
-    }),
-    { flags: ["decay_all"] },
-  ),
-  schedule: setting(
-    "`schedule`",
-    z.object({ value: word(["cosine", "linear", "constant"]), warmup: warmup.optional(), min_lr: fraction(1.000001).optional() }),
-  ),
-  data: setting(
-    "`data`",
-    z.object({
-      value: word(["bytes", "bpe"]),
-      path: text().optional(),
-      val: fraction(1).optional(),
-      vocab: int(257, 2 ** 31).optional(),
-    }),
-    { positionalString: "path" },
-  ),
+const SCHEMAS = {
+  batch: z.object({ value: int(1, COUNT_MAX) }),
+  micro_batch: z.object({ value: int(1, COUNT_MAX) }),
+  steps: z.object({ value: int(1, COUNT_MAX) }),
+  tokens: z.object({ value: int(1, COUNT_MAX) }),
+  flops: z.object({ value: num({ gt: 0, le: MAX_FLOPS }) }),
+  seed: z.object({ value: int(0, 2 ** 32 - 1) }),
+  eval_every: z.object({ value: int(1, COUNT_MAX) }),
+  checkpoint_every: z.object({ value: int(1, COUNT_MAX) }),
+  log_every: z.object({ value: int(1, COUNT_MAX) }),
+  optimizer: z.object({
+    value: word(["adamw"]),
+    lr: num({ gt: 0, le: MAX_LR }),
+    betas: pair(0, 1).optional(),
+    eps: num({ gt: 0, le: 1 }).optional(),
+    weight_decay: num({ ge: 0, le: MAX_LR }).optional(),
+    clip: noneOr(numberCheck()).optional(),
+    expert_lr: noneOr(numberCheck()).optional(),
+    decay_all: flag().optional(),
+  }),
+  schedule: z.object({ value: word(["cosine", "linear", "constant"]), warmup: warmup.optional(), min_lr: fraction(1.000001).optional() }),
+  data: z.object({
+    value: word(["bytes", "bpe"]),
+    path: text().optional(),
+    val: fraction(1).optional(),
+    vocab: int(257, 2 ** 31).optional(),
+  }),
+} satisfies Record<TrainSetting, AnyObject>;
+
+const SPECS: Record<TrainSetting, ArgsSpec> = {
+  batch: { what: "`batch`" },
+  micro_batch: { what: "`micro_batch`" },
+  steps: { what: "`steps`" },
+  tokens: { what: "`tokens`" },
+  flops: { what: "`flops`" },
+  seed: { what: "`seed`" },
+  eval_every: { what: "`eval_every`" },
+  checkpoint_every: { what: "`checkpoint_every`" },
+  log_every: { what: "`log_every`" },
+  optimizer: { what: "`optimizer adamw`", flags: ["decay_all"] },
+  schedule: { what: "`schedule`" },
+  data: { what: "`data`", positionalString: "path" },
 };
 
-interface Read {
-  data: Record<string, unknown>;
+type Schemas = typeof SCHEMAS;
+
+interface Read<K extends TrainSetting> {
+  data: z.output<Schemas[K]>;
   spans: Record<string, Span>;
   stmt: Statement;
+}
+
+/** What each setting read to, typed by zod's output. */
+type Settings = { [K in TrainSetting]?: Read<K> };
+
+/** Where each resolved value of an IRTrain came from: the span it was written at, or null for a default. */
+export type TrainOrigins = Readonly<Record<string, Span | null>>;
+
+const origins = new WeakMap<IRTrain, TrainOrigins>();
+const horizonSpans = new WeakMap<IRTrain, Span>();
+
+/** The provenance of a checked train section's values (for `peerc show`), keyed like the IR's fields. */
+export function trainOrigins(train: IRTrain): TrainOrigins | undefined {
+  return origins.get(train);
+}
+
+/** Where the horizon (`steps`, `tokens`, `flops`) of a checked train section was written. */
+export function horizonSpan(train: IRTrain): Span | undefined {
+  return horizonSpans.get(train);
+}
+
+function isSetting(head: string): head is TrainSetting {
+  return (TRAIN_SETTINGS as readonly string[]).includes(head);
+}
+
+function readSetting<K extends TrainSetting>(head: K, stmt: Statement, value: { value: Value; span: Span }, run: Run, local: LocalScope): Read<K> | null {
+  const args = readArgs(SCHEMAS[head], SPECS[head], evaluateArgs(run, stmt, local), { value }, stmt.head.span, run.reporter);
+  return args ? { data: args.data, spans: args.spans, stmt } : null;
 }
 
 /** Checks a train section for a model with `context` tokens per sequence; null after reporting a problem. */
@@ -100,7 +137,10 @@ export function checkTrain(
 ): IRTrain | null {
   const reporter = run.reporter;
   const local = new LocalScope(scope);
-  const seen = new Map<string, Read>();
+  const seen: Settings = {};
+  /** Every setting written (its first statement), read cleanly or not: a broken one is not "missing". */
+  const written = new Map<TrainSetting, Statement>();
+  const misspelt = new Set<TrainSetting>();
   let ok = true;
   for (const stmt of decl.body.statements) {
     if (stmt.kind === "Let") {
@@ -118,8 +158,10 @@ export function checkTrain(
       continue;
     }
     const head = stmt.head.name;
-    const def = (SETTINGS as Record<string, Setting>)[head];
-    if (!def) {
+    if (!isSetting(head)) {
+      // A misspelt setting stands in for the one it is closest to: that one is not also reported missing.
+      const guess = nearest(head, TRAIN_SETTINGS);
+      if (guess && isSetting(guess) && !written.has(guess)) misspelt.add(guess);
       reporter.report({
         code: "E0506",
         message: `unknown train setting \`${head}\``,
@@ -130,19 +172,20 @@ export function checkTrain(
       ok = false;
       continue;
     }
-    const previous = seen.get(head);
+    const previous = written.get(head);
     if (previous) {
       reporter.report({
         code: "E0507",
         message: `\`${head}\` is given twice`,
         span: stmt.span,
         label: "given again here",
-        labels: [{ span: previous.stmt.span, message: "first given here" }],
+        labels: [{ span: previous.span, message: "first given here" }],
         help: "keep one",
       });
       ok = false;
       continue;
     }
+    written.set(head, stmt);
     if (!stmt.value) {
       reporter.report({
         code: "E0503",
@@ -155,15 +198,14 @@ export function checkTrain(
       continue;
     }
     const value = { value: run.eval(stmt.value, local, head), span: stmt.value.span };
-    const args = readArgs(def.schema, def.spec, evaluateArgs(run, stmt, local), { value }, stmt.head.span, reporter);
-    if (!args) {
+    const read = readSetting(head, stmt, value, run, local);
+    if (!read) {
       ok = false;
       continue;
     }
-    seen.set(head, { data: args.data as Record<string, unknown>, spans: args.spans, stmt });
+    (seen as Record<TrainSetting, Read<TrainSetting>>)[head] = read;
   }
-  if (!ok) return null;
-  return assemble(decl, seen, context, reporter);
+  return assemble(decl, seen, written, misspelt, context, reporter, ok);
 }
 
 const HELP: Record<string, string> = {
@@ -177,16 +219,24 @@ const HELP: Record<string, string> = {
   data: "e.g. `data bytes(\"train.txt\", val: 5%)`",
 };
 
-function assemble(decl: TrainDecl, seen: Map<string, Read>, context: number, reporter: Reporter): IRTrain | null {
-  const get = <T>(name: string, key = "value"): T | undefined => seen.get(name)?.data[key] as T | undefined;
-  let ok = true;
-  const batch = get<number>("batch");
-  if (batch === undefined) {
+function assemble(
+  decl: TrainDecl,
+  seen: Settings,
+  written: ReadonlyMap<TrainSetting, Statement>,
+  misspelt: ReadonlySet<TrainSetting>,
+  context: number,
+  reporter: Reporter,
+  settingsOk: boolean,
+): IRTrain | null {
+  let ok = settingsOk;
+  const batch = seen.batch?.data.value;
+  const given = (k: TrainSetting) => written.has(k) || misspelt.has(k);
+  if (!given("batch")) {
     reporter.report({ code: "E0503", message: "train section needs `batch`", span: decl.model.span, label: "no batch size", help: HELP.batch });
     ok = false;
   }
-  const horizons = (["steps", "tokens", "flops"] as const).filter((h) => seen.has(h));
-  if (horizons.length === 0) {
+  const horizons = (["steps", "tokens", "flops"] as const).filter((h) => written.has(h));
+  if (horizons.length === 0 && !(["steps", "tokens", "flops"] as const).some((h) => misspelt.has(h))) {
     reporter.report({
       code: "E0503",
       message: "train section needs a horizon: `steps`, `tokens` or `flops`",
@@ -200,39 +250,40 @@ function assemble(decl: TrainDecl, seen: Map<string, Read>, context: number, rep
     reporter.report({
       code: "E0504",
       message: `give one of \`steps\`, \`tokens\` or \`flops\`, not both \`${horizons[0]}\` and \`${extra}\``,
-      span: seen.get(extra)!.stmt.span,
+      span: written.get(extra)!.span,
       label: "second horizon",
-      labels: [{ span: seen.get(horizons[0]!)!.stmt.span, message: "first horizon" }],
+      labels: [{ span: written.get(horizons[0]!)!.span, message: "first horizon" }],
       help: `remove \`${extra}\` or \`${horizons[0]}\``,
     });
     ok = false;
   }
-  if (!seen.has("optimizer")) {
+  if (!given("optimizer")) {
     reporter.report({ code: "E0503", message: "train section needs `optimizer`", span: decl.model.span, label: "no optimizer", help: HELP.optimizer });
     ok = false;
   }
-  const microBatch = get<number>("micro_batch") ?? batch;
-  if (batch !== undefined && microBatch !== undefined && batch % microBatch !== 0) {
+  const microRead = seen.micro_batch;
+  const microBatch = microRead ? microRead.data.value : written.has("micro_batch") ? undefined : batch;
+  if (batch !== undefined && microRead !== undefined && microBatch !== undefined && batch % microBatch !== 0) {
     const divisors = [...Array(Math.min(batch, 4096)).keys()].map((i) => i + 1).filter((k) => batch % k === 0);
     const below = divisors.filter((k) => k < microBatch).pop();
     const above = divisors.find((k) => k > microBatch);
     reporter.report({
       code: "E0505",
       message: `micro_batch ${microBatch} does not divide batch ${batch}`,
-      span: seen.get("micro_batch")!.stmt.value!.span,
+      span: microRead.stmt.value!.span,
       label: "gradients are accumulated over whole micro-batches",
-      labels: [{ span: seen.get("batch")!.stmt.value!.span, message: "batch here" }],
+      labels: [{ span: seen.batch!.stmt.value!.span, message: "batch here" }],
       help: `use ${[below, above].filter((x) => x !== undefined).join(" or ")}`,
     });
     ok = false;
   }
-  const dataRead = seen.get("data");
-  const path = dataRead ? (dataRead.data.path as string | undefined) : undefined;
-  if (path !== undefined && (path.length === 0 || path.includes("\0"))) {
+  const dataRead = seen.data;
+  const path = dataRead?.data.path;
+  if (dataRead && path !== undefined && (path.length === 0 || path.includes("\0"))) {
     reporter.report({
       code: "E0511",
       message: path.length === 0 ? "the data path is empty" : "the data path contains a NUL character",
-      span: dataRead!.spans.path!,
+      span: dataRead.spans.path!,
       label: "not a usable file name",
       help: "name a file relative to the spec's folder, or leave the path out for the built-in corpus",
     });
@@ -248,41 +299,46 @@ function assemble(decl: TrainDecl, seen: Map<string, Read>, context: number, rep
     });
     ok = false;
   }
-  if (!ok || batch === undefined || microBatch === undefined) return null;
+  const o = seen.optimizer;
+  if (!ok || batch === undefined || microBatch === undefined || o === undefined) return null;
 
   const h = horizons[0]!;
-  const horizon: Horizon =
-    h === "steps" ? { kind: "steps", steps: get<number>("steps")! }
-    : h === "tokens" ? { kind: "tokens", tokens: get<number>("tokens")! }
-    : { kind: "flops", flops: get<number>("flops")! };
-  const o = seen.get("optimizer")!.data;
-  const betas = (o.betas as [number, number] | undefined) ?? [DEFAULT_OPTIMIZER.beta1, DEFAULT_OPTIMIZER.beta2];
+  const steps = seen.steps;
+  const tokens = seen.tokens;
+  const flops = seen.flops;
+  const horizon: Horizon | null =
+    h === "steps" ? (steps ? { kind: "steps", steps: steps.data.value } : null)
+    : h === "tokens" ? (tokens ? { kind: "tokens", tokens: tokens.data.value } : null)
+    : flops ? { kind: "flops", flops: flops.data.value } : null;
+  if (horizon === null) return null;
+  const od = o.data;
+  const betas = od.betas ?? [DEFAULT_OPTIMIZER.beta1, DEFAULT_OPTIMIZER.beta2];
   const optimizer: IROptimizer = {
-    kind: "adamw",
-    lr: o.lr as number,
+    kind: od.value,
+    lr: od.lr,
     beta1: betas[0],
     beta2: betas[1],
-    eps: (o.eps as number | undefined) ?? DEFAULT_OPTIMIZER.eps,
-    weightDecay: (o.weight_decay as number | undefined) ?? DEFAULT_OPTIMIZER.weightDecay,
-    clip: o.clip === undefined ? DEFAULT_OPTIMIZER.clip : (o.clip as number | null),
-    expertLr: (o.expert_lr as number | null | undefined) ?? DEFAULT_OPTIMIZER.expertLr,
-    decayAll: (o.decay_all as boolean | undefined) ?? DEFAULT_OPTIMIZER.decayAll,
+    eps: od.eps ?? DEFAULT_OPTIMIZER.eps,
+    weightDecay: od.weight_decay ?? DEFAULT_OPTIMIZER.weightDecay,
+    clip: od.clip === undefined ? DEFAULT_OPTIMIZER.clip : od.clip,
+    expertLr: od.expert_lr ?? DEFAULT_OPTIMIZER.expertLr,
+    decayAll: od.decay_all ?? DEFAULT_OPTIMIZER.decayAll,
   };
-  const s = seen.get("schedule")?.data;
+  const s = seen.schedule?.data;
   const schedule: IRSchedule = {
-    kind: (s?.value as IRSchedule["kind"] | undefined) ?? DEFAULT_SCHEDULE.kind,
-    warmup: (s?.warmup as IRSchedule["warmup"] | undefined) ?? DEFAULT_SCHEDULE.warmup,
-    minLr: (s?.min_lr as number | undefined) ?? DEFAULT_SCHEDULE.minLr,
+    kind: s?.value ?? DEFAULT_SCHEDULE.kind,
+    warmup: s?.warmup ?? DEFAULT_SCHEDULE.warmup,
+    minLr: s?.min_lr ?? DEFAULT_SCHEDULE.minLr,
   };
   const d = dataRead?.data;
-  const tokenizer = (d?.value as IRData["tokenizer"] | undefined) ?? DEFAULT_DATA.tokenizer;
+  const tokenizer = d?.value ?? DEFAULT_DATA.tokenizer;
   const data: IRData = {
     tokenizer,
     path: path ?? null,
-    valFraction: (d?.val as number | undefined) ?? DEFAULT_DATA.valFraction,
-    bpeVocab: tokenizer === "bpe" ? ((d?.vocab as number | undefined) ?? DEFAULT_BPE_VOCAB) : null,
+    valFraction: d?.val ?? DEFAULT_DATA.valFraction,
+    bpeVocab: tokenizer === "bpe" ? (d?.vocab ?? DEFAULT_BPE_VOCAB) : null,
   };
-  return {
+  const train: IRTrain = {
     span: decl.span,
     batch,
     microBatch,
@@ -291,9 +347,41 @@ function assemble(decl: TrainDecl, seen: Map<string, Read>, context: number, rep
     optimizer,
     schedule,
     data,
-    seed: get<number>("seed") ?? DEFAULT_SEED,
-    evalEvery: get<number>("eval_every") ?? DEFAULT_EVAL_EVERY,
-    checkpointEvery: get<number>("checkpoint_every") ?? DEFAULT_CHECKPOINT_EVERY,
-    logEvery: get<number>("log_every") ?? DEFAULT_LOG_EVERY,
+    seed: seen.seed?.data.value ?? DEFAULT_SEED,
+    evalEvery: seen.eval_every?.data.value ?? DEFAULT_EVAL_EVERY,
+    checkpointEvery: seen.checkpoint_every?.data.value ?? DEFAULT_CHECKPOINT_EVERY,
+    logEvery: seen.log_every?.data.value ?? DEFAULT_LOG_EVERY,
   };
+  const at = <K extends TrainSetting>(k: K, arg = "value"): Span | null => {
+    const r = seen[k];
+    return r ? (r.spans[arg] ?? (arg === "value" ? r.stmt.span : null)) : null;
+  };
+  origins.set(train, {
+    batch: at("batch"),
+    microBatch: at("micro_batch") ?? at("batch"),
+    context: null,
+    horizon: at(h),
+    "optimizer.kind": at("optimizer"),
+    "optimizer.lr": at("optimizer", "lr"),
+    "optimizer.beta1": at("optimizer", "betas"),
+    "optimizer.beta2": at("optimizer", "betas"),
+    "optimizer.eps": at("optimizer", "eps"),
+    "optimizer.weightDecay": at("optimizer", "weight_decay"),
+    "optimizer.clip": at("optimizer", "clip"),
+    "optimizer.expertLr": at("optimizer", "expert_lr"),
+    "optimizer.decayAll": at("optimizer", "decay_all"),
+    "schedule.kind": at("schedule"),
+    "schedule.warmup": at("schedule", "warmup"),
+    "schedule.minLr": at("schedule", "min_lr"),
+    "data.tokenizer": at("data"),
+    "data.path": at("data", "path"),
+    "data.valFraction": at("data", "val"),
+    "data.bpeVocab": at("data", "vocab"),
+    seed: at("seed"),
+    evalEvery: at("eval_every"),
+    checkpointEvery: at("checkpoint_every"),
+    logEvery: at("log_every"),
+  });
+  horizonSpans.set(train, seen[h]!.stmt.value!.span);
+  return train;
 }

@@ -49,10 +49,26 @@ export function groupDigits(n: bigint | number): string {
   return negative ? "-" + grouped : grouped;
 }
 
+/** A number as a person writes it: `1,000`, `0.001`, `1.97e7`, `1e35` (at most 4 significant digits past a million). */
+export function compactNumber(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (Number.isInteger(x) && Math.abs(x) < 1e6) return groupDigits(x);
+  if (Math.abs(x) >= 1e6) return Number(x.toPrecision(4)).toExponential().replace("e+", "e");
+  return String(Number(x.toPrecision(6)));
+}
+
+/** An integer too long to read in full (more than 24 digits) is shown as `1.000e300`. */
+function showInt(v: bigint): string {
+  const s = (v < 0n ? -v : v).toString();
+  if (s.length <= 24) return groupDigits(v);
+  const mantissa = `${s[0]}.${s.slice(1, 4)}`;
+  return `${v < 0n ? "-" : ""}${mantissa}e${s.length - 1}`;
+}
+
 /** How a value is shown in messages: `1,048,576`, `"path"`, `gelu`, `(0.9, 0.95)`. */
 export function show(value: Value): string {
   switch (value.t) {
-    case "int": return groupDigits(value.v);
+    case "int": return showInt(value.v);
     case "float": return formatFloat(value.v);
     case "percent": return `${Number((value.v * 100).toPrecision(12))}%`;
     case "string": return JSON.stringify(value.v);

@@ -76,6 +76,7 @@ const entries = {
   E0510: "hardware target missing or unknown",
   E0511: "invalid data path",
   E0512: "unknown budget qualifier",
+  E0513: "training horizon gives no step, or more steps than a run can count",
 
   W0101: "unused let",
   W0301: "sub_topk below topk: product-key top-k no longer exact",

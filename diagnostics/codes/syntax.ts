@@ -11,6 +11,7 @@ export const SYNTAX_CODES: readonly CatalogEntry[] = [
   { code: "E0004", severity: "error", title: "unterminated block comment" },
   { code: "E0005", severity: "error", title: "malformed number or unknown number suffix" },
   { code: "E0006", severity: "error", title: "'**' used for power (write '^')" },
+  { code: "E0007", severity: "error", title: "file is not valid UTF-8" },
   { code: "E0010", severity: "error", title: "unexpected token, or a different token expected" },
   { code: "E0011", severity: "error", title: "missing closing bracket, parenthesis or brace" },
   { code: "E0012", severity: "error", title: "expressions or bodies nested too deeply" },

@@ -3,6 +3,11 @@
  * (specs/peer-1m.peer) against the least a tracing counter must do — allocate
  * that model's weights (tf.zeros of every parameter, tfjs cpu backend, in a
  * child process so its memory is its own). Prints one table with ratios.
+ *
+ * Then, for every spec in specs/, the whole process: the wall time of
+ * `node bin/peerc.js report SPEC` (the built dist/) over that of `node -e 0`,
+ * both measured here, in the same run (median of 7 each, interleaved; the
+ * target is within 5×). `--whole-only` prints only that table.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -19,6 +24,49 @@ const spec = path.join(repo, "specs/peer-1m.peer");
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+const wholeOnly = process.argv.includes("--whole-only");
+
+/** Wall time of a child process, in seconds. */
+function timeChild(args: readonly string[]): { seconds: number; status: number | null } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [...args], { cwd: repo, encoding: "utf8", maxBuffer: 64 << 20 });
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, status: r.status };
+}
+
+/** `peerc report SPEC` over `node -e 0`, for every shipped spec. */
+function wholeProcessTable(): void {
+  const specs = fs.readdirSync(path.join(repo, "specs")).filter((f) => f.endsWith(".peer")).sort().map((f) => `specs/${f}`);
+  if (!fs.existsSync(path.join(repo, "dist/compiler/cli/main.js"))) {
+    console.log("whole process: skipped, dist/ is not built (npm run build)");
+    return;
+  }
+  const runs = 7;
+  const rows: string[][] = [["spec", "peerc report", "node -e 0", "ratio", "within 5×"]];
+  for (const spec of specs) {
+    const peerc: number[] = [];
+    const node: number[] = [];
+    let status: number | null = 0;
+    timeChild(["-e", "0"]); // warm the file cache
+    timeChild([path.join(repo, "bin/peerc.js"), "report", spec]);
+    for (let i = 0; i < runs; i++) {
+      node.push(timeChild(["-e", "0"]).seconds);
+      const r = timeChild([path.join(repo, "bin/peerc.js"), "report", spec]);
+      peerc.push(r.seconds);
+      if (r.status !== 0) status = r.status;
+    }
+    const ratio = median(peerc) / median(node);
+    rows.push([spec + (status !== 0 ? ` (exit ${status})` : ""), formatSeconds(median(peerc)), formatSeconds(median(node)), `${ratio.toFixed(2)}×`, ratio <= 5 ? "yes" : "no"]);
+  }
+  console.log(`whole process, median of ${runs} (node ${process.version}, dist/ as built):`);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd());
+}
+
+if (wholeOnly) {
+  wholeProcessTable();
+  process.exit(0);
 }
 
 // 1. In process: check + cost + json and table rendering, after warm-up.
@@ -99,3 +147,5 @@ const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length))
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
 if (!tf) console.log(`tfjs child failed: ${tfRun.stderr.slice(0, 500)}`);
 console.log("(peerc's peak includes tsx and the whole compiler; tfjs's is weights only, no optimizer or activations)");
+console.log("");
+wholeProcessTable();

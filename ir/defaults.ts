@@ -31,18 +31,20 @@ export const DEFAULT_EVAL_EVERY = 100;
 export const DEFAULT_CHECKPOINT_EVERY = 500;
 export const DEFAULT_LOG_EVERY = 10;
 
-/** Batch and horizon of a run whose model has no `train` section. */
+/** Batch and horizon of a run whose model has no `train` section (its context is the model's). */
 export const DEFAULT_BATCH = 8;
 export const DEFAULT_STEPS = 100;
-/** Longest context such a run uses (the model's own context if shorter). */
-export const DEFAULT_RUN_CONTEXT = 128;
 
-/** The train section of a model that has none: a short smoke run on the built-in corpus. */
+/**
+ * The train section of a model that has none: a short smoke run on the
+ * built-in corpus at the model's own context (docs/runtime.md lists these;
+ * the trainer prints them at start).
+ */
 export function defaultTrain(modelContext: number): Omit<IRTrain, "span"> {
   return {
     batch: DEFAULT_BATCH,
     microBatch: DEFAULT_BATCH,
-    context: Math.min(DEFAULT_RUN_CONTEXT, modelContext),
+    context: modelContext,
     horizon: { kind: "steps", steps: DEFAULT_STEPS },
     optimizer: DEFAULT_OPTIMIZER,
     schedule: DEFAULT_SCHEDULE,

@@ -34,6 +34,6 @@ export { globalGradNorm, clipFactor, scaleGradients } from "./train/clip.js";
 export { TrainingDivergedError } from "./train/errors.js";
 export { modelWeights, tableStates, optimizerMoments, restoreModel, restoreOptimizer, type NamedArray } from "./train/state.js";
 export { exportModel, exportTensors, EXPORT_WEIGHTS_FILE, EXPORT_ARCHITECTURE_FILE, type ExportResult } from "./train/export.js";
-export { trainMain, parseTrainArgs, TRAIN_USAGE, type TrainTarget, type TrainIO, type TrainOptions } from "./train/main.js";
+export { trainMain, parseTrainArgs, trainHelp, type TrainTarget, type TrainIO, type TrainOptions } from "./train/main.js";
 export { estimateRunMemory, preflightMemory, type DenseMemoryFigures, type RunShape } from "./train/preflight.js";
 export { UserError, UsageError } from "../diagnostics/errors.js";

@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from "commander";
 import type { CliIO } from "./io.js";
 import { EXIT_OK, EXIT_USAGE, UsageError } from "../../diagnostics/errors.js";
 import { PEERC_VERSION } from "../../ir/version.js";
+import { misplacedTrainerFlags } from "./commands/train-flags.js";
 
 export { nodeIO } from "./io.js";
 
@@ -178,6 +179,11 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   try {
     if (argv.length === 0) {
       io.stdout(program.helpInformation());
+      return EXIT_USAGE;
+    }
+    const misplaced = misplacedTrainerFlags(argv);
+    if (misplaced !== null) {
+      io.stderr(`peerc: ${misplaced}\n`);
       return EXIT_USAGE;
     }
     await program.parseAsync([...argv], { from: "user" });

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PEERC_VERSION } from "../../ir/version.js";
 import type { DataState } from "../data/batches.js";
-import { CheckpointError } from "./errors.js";
+import { CheckpointError, SpecMismatchError } from "./errors.js";
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from "./safetensors.js";
 
 export const WEIGHTS_FILE = "weights.safetensors";
@@ -208,7 +208,7 @@ export function loadCheckpoint(dir: string, expectedHash: string): LoadedCheckpo
   }
   const state = readState(stepDir);
   if (state.specHash !== expectedHash) {
-    throw new CheckpointError(
+    throw new SpecMismatchError(
       stepDir,
       `checkpoint ${stepDir} was written for spec hash ${shortHash(state.specHash)}, this spec is ${shortHash(expectedHash)}`,
     );
@@ -231,4 +231,58 @@ export function loadCheckpoint(dir: string, expectedHash: string): LoadedCheckpo
       optimizer.close();
     },
   };
+}
+
+/** A checkpoint that a resume passed over, and where it was moved to. */
+export interface SkippedCheckpoint {
+  readonly path: string;
+  /** Why it cannot be used (CheckpointError.describe()). */
+  readonly reason: string;
+  /** Its new name (`step-000006.corrupt`): kept for inspection, out of reach of rotation and re-saves. */
+  readonly keptAs: string;
+}
+
+/**
+ * The newest checkpoint of a run directory that verifies: `latest`'s target
+ * first, then the step folders newest first. A checkpoint is passed over when
+ * it cannot be opened (corrupt state.json, truncated tensors) or when `verify`
+ * throws a CheckpointError for it (e.g. a tensor missing); those passed over
+ * are renamed `<step folder>.corrupt` once a good one is found, so they stay
+ * for inspection and the resumed run cannot overwrite or rotate them away.
+ * A checkpoint of another spec stops the search (SpecMismatchError): the run
+ * folder belongs to another model. Throws the newest problem when none verifies.
+ */
+export function openNewestGoodCheckpoint(
+  dir: string,
+  expectedHash: string,
+  verify: (checkpoint: LoadedCheckpoint) => void = () => undefined,
+): { checkpoint: LoadedCheckpoint; skipped: SkippedCheckpoint[] } {
+  const latest = latestCheckpoint(dir);
+  if (latest === null) throw new CheckpointError(dir, "no checkpoint found (no complete step-NNNNNN folder)");
+  const candidates = [latest, ...listCheckpoints(dir).map((c) => c.path).reverse().filter((p) => p !== latest)];
+  const failed: { path: string; error: CheckpointError }[] = [];
+  for (const candidate of candidates) {
+    let checkpoint: LoadedCheckpoint | null = null;
+    try {
+      checkpoint = loadCheckpoint(candidate, expectedHash);
+      verify(checkpoint);
+    } catch (error) {
+      checkpoint?.close();
+      if (error instanceof SpecMismatchError || !(error instanceof CheckpointError)) throw error;
+      failed.push({ path: candidate, error });
+      continue;
+    }
+    const skipped = failed.map((f) => ({ path: f.path, reason: f.error.describe(), keptAs: moveAside(f.path) }));
+    return { checkpoint, skipped };
+  }
+  const first = failed[0]!.error;
+  if (failed.length === 1) throw first;
+  throw new CheckpointError(first.path, `${first.message} (and none of the ${failed.length - 1} older checkpoint${failed.length === 2 ? "" : "s"} verifies either)`);
+}
+
+function moveAside(stepDir: string): string {
+  let target = `${stepDir}.corrupt`;
+  for (let n = 2; fs.existsSync(target); n++) target = `${stepDir}.corrupt-${n}`;
+  fs.renameSync(stepDir, target);
+  return target;
 }

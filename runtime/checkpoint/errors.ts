@@ -10,3 +10,6 @@ export class CheckpointError extends UserError {
     super(message, path);
   }
 }
+
+/** A readable checkpoint written for another spec: not corrupt, so a resume does not fall back past it. */
+export class SpecMismatchError extends CheckpointError {}

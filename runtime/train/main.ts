@@ -5,17 +5,20 @@
  * bits per byte, expert usage and atomic checkpoints, and writes a loss plot.
  * User errors (bad flags, data, checkpoint, divergence) print one message and
  * return exit code 1 (2 for usage errors), never a stack trace.
+ *
+ * `train` reads top to bottom: settings → memory preflight → data → model →
+ * resume → horizon → the loop (step, log, evaluate, checkpoint) → export and
+ * summary. Flags: options.ts (the table is ir/trainer-flags.ts); resume:
+ * resume.ts.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Writable } from "node:stream";
-import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { UsageError, UserError } from "../../diagnostics/errors.js";
-import { defaultTrain } from "../../ir/defaults.js";
 import type { ModelArchitecture } from "../../ir/types.js";
-import { BACKEND_REQUESTS, describeBackend, selectBackend, type BackendRequest } from "../backend/select.js";
-import { CheckpointError, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../checkpoint/index.js";
+import { describeBackend, selectBackend } from "../backend/select.js";
+import { saveCheckpoint } from "../checkpoint/index.js";
 import { BatchSampler, DataError, decodedByteLength, openDataset, sequentialBatches, type Dataset } from "../data/index.js";
 import {
   bitsPerByte,
@@ -30,13 +33,19 @@ import {
   type LossPoint,
   type MatmulTf,
   type MetricsRecord,
+  type UsageSummary,
 } from "../metrics/index.js";
 import type { LanguageModel } from "../model/model.js";
+import { TrainingDivergedError } from "./errors.js";
 import { exportModel } from "./export.js";
-import { modelWeights, optimizerMoments, restoreModel, restoreOptimizer, tableStates } from "./state.js";
-import { Trainer } from "./trainer.js";
-import { warmupSteps } from "./schedule.js";
+import { HelpRequested, parseTrainArgs, specSteps, trainHelp, trainSection, type TrainOptions, type TrainSection } from "./options.js";
 import { preflightMemory, type DenseMemoryFigures } from "./preflight.js";
+import { plural, restoreOptimizerFrom, resumedHorizon, resumeModel, type ResumePoint } from "./resume.js";
+import { warmupSteps } from "./schedule.js";
+import { modelWeights, optimizerMoments, tableStates } from "./state.js";
+import { Trainer } from "./trainer.js";
+
+export { parseTrainArgs, trainHelp, type TrainOptions } from "./options.js";
 
 /** What an emitted trainer hands to trainMain. */
 export interface TrainTarget {
@@ -64,116 +73,180 @@ const processIO: TrainIO = {
   err: (line) => process.stderr.write(line + "\n"),
 };
 
-
-export const TRAIN_USAGE = `usage: train [options]
-  --data <file>            training text (default: the spec's data, else the built-in corpus)
-  --val-data <file>        separate validation text (default: the last val% of --data)
-  --steps <n> | --tokens <n>  training horizon (default: the spec's)
-  --batch <n>              sequences per optimizer step (default: the spec's)
-  --backend <b>            auto | node-gpu | node | wasm | cpu (default auto)
-  --out <dir>              run folder: checkpoints, metrics.jsonl, loss.svg (default runs/<model>)
-  --resume                 continue from the latest checkpoint in --out
-  --seed <n>               weights and data order (default: the spec's)
-  --eval-every <n>         validation every n steps
-  --eval-batches <n>       validation batches per evaluation (default 16)
-  --log-every <n>          metrics line every n steps
-  --checkpoint-every <n>   checkpoint every n steps
-  --force-memory           start even if the memory preflight estimates the run will not fit
-  --export <dir>           write the final weights (dir/weights.safetensors) and dir/architecture.json`;
-
-/** A train section without source locations (what a ModelArchitecture carries). */
-type TrainSection = NonNullable<ModelArchitecture["train"]>;
-
-
-function positiveInt(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new UsageError(`--${flag} must be a positive integer, got "${text}"`);
-  return value;
-}
-
-export interface TrainOptions {
-  readonly data: string | null;
-  readonly valData: string | null;
-  readonly steps: number | undefined;
-  readonly tokens: number | undefined;
-  readonly batch: number | undefined;
-  readonly backend: BackendRequest;
-  readonly out: string;
-  readonly resume: boolean;
-  readonly seed: number | undefined;
-  readonly evalEvery: number | undefined;
-  readonly evalBatches: number;
-  readonly logEvery: number | undefined;
-  readonly checkpointEvery: number | undefined;
-  readonly export: string | null;
-  /** Start even when the memory preflight says the run will not fit. */
-  readonly forceMemory: boolean;
-}
-
-export function parseTrainArgs(argv: readonly string[], modelName: string): TrainOptions {
-  let parsed;
+/** Runs a training job; returns the process exit code. */
+export async function trainMain(argv: readonly string[], target: TrainTarget, io: TrainIO = processIO): Promise<number> {
+  const ir = target.ir;
+  let options: TrainOptions;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        data: { type: "string" },
-        "val-data": { type: "string" },
-        steps: { type: "string" },
-        tokens: { type: "string" },
-        batch: { type: "string" },
-        backend: { type: "string", default: "auto" },
-        out: { type: "string" },
-        resume: { type: "boolean", default: false },
-        seed: { type: "string" },
-        "eval-every": { type: "string" },
-        "eval-batches": { type: "string" },
-        "log-every": { type: "string" },
-        "checkpoint-every": { type: "string" },
-        export: { type: "string" },
-        "force-memory": { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    });
+    options = parseTrainArgs(argv, ir.name);
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    if (!(error instanceof UsageError)) throw error;
+    const help = trainHelp(ir, target.trainFlopsPerToken).trimEnd();
+    if (error instanceof HelpRequested) {
+      io.out(help);
+      return 0;
+    }
+    io.err(`error: ${error.message}`);
+    if (error.hint) io.err(`  help: ${error.hint}`);
+    io.err(help);
+    return 2;
   }
-  const v = parsed.values;
-  if (v.help) throw new UsageError("");
-  if (v.steps !== undefined && v.tokens !== undefined) throw new UsageError("give --steps or --tokens, not both");
-  const backend = v.backend as BackendRequest;
-  if (!BACKEND_REQUESTS.includes(backend)) throw new UsageError(`--backend must be one of ${BACKEND_REQUESTS.join(", ")}, got "${v.backend}"`);
-  const seedText = v.seed;
-  if (seedText !== undefined && !Number.isSafeInteger(Number(seedText))) throw new UsageError(`--seed must be an integer, got "${seedText}"`);
+  const datasets: Dataset[] = [];
+  try {
+    const report = await selectBackend(options.backend);
+    io.out(describeBackend(report));
+    return await train(options, target, report.name, io, datasets);
+  } catch (error) {
+    if (error instanceof UserError) {
+      io.err(`error: ${error.describe()}`);
+      if (error.hint) io.err(`  help: ${error.hint}`);
+      return 1;
+    }
+    io.err(`internal error while training ${ir.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 70;
+  } finally {
+    for (const d of datasets) d.close();
+  }
+}
+
+/** The run's shape and intervals: flags over the train section (or the smoke-run defaults). */
+interface RunSettings {
+  readonly spec: TrainSection;
+  readonly context: number;
+  readonly batch: number;
+  readonly microBatch: number;
+  readonly tokensPerStep: number;
+  readonly seed: number;
+  readonly logEvery: number;
+  readonly evalEvery: number;
+  readonly checkpointEvery: number;
+}
+
+async function train(options: TrainOptions, target: TrainTarget, backend: string, io: TrainIO, datasets: Dataset[]): Promise<number> {
+  const ir = target.ir;
+  const settings = runSettings(options, ir);
+  if (!ir.train) io.out(defaultsNote(ir, options, settings));
+  // Before anything large exists: refuse a run that cannot fit (runtime/train/preflight.ts).
+  const { batch, microBatch, context } = settings;
+  for (const problem of preflightMemory(ir, { batch, microBatch, context }, target.memory ?? null, backend).problems) {
+    if (!options.forceMemory) throw new UsageError(problem);
+    io.err(`warning: ${problem} (--force-memory given: starting anyway)`);
+  }
+
+  const { ds, val } = openData(options, settings.spec, target.dataBase ?? process.cwd(), context, (m) => io.err(m));
+  datasets.push(ds);
+  if (val) datasets.push(val);
+  if (ds.tokenizer.vocabSize > ir.vocab) {
+    throw new UsageError(`the ${settings.spec.data.tokenizer} tokenizer has ${ds.tokenizer.vocabSize} tokens but the model's vocab is ${ir.vocab}`);
+  }
+  const model = target.build({ seed: settings.seed, backend });
+
+  const resumed = options.resume ? resumeModel(options.out, ir.hash, model, (line) => io.err(line)) : null;
+  let trainer: Trainer;
+  let sampler: BatchSampler;
+  let tokensSeen = 0;
+  try {
+    const horizon = planHorizon(options, settings, target, resumed);
+    if (horizon.note) io.err(horizon.note);
+    sampler = new BatchSampler(ds.source, ds.train, context, microBatch, resumed ? resumed.checkpoint.state.data : settings.seed);
+    const data = { next: () => sampler.next() };
+    trainer = new Trainer(model, { optimizer: settings.spec.optimizer, schedule: settings.spec.schedule, totalSteps: horizon.totalSteps, microBatches: batch / microBatch }, data);
+    if (resumed) {
+      restoreOptimizerFrom(resumed, trainer.optimizer);
+      tokensSeen = resumed.checkpoint.state.tokensSeen;
+      io.out(`resumed from ${resumed.checkpoint.path} at step ${resumed.step}`);
+    }
+  } finally {
+    resumed?.checkpoint.close();
+  }
+  const totalSteps = trainer.config.totalSteps;
+  io.out(
+    `model ${ir.name}: ${model.paramCount().toLocaleString("en-US")} parameters; data ${ds.label}: ${ds.bytes.toLocaleString("en-US")} bytes; ` +
+      `${plural(totalSteps, "step")} × ${batch} × ${context} tokens (${batch / microBatch} micro-batch${batch === microBatch ? "" : "es"} of ${microBatch}), ` +
+      `warmup ${warmupSteps(settings.spec.schedule, totalSteps)}`,
+  );
+
+  const log = openRunLog(options.out, trainer.stepCount, totalSteps, settings.logEvery, io);
+  const evaluate = evaluator(target, settings, options, trainer, val ? { source: val.source, split: val.train } : { source: ds.source, split: ds.val }, ds, log);
+  const checkpoints = checkpointer(options.out, ir, trainer, () => ({ tokensSeen, data: sampler.state() }), resumed);
+  try {
+    while (trainer.stepCount < totalSteps) {
+      const stats = stepOrExplain(trainer, checkpoints.last, settings.checkpointEvery);
+      tokensSeen += stats.tokens;
+      const tokensPerSecond = stats.tokens / stats.seconds;
+      const utilisation = target.forwardFlopsPerToken ? mfu(target.forwardFlopsPerToken, tokensPerSecond, peakFlops()) : Number.NaN;
+      log.train.push({ step: stats.step, loss: stats.crossEntropy });
+      log.progress.update({ step: stats.step, loss: stats.crossEntropy, tokensPerSecond, mfu: utilisation });
+      const last = stats.step === totalSteps;
+      if (stats.step % settings.logEvery === 0 || last) {
+        log.metrics.log({
+          step: stats.step, tokens: tokensSeen, loss: stats.crossEntropy, lr: stats.lr, grad_norm: stats.gradNorm, tokens_per_s: tokensPerSecond,
+          ...(stats.auxLoss ? { aux_loss: stats.auxLoss } : {}), ...(Number.isFinite(utilisation) ? { mfu: utilisation } : {}),
+        });
+      }
+      if (stats.step % settings.evalEvery === 0 || last) evaluate(stats.step, tokensSeen);
+      if (stats.step % settings.checkpointEvery === 0 || last) checkpoints.save(stats.step);
+    }
+  } finally {
+    log.close(`${ir.name} loss`);
+  }
+
+  if (options.export) {
+    const exported = exportModel(options.export, model, ir);
+    io.out(`exported ${exported.tensors} tensors (${exported.values.toLocaleString("en-US")} values) to ${exported.weightsFile}, the architecture to ${exported.architectureFile}`);
+  }
+  io.out(`done: ${plural(trainer.stepCount, "step")}, ${tokensSeen.toLocaleString("en-US")} tokens; run folder ${options.out}`);
+  if (log.lastValidation) io.out(`validation: ${log.lastValidation.bpb.toFixed(4)} bits/byte at step ${log.lastValidation.step}`);
+  io.out(`loss plot: ${path.join(options.out, "loss.svg")}`);
+  return 0;
+}
+
+function runSettings(options: TrainOptions, ir: ModelArchitecture): RunSettings {
+  const spec = trainSection(ir);
+  if (options.context !== undefined && options.context > ir.context) {
+    throw new UsageError(`--context ${options.context} is longer than the model's context, ${ir.context}`);
+  }
+  const context = options.context ?? spec.context;
+  const batch = options.batch ?? spec.batch;
   return {
-    data: v.data ?? null,
-    valData: v["val-data"] ?? null,
-    steps: positiveInt("steps", v.steps),
-    tokens: positiveInt("tokens", v.tokens),
-    batch: positiveInt("batch", v.batch),
-    backend,
-    out: v.out ?? path.join("runs", modelName.replace(/[^A-Za-z0-9_.-]+/g, "_")),
-    resume: v.resume ?? false,
-    seed: seedText === undefined ? undefined : Number(seedText),
-    evalEvery: positiveInt("eval-every", v["eval-every"]),
-    evalBatches: positiveInt("eval-batches", v["eval-batches"]) ?? 16,
-    logEvery: positiveInt("log-every", v["log-every"]),
-    checkpointEvery: positiveInt("checkpoint-every", v["checkpoint-every"]),
-    export: v.export ?? null,
-    forceMemory: v["force-memory"] ?? false,
+    spec,
+    context,
+    batch,
+    microBatch: batch % spec.microBatch === 0 ? spec.microBatch : batch,
+    tokensPerStep: batch * context,
+    seed: options.seed ?? spec.seed,
+    logEvery: options.logEvery ?? spec.logEvery,
+    evalEvery: options.evalEvery ?? spec.evalEvery,
+    checkpointEvery: options.checkpointEvery ?? spec.checkpointEvery,
   };
 }
 
-function planSteps(options: TrainOptions, train: TrainSection, tokensPerStep: number, target: TrainTarget): number {
-  if (options.steps !== undefined) return options.steps;
-  if (options.tokens !== undefined) return Math.ceil(options.tokens / tokensPerStep);
-  const h = train.horizon;
-  if (h.kind === "steps") return h.steps;
-  if (h.kind === "tokens") return Math.max(1, Math.ceil(h.tokens / tokensPerStep));
-  if (!target.trainFlopsPerToken) throw new UsageError("the spec's horizon is a FLOP budget but this trainer has no FLOPs per token: pass --steps or --tokens");
-  return Math.max(1, Math.floor(h.flops / (target.trainFlopsPerToken * tokensPerStep)));
+/** A model without a train section trains a smoke run: say so, with the values the flags did not set. */
+function defaultsNote(ir: ModelArchitecture, options: TrainOptions, s: RunSettings): string {
+  const parts: string[] = [];
+  if (options.context === undefined) parts.push(`context ${s.context} (the model's)`);
+  if (options.batch === undefined) parts.push(`batch ${s.batch}`);
+  if (options.steps === undefined && options.tokens === undefined && s.spec.horizon.kind === "steps") parts.push(plural(s.spec.horizon.steps, "step"));
+  const o = s.spec.optimizer;
+  parts.push(`adamw lr ${o.lr}, ${s.spec.schedule.kind} schedule, clip ${o.clip ?? "off"}`);
+  if (options.seed === undefined) parts.push(`seed ${s.seed}`);
+  if (options.data === null) parts.push("the built-in corpus");
+  return `note: model ${ir.name} has no train section; using the defaults (docs/runtime.md, "No train section"): ${parts.join(", ")}`;
+}
+
+/** Steps of this run: the command line's, else a resumed run's own, else the spec's. */
+function planHorizon(options: TrainOptions, s: RunSettings, target: TrainTarget, resumed: ResumePoint | null): { totalSteps: number; note: string | null } {
+  const explicit =
+    options.steps !== undefined
+      ? { steps: options.steps, flag: `--steps ${options.steps}` }
+      : options.tokens !== undefined
+        ? { steps: Math.ceil(options.tokens / s.tokensPerStep), flag: `--tokens ${options.tokens}` }
+        : null;
+  const spec = specSteps(s.spec, s.tokensPerStep, target.trainFlopsPerToken);
+  if (resumed !== null) return resumedHorizon(resumed, explicit, spec, (total) => warmupSteps(s.spec.schedule, total));
+  const totalSteps = explicit?.steps ?? spec;
+  if (totalSteps === null) throw new UsageError("the spec's horizon is a FLOP budget but this trainer has no FLOPs per token: pass --steps or --tokens");
+  return { totalSteps, note: null };
 }
 
 function openData(options: TrainOptions, train: TrainSection, dataBase: string, context: number, log: (m: string) => void): { ds: Dataset; val: Dataset | null } {
@@ -211,167 +284,120 @@ function openData(options: TrainOptions, train: TrainSection, dataBase: string, 
   return { ds, val };
 }
 
-/** Runs a training job; returns the process exit code. */
-export async function trainMain(argv: readonly string[], target: TrainTarget, io: TrainIO = processIO): Promise<number> {
-  const ir = target.ir;
-  let options: TrainOptions;
-  try {
-    options = parseTrainArgs(argv, ir.name);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    if (error.message) io.err(`error: ${error.message}`);
-    io.err(TRAIN_USAGE);
-    return error.message ? 2 : 0;
-  }
-  const datasets: Dataset[] = [];
-  try {
-    const report = await selectBackend(options.backend);
-    io.out(describeBackend(report));
-    return await train(options, target, report.name, io, datasets);
-  } catch (error) {
-    if (error instanceof UserError) {
-      io.err(`error: ${error.describe()}`);
-      if (error.hint) io.err(`  help: ${error.hint}`);
-      return 1;
-    }
-    io.err(`internal error while training ${ir.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    return 70;
-  } finally {
-    for (const d of datasets) d.close();
-  }
+/** Metrics log, progress and the loss curve of a run; a resumed run continues the interrupted run's. */
+interface RunLog {
+  readonly metrics: MetricsLogger;
+  readonly progress: Progress;
+  readonly train: LossPoint[];
+  readonly val: LossPoint[];
+  lastValidation: { step: number; bpb: number } | null;
+  /** Stops progress, closes the log and writes loss.svg. */
+  close(title: string): void;
 }
 
-async function train(options: TrainOptions, target: TrainTarget, backend: string, io: TrainIO, datasets: Dataset[]): Promise<number> {
-  const ir = target.ir;
-  const spec = ir.train ?? defaultTrain(ir.context);
-  const context = spec.context;
-  const batch = options.batch ?? spec.batch;
-  const microBatch = batch % spec.microBatch === 0 ? spec.microBatch : batch;
-  const tokensPerStep = batch * context;
-  const totalSteps = planSteps(options, spec, tokensPerStep, target);
-  const seed = options.seed ?? spec.seed;
-  const logEvery = options.logEvery ?? spec.logEvery;
-  const evalEvery = options.evalEvery ?? spec.evalEvery;
-  const checkpointEvery = options.checkpointEvery ?? spec.checkpointEvery;
-  // Before anything large exists: refuse a run that cannot fit (runtime/train/preflight.ts).
-  for (const problem of preflightMemory(ir, { batch, microBatch, context }, target.memory ?? null, backend).problems) {
-    if (!options.forceMemory) throw new UsageError(problem);
-    io.err(`warning: ${problem} (--force-memory given: starting anyway)`);
-  }
-
-  const { ds, val } = openData(options, spec, target.dataBase ?? process.cwd(), context, (m) => io.err(m));
-  datasets.push(ds);
-  if (val) datasets.push(val);
-  if (ds.tokenizer.vocabSize > ir.vocab) {
-    throw new UsageError(`the ${spec.data.tokenizer} tokenizer has ${ds.tokenizer.vocabSize} tokens but the model's vocab is ${ir.vocab}`);
-  }
-  const model = target.build({ seed, backend });
-  const valSource = val ? { source: val.source, split: val.train } : { source: ds.source, split: ds.val };
-
-  let sampler = new BatchSampler(ds.source, ds.train, context, microBatch, seed);
-  const trainer = new Trainer(model, { optimizer: spec.optimizer, schedule: spec.schedule, totalSteps, microBatches: batch / microBatch }, { next: () => sampler.next() });
-  let tokensSeen = 0;
-  if (options.resume) {
-    if (latestCheckpoint(options.out) === null) throw new UsageError(`--resume: no checkpoint in ${options.out}`);
-    const ckpt = loadCheckpoint(options.out, ir.hash);
-    try {
-      const readF32 = (file: typeof ckpt.weights, name: string): Float32Array => {
-        const data = file.read(name);
-        if (!(data instanceof Float32Array)) throw new CheckpointError(ckpt.path, `tensor ${name} is not F32`);
-        return data;
-      };
-      const checked = (file: typeof ckpt.weights) => (name: string, shape: readonly number[]) => {
-        const info = file.info(name);
-        if (info.shape.join(",") !== shape.join(",")) throw new CheckpointError(ckpt.path, `tensor ${name} has shape [${info.shape}], the model needs [${shape}]`);
-        return readF32(file, name);
-      };
-      restoreModel(model, checked(ckpt.weights), (name) => readF32(ckpt.optimizer, name));
-      restoreOptimizer(trainer.optimizer, checked(ckpt.optimizer), ckpt.state.optimizerStep);
-      sampler = new BatchSampler(ds.source, ds.train, context, microBatch, ckpt.state.data);
-      tokensSeen = ckpt.state.tokensSeen;
-      io.out(`resumed from ${ckpt.path} at step ${ckpt.state.step}`);
-    } finally {
-      ckpt.close();
-    }
-  }
-
-  io.out(
-    `model ${ir.name}: ${model.paramCount().toLocaleString("en-US")} parameters; data ${ds.label}: ${ds.bytes.toLocaleString("en-US")} bytes; ` +
-      `${totalSteps} steps × ${batch} × ${context} tokens (${batch / microBatch} micro-batch${batch === microBatch ? "" : "es"} of ${microBatch}), warmup ${warmupSteps(spec.schedule, totalSteps)}`,
-  );
-  fs.mkdirSync(options.out, { recursive: true });
-  const metricsFile = path.join(options.out, "metrics.jsonl");
+function openRunLog(out: string, startStep: number, totalSteps: number, logEvery: number, io: TrainIO): RunLog {
+  fs.mkdirSync(out, { recursive: true });
+  const metricsFile = path.join(out, "metrics.jsonl");
   // A resumed run drops what the interrupted run logged after its checkpoint
   // (those steps run again) and plots the whole run, not just its second half.
-  const earlier = trainer.stepCount > 0 && fs.existsSync(metricsFile) ? keepMetricsUpTo(metricsFile, trainer.stepCount) : [];
+  const earlier = startStep > 0 && fs.existsSync(metricsFile) ? keepMetricsUpTo(metricsFile, startStep) : [];
+  const series = lossSeriesFromMetrics(earlier);
   const metrics = new MetricsLogger(metricsFile);
-  const progress = new Progress({ total: totalSteps, startStep: trainer.stepCount, logEvery, ...(io === processIO ? {} : { stream: lineStream(io), tty: false }) });
-  const earlierSeries = lossSeriesFromMetrics(earlier);
-  const trainPoints: LossPoint[] = [...earlierSeries.train];
-  const valPoints: LossPoint[] = [...earlierSeries.val];
-  const saveAt = (step: number) =>
-    saveCheckpoint(options.out, {
-      weights: modelWeights(model),
-      optimizer: [...optimizerMoments(trainer.optimizer), ...tableStates(model)],
-      state: {
-        specHash: ir.hash,
-        model: ir.name,
-        step,
-        tokensSeen,
-        data: sampler.state(),
-        optimizerStep: trainer.optimizer.step,
-        schedule: { lr: spec.optimizer.lr, totalSteps, warmupSteps: warmupSteps(spec.schedule, totalSteps), kind: spec.schedule.kind },
-      },
-    });
-  // Read after the loop; a holder object because TypeScript does not see closure assignments.
-  const validation: { last: { step: number; bpb: number } | null } = { last: null };
-  const evaluate = (step: number) => {
+  const progress = new Progress({ total: totalSteps, startStep, logEvery, ...(io === processIO ? {} : { stream: lineStream(io), tty: false }) });
+  const log: RunLog = {
+    metrics,
+    progress,
+    train: [...series.train],
+    val: [...series.val],
+    lastValidation: null,
+    close: (title) => {
+      progress.stop();
+      metrics.close();
+      fs.writeFileSync(path.join(out, "loss.svg"), lossPlotSvg({ train: log.train, val: log.val }, { title }));
+    },
+  };
+  return log;
+}
+
+/** Validation at a step: loss, bits per byte and the usage of every routed layer, logged and printed above the bar. */
+function evaluator(
+  target: TrainTarget,
+  s: RunSettings,
+  options: TrainOptions,
+  trainer: Trainer,
+  valSource: { source: Dataset["source"]; split: Dataset["val"] },
+  ds: Dataset,
+  log: RunLog,
+): (step: number, tokensSeen: number) => void {
+  const kindOf = new Map(target.ir.layers.map((l) => [l.path, l.kind] as const));
+  return (step, tokensSeen) => {
     const routing = new RoutingStats();
-    const batches = [...sequentialBatches(valSource.source, valSource.split, context, microBatch, options.evalBatches)];
+    const batches = [...sequentialBatches(valSource.source, valSource.split, s.context, s.microBatch, options.evalBatches)];
     if (batches.length === 0) return;
     const { crossEntropy, tokens } = trainer.evaluate(batches, routing.recorder);
     const bytes = batches.reduce((n, b) => n + decodedByteLength(ds.tokenizer, b.targets), 0);
     const bpb = bitsPerByte(crossEntropy, tokens, bytes);
-    valPoints.push({ step, loss: crossEntropy });
+    log.val.push({ step, loss: crossEntropy });
     const usage = routing.summaries();
-    metrics.log({ step, tokens: tokensSeen, val_loss: crossEntropy, val_bpb: bpb, ...(usage.length > 0 ? { expert_usage: usage } : {}) });
-    validation.last = { step, bpb };
-    const experts = usage
-      .map((u) => `${u.path}: ${(100 * u.usage).toFixed(1)}% of ${u.numExperts.toLocaleString("en-US")} experts used, unevenness ${u.unevenness.toFixed(2)}`)
-      .join("; ");
-    progress.log(`step ${step}: val loss ${crossEntropy.toFixed(4)}, ${bpb.toFixed(4)} bits/byte${experts ? ` | ${experts}` : ""}`);
+    log.metrics.log({ step, tokens: tokensSeen, val_loss: crossEntropy, val_bpb: bpb, ...(usage.length > 0 ? { expert_usage: usage } : {}) });
+    log.lastValidation = { step, bpb };
+    const routed = usage.map((u) => usageText(u, kindOf.get(u.path))).join("; ");
+    log.progress.log(`step ${step}: val loss ${crossEntropy.toFixed(4)}, ${bpb.toFixed(4)} bits/byte${routed ? ` | ${routed}` : ""}`);
   };
+}
 
+/** `blocks.1.peer: 97.3% of 16,384 experts used, unevenness 0.12`; a PKM layer's rows are memories. */
+export function usageText(u: UsageSummary, kind: string | undefined): string {
+  const noun = kind === "pkm" ? "memories" : "experts";
+  return `${u.path}: ${(100 * u.usage).toFixed(1)}% of ${u.numExperts.toLocaleString("en-US")} ${noun} used, unevenness ${u.unevenness.toFixed(2)}`;
+}
+
+/** Atomic checkpoints of the run; `last` is the newest good one (a resumed run starts with the one it resumed from). */
+function checkpointer(
+  out: string,
+  ir: ModelArchitecture,
+  trainer: Trainer,
+  position: () => { tokensSeen: number; data: ReturnType<BatchSampler["state"]> },
+  resumed: ResumePoint | null,
+): { save(step: number): void; readonly last: { step: number; path: string } | null } {
+  const state = { last: resumed ? { step: resumed.step, path: resumed.checkpoint.path } : null };
+  const { optimizer: settings, schedule, totalSteps } = trainer.config;
+  return {
+    save(step) {
+      const { tokensSeen, data } = position();
+      const folder = saveCheckpoint(out, {
+        weights: modelWeights(trainer.model),
+        optimizer: [...optimizerMoments(trainer.optimizer), ...tableStates(trainer.model)],
+        state: {
+          specHash: ir.hash,
+          model: ir.name,
+          step,
+          tokensSeen,
+          data,
+          optimizerStep: trainer.optimizer.step,
+          schedule: { lr: settings.lr, totalSteps, warmupSteps: warmupSteps(schedule, totalSteps), kind: schedule.kind },
+        },
+      });
+      state.last = { step, path: folder };
+    },
+    get last() {
+      return state.last;
+    },
+  };
+}
+
+/** One optimizer step; a divergence says what is true of this run's checkpoints. */
+function stepOrExplain(trainer: Trainer, last: { step: number; path: string } | null, checkpointEvery: number) {
   try {
-    while (trainer.stepCount < totalSteps) {
-      const stats = trainer.step();
-      tokensSeen += stats.tokens;
-      const tokensPerSecond = stats.tokens / stats.seconds;
-      const utilisation = target.forwardFlopsPerToken ? mfu(target.forwardFlopsPerToken, tokensPerSecond, peakFlops()) : Number.NaN;
-      trainPoints.push({ step: stats.step, loss: stats.crossEntropy });
-      progress.update({ step: stats.step, loss: stats.crossEntropy, tokensPerSecond, mfu: utilisation });
-      if (stats.step % logEvery === 0 || stats.step === totalSteps) {
-        metrics.log({
-          step: stats.step, tokens: tokensSeen, loss: stats.crossEntropy, lr: stats.lr, grad_norm: stats.gradNorm, tokens_per_s: tokensPerSecond,
-          ...(stats.auxLoss ? { aux_loss: stats.auxLoss } : {}), ...(Number.isFinite(utilisation) ? { mfu: utilisation } : {}),
-        });
-      }
-      if (stats.step % evalEvery === 0 || stats.step === totalSteps) evaluate(stats.step);
-      if (stats.step % checkpointEvery === 0 || stats.step === totalSteps) saveAt(stats.step);
-    }
-  } finally {
-    progress.stop();
-    metrics.close();
-    fs.writeFileSync(path.join(options.out, "loss.svg"), lossPlotSvg({ train: trainPoints, val: valPoints }, { title: `${ir.name} loss` }));
+    return trainer.step();
+  } catch (error) {
+    if (!(error instanceof TrainingDivergedError)) throw error;
+    const kept =
+      last !== null
+        ? `The last good checkpoint, step ${last.step} (${last.path}), was kept: --resume continues from it.`
+        : `No checkpoint was written yet (the first is due at step ${checkpointEvery}); the run starts over.`;
+    throw new TrainingDivergedError(error.step, error.layerPath, `${error.message} ${kept}`);
   }
-  if (options.export) {
-    const exported = exportModel(options.export, model, ir);
-    io.out(`exported ${exported.tensors} tensors (${exported.values.toLocaleString("en-US")} values) to ${exported.weightsFile}, the architecture to ${exported.architectureFile}`);
-  }
-  io.out(`done: ${trainer.stepCount} steps, ${tokensSeen.toLocaleString("en-US")} tokens; run folder ${options.out}`);
-  if (validation.last) io.out(`validation: ${validation.last.bpb.toFixed(4)} bits/byte at step ${validation.last.step}`);
-  io.out(`loss plot: ${path.join(options.out, "loss.svg")}`);
-  return 0;
 }
 
 /** Rewrites a metrics log (temp file + rename) keeping the records up to `step`; returns them. */

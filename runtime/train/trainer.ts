@@ -3,7 +3,7 @@
  * are summed and averaged, a global-norm clip over dense and sparse gradients,
  * then AdamW at the scheduled learning rate. Data comes from an injected
  * source, so the loop is testable without files; checkpoints and metrics are
- * the caller's (see run.ts).
+ * the caller's (see main.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { IROptimizer, IRSchedule } from "../../ir/types.js";
@@ -175,6 +175,14 @@ export class Trainer {
     return { crossEntropy: tokens > 0 ? sum / tokens : Number.NaN, tokens };
   }
 
+  /** What to change, true to this run's settings (the caller adds what it knows about checkpoints). */
+  private divergenceAdvice(): string {
+    const { lr, clip } = this.config.optimizer;
+    return clip === null || !(clip > 0)
+      ? `Lower the learning rate (${lr}) or enable gradient clipping (adamw(…, clip: 1.0)).`
+      : `Gradient clipping is on (global norm ${clip}), so lower the learning rate (${lr}).`;
+  }
+
   private diverged(step: number, ids: tf.Tensor2D, what: string): TrainingDivergedError {
     const culprit = this.model.diagnoseNonFinite(ids);
     const where = culprit
@@ -183,7 +191,7 @@ export class Trainer {
     return new TrainingDivergedError(
       step,
       culprit?.path ?? null,
-      `training diverged at step ${step}: ${what}; ${where}. The last good checkpoint was kept; lower the learning rate or enable clipping.`,
+      `training diverged at step ${step}: ${what}; ${where}. ${this.divergenceAdvice()}`,
     );
   }
 }

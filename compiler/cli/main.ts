@@ -160,9 +160,10 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .option("-m, --model <name>", "which model of the file (default: the only one)")
     .requiredOption("-o, --out <dir>", "output folder")
     .option("--no-typecheck", "skip the in-process tsc --strict check of the emitted code")
-    .addHelpText("after", examples(["peerc compile specs/tiny.peer -o generated/tiny", "peerc compile specs/paper.peer --model peer -o out/peer"]))
-    .action(async (file: string, opts: { model?: string; out: string; typecheck: boolean }) => {
-      exitCode = await compileCommand(io, file, { model: opts.model, outDir: opts.out, typecheck: opts.typecheck });
+    .option("-t, --target <target>", "ts (TensorFlow.js trainer, default) or torch (PyTorch trainer: model.py, train.py)", "ts")
+    .addHelpText("after", examples(["peerc compile specs/tiny.peer -o generated/tiny", "peerc compile specs/paper.peer --model peer -o out/peer", "peerc compile specs/tiny.peer --target torch -o out/tiny-torch"]))
+    .action(async (file: string, opts: { model?: string; out: string; typecheck: boolean; target: string }) => {
+      exitCode = await compileCommand(io, file, { model: opts.model, outDir: opts.out, typecheck: opts.typecheck, target: opts.target });
     });
 
   program

@@ -14,11 +14,14 @@ import {
   UnsafeOutputError,
   writeOutputs,
 } from "../../emit/index.js";
+import { emitTorchModelTrainer } from "../../../targets/torch/index.js";
 
 export interface CompileOptions {
   model?: string;
   outDir: string;
   typecheck: boolean;
+  /** "ts" (default): the TypeScript trainer; "torch": the PyTorch trainer (targets/torch). */
+  target?: string;
 }
 
 export async function compileCommand(io: CliIO, file: string, options: CompileOptions): Promise<number> {
@@ -28,6 +31,16 @@ export async function compileCommand(io: CliIO, file: string, options: CompileOp
   if (note) io.stderr(`note: ${note}\n`);
 
   const outDir = path.resolve(io.cwd, options.outDir);
+  const target = options.target ?? "ts";
+  if (target !== "ts" && target !== "torch") throw new UsageError(`--target must be ts or torch, got ${JSON.stringify(target)}`);
+  if (target === "torch") {
+    const torchFiles = emitTorchModelTrainer(model, { specFile: path.resolve(io.cwd, file), outDir });
+    writeTrainer(outDir, torchFiles);
+    const shownDir = displayPath(io.cwd, outDir);
+    io.stderr(`wrote ${[...torchFiles.keys()].map((n) => path.join(shownDir, n)).join(", ")}\n`);
+    io.stderr(`run: python3 ${path.join(shownDir, "train.py")} --help\n`);
+    return EXIT_OK;
+  }
   const files = emitModelTrainer(model, { specFile: path.resolve(io.cwd, file), outDir });
   if (options.typecheck && !typecheckOrReport(io, outDir, files)) return EXIT_USAGE;
 

@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { BUDGET_CATALOG, COST_INTERNAL } from "../../diagnostics/codes/budget.js";
 import { costModel } from "../../compiler/cost/index.js";
 import { evaluateBudgets, formatMetric } from "../../compiler/budget/evaluate.js";
 import { budgetLines, summaryLines } from "../../compiler/report/summary.js";
@@ -110,5 +113,11 @@ describe("evaluateBudgets", () => {
     const m = smallLm({ d: 64, train: train({ batch: 4, context: 128, horizon: { kind: "steps", steps: 1 } }) });
     const text = summaryLines(costModel(m)).find((l) => l.label === "train")!.value;
     expect(text).toMatch(/, 1 step \(from steps\)/);
+  });
+
+  it("every budget code has a golden failing example, so docs/diagnostics.md documents it", () => {
+    const bad = fs.readdirSync(path.resolve(import.meta.dirname, "../fixtures/bad"));
+    const missing = BUDGET_CATALOG.map((e) => e.code).filter((c) => c !== COST_INTERNAL && !bad.some((f) => f.startsWith(`${c}-`) && f.endsWith(".peer")));
+    expect(missing).toEqual([]);
   });
 });

@@ -84,6 +84,8 @@ describe("report --target cpu without --cpu-peak", () => {
     expect(firstRow.trimEnd().endsWith("—")).toBe(true);
     const md = await run(["report", "specs/tiny.peer", "--target", "cpu", "--format", "md"]);
     expect(md.out).toContain("pass --cpu-peak");
+    const gh = await run(["report", "specs/tiny.peer", "--target", "cpu", "--format", "github"]);
+    expect(gh.out).toContain("no cpu step time (pass --cpu-peak)");
   });
 
   it("with --cpu-peak the column has its bounds and no note", async () => {

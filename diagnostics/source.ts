@@ -111,10 +111,10 @@ export function coverSpans(a: Span, b: Span): Span {
  * line feed (a message may span lines; a source line never holds one), DEL,
  * C1 controls, bidirectional overrides and isolates, line and paragraph
  * separators. A spec can hold any of them (in a string, a comment, a file
- * name); diagnostics show them as escapes so a spec can neither retitle the
+ * name), and a byte-order mark; diagnostics show them as escapes so a spec can neither retitle the
  * terminal nor hide text.
  */
-const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g;
+const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028\u2029\u202A-\u202E\u2066-\u2069\uFEFF]/g;
 
 /** The visible form of one control character: `\x1b`, `\n`, `\u202e`. */
 export function escapeControl(ch: string): string {

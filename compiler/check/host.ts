@@ -22,7 +22,7 @@ export interface FileHost {
 /** Decodes UTF-8 strictly: the text (invalid bytes as U+FFFD, for display) and the offset of the first invalid one. */
 export function decodeUtf8(bytes: Uint8Array): { text: string; invalidAt: number | undefined } {
   try {
-    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes), invalidAt: undefined };
+    return { text: new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes), invalidAt: undefined };
   } catch {
     // Decode the valid prefix strictly to find where the first bad byte lands in the text.
     let lo = 0;
@@ -30,14 +30,14 @@ export function decodeUtf8(bytes: Uint8Array): { text: string; invalidAt: number
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
       try {
-        new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
+        new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes.subarray(0, mid), { stream: true });
         lo = mid;
       } catch {
         hi = mid - 1;
       }
     }
-    const prefix = new TextDecoder("utf-8").decode(bytes.subarray(0, lo), { stream: true });
-    return { text: new TextDecoder("utf-8").decode(bytes), invalidAt: prefix.length };
+    const prefix = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes.subarray(0, lo), { stream: true });
+    return { text: new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes), invalidAt: prefix.length };
   }
 }
 

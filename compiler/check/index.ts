@@ -30,6 +30,12 @@ export interface CheckResult {
   program: IRProgram;
   diagnostics: Diagnostic[];
   sources: Map<string, SourceFile>;
+  /**
+   * Declared names of the models left out of `program` because of an error
+   * in them (a sweep is left out whole when any variant fails). The other
+   * models are checked and usable (`report`, `compile --model`).
+   */
+  modelsWithErrors: string[];
 }
 
 
@@ -47,11 +53,12 @@ export function checkFiles(paths: string[], host: FileHost = nodeFileHost): Chec
   const sources = new Map<string, SourceFile>();
   let models: IRModel[] = [];
   let syntax: Diagnostic[] = [];
+  const failed: string[] = [];
   try {
     const program = loadProgram(paths, host, reporter);
     for (const file of program.files) sources.set(file.path, file.source);
     syntax = program.syntax;
-    if (!hasErrors(syntax)) models = checkProgram(program.files, reporter);
+    if (!hasErrors(syntax)) models = checkProgram(program.files, reporter, failed);
   } catch (error) {
     // A bug must come out as a located message, never a stack trace.
     reporter.report({
@@ -62,7 +69,7 @@ export function checkFiles(paths: string[], host: FileHost = nodeFileHost): Chec
     models = [];
   }
   const diagnostics = sortDiagnostics([...syntax, ...reporter.unique()]);
-  return { program: { files: [...paths], models }, diagnostics, sources };
+  return { program: { files: [...paths], models }, diagnostics, sources, modelsWithErrors: failed };
 }
 
 interface Sections {
@@ -70,7 +77,7 @@ interface Sections {
   budgets: Map<ModelDecl, { decl: BudgetDecl; file: LoadedFile }[]>;
 }
 
-function checkProgram(files: readonly LoadedFile[], reporter: Reporter): IRModel[] {
+function checkProgram(files: readonly LoadedFile[], reporter: Reporter, failed: string[]): IRModel[] {
   const scopes = buildScopes(files, reporter);
   const usage: UsageSet = new Set();
   const walked = new Set<LetStatement>();
@@ -87,9 +94,13 @@ function checkProgram(files: readonly LoadedFile[], reporter: Reporter): IRModel
   const sections = attachSections(files, scopes.files, reporter);
   const out: IRModel[] = [];
   for (const entry of scopes.models) {
+    const before = reporter.errorCount;
     try {
+      // A sweep keeps its clean variants; the model is named among those with errors all the same.
       out.push(...checkModel(entry, sections, scopes.files, reporter, usage, walked));
+      if (reporter.errorCount !== before) failed.push(entry.decl.name.name);
     } catch (error) {
+      failed.push(entry.decl.name.name);
       // A bug must come out as a located message, never a stack trace; the other models still check.
       reporter.report({
         code: "E0199",

@@ -52,6 +52,28 @@ export function printDiagnostics(
 }
 
 /**
+ * After errors, what a command may still work on (docs/diagnostics.md: a model
+ * with an error is left out, the others are usable). `report` goes on when any
+ * model checked clean; `compile`/`train` go on only for a `--model` that
+ * checked clean (without `--model` the choice would silently skip the broken
+ * one). The errors have been printed already; this prints one note saying
+ * what was left out, and the command still exits 1.
+ */
+export function usableAfterErrors(io: CliIO, result: CheckResult, requested?: string | null): boolean {
+  const models = result.program.models;
+  if (models.length === 0) return false;
+  if (requested === null) return false;
+  if (requested !== undefined) {
+    if (!models.some((m) => m.name === requested || m.baseName === requested)) return false;
+    if (result.modelsWithErrors.includes(requested)) return false;
+  }
+  const left = result.modelsWithErrors.filter((n) => n !== requested);
+  const what = left.length ? `model${left.length === 1 ? "" : "s"} ${left.map((n) => `\`${n}\``).join(", ")} (errors above)` : "nothing but the errors above";
+  io.stderr(`note: going on with the models that checked clean; left out: ${what}\n`);
+  return true;
+}
+
+/**
  * Costs of every checked model. A layer kind without a cost formula is a
  * compile error at that layer (E0690), never a silent zero: it is printed
  * like any other diagnostic and the caller exits 1.

@@ -2,7 +2,7 @@
 import type { CliIO } from "../io.js";
 import { wantsColor } from "../io.js";
 import { EXIT_OK, EXIT_SPEC_ERRORS } from "../../../diagnostics/errors.js";
-import { checkSpecs, costsOrDiagnostics, printDiagnostics } from "../load.js";
+import { checkSpecs, costsOrDiagnostics, printDiagnostics, usableAfterErrors } from "../load.js";
 import { renderReport } from "../../report/index.js";
 import { renderSweep } from "../../report/sweep.js";
 import { evaluateBudgets } from "../../budget/evaluate.js";
@@ -21,7 +21,10 @@ export interface ReportOptions {
 export async function reportCommand(io: CliIO, files: string[], options: ReportOptions): Promise<number> {
   const result = checkSpecs(io, files);
   const diagnosticFormat = options.format === "github" ? "github" : "human";
-  if (printDiagnostics(io, result, result.diagnostics, diagnosticFormat)) return EXIT_SPEC_ERRORS;
+  // A model with errors is left out; the others are still reported (exit 1 all the same).
+  const specErrors = printDiagnostics(io, result, result.diagnostics, diagnosticFormat);
+  if (specErrors && !usableAfterErrors(io, result)) return EXIT_SPEC_ERRORS;
+  const done = (code: number) => (specErrors ? EXIT_SPEC_ERRORS : code);
 
   const models = result.program.models;
   const costs = costsOrDiagnostics(io, result, diagnosticFormat, {
@@ -37,12 +40,12 @@ export async function reportCommand(io: CliIO, files: string[], options: ReportO
     io.stdout("\n" + ensureNewline(renderSweep(swept, { format: options.format === "md" ? "md" : "table", flopsBudget: options.flopsBudget })));
   }
 
-  if (!options.budget) return EXIT_OK;
+  if (!options.budget) return done(EXIT_OK);
   const broken: Diagnostic[] = [];
   models.forEach((model, i) => broken.push(...evaluateBudgets(model, costs[i]!)));
   if (broken.length === 0) {
     if (options.format !== "json") io.stderr(`budgets: all ${countBudgets(models)} limits hold\n`);
-    return EXIT_OK;
+    return done(EXIT_OK);
   }
   printDiagnostics(io, result, broken, options.format === "github" ? "github" : "human");
   return EXIT_SPEC_ERRORS;

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { spawn } from "node:child_process";
 import type { CliIO } from "../io.js";
 import { EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE } from "../../../diagnostics/errors.js";
-import { checkSpecs, printDiagnostics } from "../load.js";
+import { checkSpecs, printDiagnostics, usableAfterErrors } from "../load.js";
 import { emitModelTrainer, selectModel } from "../../emit/index.js";
 import { cacheDir, cacheIsCurrent, filesDigest, STAMP_FILE } from "../../emit/cache.js";
 import { PEERC_VERSION } from "../../../ir/version.js";
@@ -24,7 +24,7 @@ export type TrainerRunner = (script: string, args: readonly string[], cwd: strin
 
 export async function trainCommand(io: CliIO, file: string, options: TrainOptions, run: TrainerRunner = runNode): Promise<number> {
   const result = checkSpecs(io, [file]);
-  if (printDiagnostics(io, result, result.diagnostics, "human")) return EXIT_SPEC_ERRORS;
+  if (printDiagnostics(io, result, result.diagnostics, "human") && !usableAfterErrors(io, result, options.model ?? null)) return EXIT_SPEC_ERRORS;
   const { model, note } = selectModel(result.program.models, file, options.model);
   if (note) io.stderr(`note: ${note}\n`);
 

@@ -17,6 +17,7 @@ import { fillNormal } from "../../runtime/experts/init.js";
 import { QueryNet } from "../../runtime/experts/query-net.js";
 import type { ForwardContext, NamedVariable, RuntimeLayer } from "../../runtime/layers/layer.js";
 import { activate } from "../../runtime/layers/ops.js";
+import { fusedPeerExperts, peerKernelsAvailable } from "./device-kernels.js";
 import { deviceApply, deviceRoute, DeviceTable, shardLimit, type DeviceLayerInit } from "../product-keys/device.js";
 
 export interface PeerDeviceLayer extends RuntimeLayer {
@@ -50,7 +51,10 @@ export function createPeerDeviceLayer(layer: PeerLayer, init: DeviceLayerInit): 
   const gate = layer.glu ? table("experts.g", 1 / Math.sqrt(dModel)) : null;
   const tables = gate === null ? [down, up] : [down, up, gate];
   const variables: NamedVariable[] = [...query.variables, ...tables.flatMap((t) => t.named)];
-  const router = { path, heads, topk, subTopk: layer.subTopk, subKeys, keyDim: layer.keyDim, scores: layer.scores };
+  const kernels = init.expertPath !== "ops";
+  const router = { path, heads, topk, subTopk: layer.subTopk, subKeys, keyDim: layer.keyDim, scores: layer.scores, dModel, kernels };
+  const shape = { subKeys, subTopk: layer.subTopk, topk, heads, keyDim: layer.keyDim, dModel };
+  const fused = kernels && tables.every((t) => t.shardCount === 1);
   return {
     path,
     kind: "peer",
@@ -65,6 +69,10 @@ export function createPeerDeviceLayer(layer: PeerLayer, init: DeviceLayerInit): 
         const x2 = input as tf.Tensor2D;
         const { ids, gates } = deviceRoute(router, query, x2, ctx);
         recordRouting(path, experts, ids, gates, ctx);
+        if (fused && peerKernelsAvailable()) {
+          const w = gate === null ? null : (gate.shards[0]! as tf.Tensor2D);
+          return fusedPeerExperts(x2, gates, ids, down.shards[0]! as tf.Tensor2D, up.shards[0]! as tf.Tensor2D, w, layer.act, shape);
+        }
         return peerExpertMath(x2, gates, down.gather(ids), up.gather(ids), gate === null ? null : gate.gather(ids), layer.act);
       });
     },

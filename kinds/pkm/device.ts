@@ -23,7 +23,7 @@ export function createPkmDeviceLayer(layer: PkmLayer, init: DeviceLayerInit): Pk
   if (subKeys * subKeys !== memories) throw new Error(`${path}: ${memories} memories is not subKeys² = ${subKeys}²`);
   const query = new QueryNet(layer, init.rng);
   const values = new DeviceTable(`${path}.values`, memories, valueDim, fillNormal(new Float32Array(memories * valueDim), 1 / Math.sqrt(valueDim), init.rng), shardLimit(init));
-  const router = { path, heads, topk, subTopk: layer.subTopk, subKeys, keyDim: layer.keyDim, scores: layer.scores };
+  const router = { path, heads, topk, subTopk: layer.subTopk, subKeys, keyDim: layer.keyDim, scores: layer.scores, dModel, kernels: init.expertPath !== "ops" };
   return {
     path,
     kind: "pkm",

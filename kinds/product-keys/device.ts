@@ -23,6 +23,7 @@ import { inDeviceScope, labelBackward, storageBindingLimit } from "../../runtime
 import type { QueryNet } from "../../runtime/experts/query-net.js";
 import type { ForwardContext, NamedVariable } from "../../runtime/layers/layer.js";
 import { detach } from "../../runtime/layers/ops.js";
+import { kernelTopkIds, peerKernelsAvailable } from "../peer/device-kernels.js";
 
 export interface DeviceLayerInit {
   /** Uniform [0, 1), seeded by (model seed, layer path): the same stream as the host layer. */
@@ -30,6 +31,12 @@ export interface DeviceLayerInit {
   readonly dModel: number;
   /** Largest shard in bytes; default: the device's maxStorageBufferBindingSize (tests lower it). */
   readonly maxShardBytes?: number;
+  /**
+   * "kernels" (default): the WGSL kernels of kinds/peer/wgsl.ts on webgpu where
+   * the layer's tables are unsharded; "ops": plain tfjs ops everywhere (the
+   * reference the kernels are tested against, and the benchmark's baseline).
+   */
+  readonly expertPath?: "kernels" | "ops";
 }
 
 /**
@@ -112,6 +119,9 @@ export interface DeviceRouterSpec {
   readonly subKeys: number;
   readonly keyDim: number;
   readonly scores: ScoreFn;
+  readonly dModel: number;
+  /** Use the WGSL top-k kernel (webgpu only). */
+  readonly kernels: boolean;
 }
 
 export interface DeviceRouting {
@@ -166,6 +176,17 @@ function selectedScores(q: tf.Tensor2D, keySets: readonly (readonly tf.Tensor[])
   return tf.add(part(0, first), part(1, second));
 }
 
+/** The WGSL top-k kernel's ids, split into the two sub-key indices. */
+function kernelHits(s1: tf.Tensor2D, s2: tf.Tensor2D, spec: DeviceRouterSpec): { first: tf.Tensor2D; second: tf.Tensor2D; ids: tf.Tensor2D; scores: tf.Tensor2D } {
+  const { subKeys, subTopk, topk, heads, keyDim, dModel } = spec;
+  const ids = kernelTopkIds(s1, s2, { subKeys, subTopk, topk, heads, keyDim, dModel });
+  return tf.tidy(() => {
+    const first = tf.floorDiv(ids, tf.scalar(subKeys, "int32")) as tf.Tensor2D;
+    const second = tf.sub(ids, tf.mul(first, tf.scalar(subKeys, "int32"))) as tf.Tensor2D;
+    return { first, second, ids: tf.keep(ids), scores: tf.zeros([1, 1]) as tf.Tensor2D };
+  });
+}
+
 export function deviceRoute(spec: DeviceRouterSpec, query: QueryNet, x: tf.Tensor2D, ctx: ForwardContext): DeviceRouting {
   const { heads, topk, subTopk, subKeys } = spec;
   const tokens = x.shape[0];
@@ -176,7 +197,7 @@ export function deviceRoute(spec: DeviceRouterSpec, query: QueryNet, x: tf.Tenso
   // gradient path runs through top-k (it has none) or the integer ids.
   const s1 = detach(scores1);
   const s2 = detach(scores2);
-  const hits = deviceTopk(s1, s2, subKeys, subTopk, topk);
+  const hits = spec.kernels && peerKernelsAvailable() ? kernelHits(s1, s2, spec) : deviceTopk(s1, s2, subKeys, subTopk, topk);
   tf.dispose([frozen, scores1, scores2, s1, s2, hits.scores]);
   const selected = selectedScores(q, query.keySets, hits.first, hits.second, spec);
   const weights = spec.scores === "softmax" ? tf.softmax(selected) : tf.sigmoid(selected);

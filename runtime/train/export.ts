@@ -5,7 +5,9 @@
  *                             variables, buffers (BatchNorm running statistics)
  *                             and the expert tables (PEER u/v, PKM values) —
  *                             not their optimizer state
- *   DIR/architecture.json     the model without source locations
+ *   DIR/architecture.json     the model without source locations, keys in
+ *                             snake_case like every file peerc writes for
+ *                             users (report.json, metrics.jsonl)
  *
  * Tensors are written one by one (the tables straight from their live arrays,
  * no copy), so a table larger than a Node Buffer still exports. Each file is
@@ -49,10 +51,26 @@ export function exportModel(dir: string, model: LanguageModel, architecture: Mod
   const weightsFile = path.join(dir, EXPORT_WEIGHTS_FILE);
   const architectureFile = path.join(dir, EXPORT_ARCHITECTURE_FILE);
   writeAtomically(weightsFile, (tmp) => writeSafetensors(tmp, tensors, { model: architecture.name, specHash: architecture.hash }));
-  const json = JSON.stringify(architecture, (key, value: unknown) => (SOURCE_KEYS.has(key) ? undefined : value), 2) + "\n";
-  writeAtomically(architectureFile, (tmp) => fs.writeFileSync(tmp, json));
+  writeAtomically(architectureFile, (tmp) => fs.writeFileSync(tmp, architectureJson(architecture)));
   const values = tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
   return { weightsFile, architectureFile, tensors: tensors.length, values };
+}
+
+/** `dModel` → `d_model`: the spelling of the spec's own settings and of report.json. */
+export function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** architecture.json's text: the architecture without source locations, every key in snake_case. */
+export function architectureJson(architecture: ModelArchitecture): string {
+  const convert = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(convert);
+    if (value === null || typeof value !== "object") return value;
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value)) if (!SOURCE_KEYS.has(key) && v !== undefined) out[snakeCase(key)] = convert(v);
+    return out;
+  };
+  return JSON.stringify(convert(architecture), null, 2) + "\n";
 }
 
 function writeAtomically(file: string, write: (tmp: string) => void): void {

@@ -226,7 +226,8 @@ function defaultsNote(ir: ModelArchitecture, options: TrainOptions, s: RunSettin
   const parts: string[] = [];
   if (options.context === undefined) parts.push(`context ${s.context} (the model's)`);
   if (options.batch === undefined) parts.push(`batch ${s.batch}`);
-  if (options.steps === undefined && options.tokens === undefined && s.spec.horizon.kind === "steps") parts.push(plural(s.spec.horizon.steps, "step"));
+  // A resumed run keeps the interrupted run's horizon (said separately).
+  if (options.steps === undefined && options.tokens === undefined && !options.resume && s.spec.horizon.kind === "steps") parts.push(plural(s.spec.horizon.steps, "step"));
   const o = s.spec.optimizer;
   parts.push(`adamw lr ${o.lr}, ${s.spec.schedule.kind} schedule, clip ${o.clip ?? "off"}`);
   if (options.seed === undefined) parts.push(`seed ${s.seed}`);

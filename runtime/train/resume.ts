@@ -71,7 +71,7 @@ export function resumedHorizon(
     if (totalSteps === null) throw new UsageError("the checkpoint does not record its horizon and the spec's is a FLOP budget this trainer cannot convert: pass --steps or --tokens");
     const note =
       previous !== null && specSteps !== null && previous !== specSteps
-        ? `note: continuing the interrupted run's ${plural(previous, "step")} schedule (the spec's horizon is ${plural(specSteps, "step")}; --steps N changes it)`
+        ? `note: continuing the interrupted run's schedule of ${plural(previous, "step")} (the spec's horizon is ${plural(specSteps, "step")}; --steps N changes it)`
         : null;
     return { totalSteps, note };
   }

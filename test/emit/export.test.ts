@@ -102,14 +102,14 @@ const relu = (v: number) => Math.max(0, v);
 /** PEER per docs/weights.md, with the exact top-k taken by brute force over all N = √N² keys. */
 function peer(x: Row, layer: ArchLayer, t: (name: string) => Float32Array): Row {
   const P = layer.path;
-  const d = layer.dModel as number;
+  const d = layer.d_model as number;
   const heads = layer.heads as number;
-  const dk = layer.keyDim as number;
+  const dk = layer.key_dim as number;
   const k = layer.topk as number;
-  const sq = layer.subKeys as number;
+  const sq = layer.sub_keys as number;
   const half = dk / 2;
   let q = matVec(x, t(`${P}.query.w`), d, heads * dk);
-  if (layer.queryBias) q = q.map((v, i) => v + t(`${P}.query.b`)[i]!);
+  if (layer.query_bias) q = q.map((v, i) => v + t(`${P}.query.b`)[i]!);
   const mean = t(`${P}.query.bn.running_mean`);
   const variance = t(`${P}.query.bn.running_var`);
   q = q.map((v, i) => ((v - mean[i]!) / Math.sqrt(variance[i]! + 1e-5)) * t(`${P}.query.bn.gamma`)[i]! + t(`${P}.query.bn.beta`)[i]!);
@@ -152,14 +152,14 @@ function applyLayer(x: Row, token: number, layer: ArchLayer, arch: Arch, t: (nam
       return rmsNorm(x, t(`${P}.gain`), layer.eps as number);
     case "ffw": {
       expect(layer.act).toBe("relu");
-      const d = layer.dModel as number;
+      const d = layer.d_model as number;
       const hidden = layer.hidden as number;
       return matVec(matVec(x, t(`${P}.w_in`), d, hidden).map(relu), t(`${P}.w_out`), hidden, d);
     }
     case "peer":
       return peer(x, layer, t);
     case "lm_head": {
-      const d = layer.dModel as number;
+      const d = layer.d_model as number;
       const vocab = layer.vocab as number;
       if (!layer.tied) return matVec(x, t(`${P}.weight`), d, vocab);
       const embed = arch.layers.find((l) => l.kind === "embed")!;
@@ -221,7 +221,10 @@ function compareLogits(model: LanguageModel, arch: Arch, t: (name: string) => Fl
 function openExport(out: string): { arch: Arch; tensors: Map<string, Tensor>; metadata: Record<string, string>; t: (name: string) => Float32Array } {
   const archText = fs.readFileSync(path.join(out, "export", "architecture.json"), "utf8");
   // Source locations stay out of the export.
-  expect(archText).not.toMatch(/"(span|argSpans|file)"/);
+  expect(archText).not.toMatch(/"(span|arg_spans|argSpans|file)"/);
+  // Keys are snake_case, like report.json's (docs/weights.md).
+  expect(archText).not.toMatch(/"[a-z0-9]+[A-Z]\w*":/);
+  expect(archText).toMatch(/"d_model":/);
   const arch = JSON.parse(archText) as Arch;
   const { tensors, metadata } = readSafetensors(path.join(out, "export", "weights.safetensors"));
   const t = (name: string): Float32Array => {
@@ -252,7 +255,7 @@ describe("--export", () => {
     const model = await trainAndExport(ir, out);
     const { arch, tensors, t } = openExport(out);
     const P = arch.layers.find((l) => l.kind === "peer")!;
-    const [d, h, dk, n, sq] = [P.dModel, P.heads, P.keyDim, P.experts, P.subKeys] as number[];
+    const [d, h, dk, n, sq] = [P.d_model, P.heads, P.key_dim, P.experts, P.sub_keys] as number[];
     const norms = arch.layers.filter((l) => l.kind === "norm").map((l) => [`${l.path}.gain`, [d]] as const);
     // docs/weights.md, rows "embed", "norm rms" and "peer" (shared keys, query norm batch, query bias), lm_head tied: none.
     const expected = new Map<string, readonly number[]>([

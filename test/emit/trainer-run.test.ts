@@ -13,6 +13,7 @@ import { emitContext } from "../../compiler/emit/context.js";
 import { architectureOf } from "../../compiler/emit/architecture.js";
 import { costModel } from "../../compiler/cost/index.js";
 import { SafetensorsFile } from "../../runtime/checkpoint/index.js";
+import { architectureJson } from "../../runtime/train/export.js";
 import { checkedModels, ROOT, tempDir } from "./helpers.js";
 
 const SPEC = `
@@ -93,7 +94,7 @@ describe("emitted trainer", () => {
     const metrics = fs.readFileSync(path.join(run, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { step?: number; loss?: number });
     expect(metrics.filter((m) => m.loss !== undefined).map((m) => m.step)).toEqual([1, 2]);
     const architecture = JSON.parse(fs.readFileSync(path.join(exported, "architecture.json"), "utf8")) as unknown;
-    expect(architecture).toEqual(JSON.parse(JSON.stringify(architectureOf(model))));
+    expect(architecture).toEqual(JSON.parse(architectureJson(architectureOf(model))));
     const weights = SafetensorsFile.open(path.join(exported, "weights.safetensors"));
     try {
       const names = weights.names();

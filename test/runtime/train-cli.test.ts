@@ -102,7 +102,7 @@ describe("resume keeps the interrupted run's horizon (bug 13)", () => {
     const out = await interrupted("h-cut", 8);
     const r = io();
     expect(await trainMain(run(out, "--resume"), target(), r.io)).toBe(0);
-    expect(r.err).toContain("note: continuing the interrupted run's 8 steps schedule (the spec's horizon is 6 steps; --steps N changes it)");
+    expect(r.err).toContain("note: continuing the interrupted run's schedule of 8 steps (the spec's horizon is 6 steps; --steps N changes it)");
     expect(r.out.join("\n")).toMatch(/8 steps × 4 × 16 tokens/);
     // The same learning rates and losses as the uninterrupted 8-step run.
     expect(trainRecords(out).map((m) => m.lr)).toEqual(trainRecords(full).map((m) => m.lr));

@@ -4,9 +4,16 @@
  * Variables marked noDecay (norm gains, biases, embeddings) skip λ unless
  * decayAll. Sparse expert tables update themselves (lazy AdamW on touched rows)
  * with their own learning rate.
+ *
+ * On wasm the dense update is one host pass per variable over its parameter,
+ * moment and gradient buffers in the wasm heap (no kernel calls; moments in
+ * place, parameters into a new heap buffer each; see applyHost, host-buffers.ts). Other backends run
+ * the same arithmetic as tf ops per variable (`applyOps`), which is also the
+ * reference the host pass is tested against.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { NamedVariable, SparseTable } from "../layers/layer.js";
+import { exclusive, heapView, wasmHeap, type WasmHeapBackend } from "./host-buffers.js";
 
 export interface AdamWConfig {
   readonly beta1: number;
@@ -28,8 +35,9 @@ export class AdamW {
     readonly config: AdamWConfig,
   ) {
     for (const { name, variable } of variables) {
-      this.m.set(name, tf.variable(tf.zerosLike(variable), false));
-      this.v.set(name, tf.variable(tf.zerosLike(variable), false));
+      // In a tidy so the zeros are released and each moment owns its buffer.
+      this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
+      this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(variable), false)));
     }
   }
 
@@ -40,6 +48,20 @@ export class AdamW {
    */
   apply(grads: ReadonlyMap<string, tf.Tensor>, lr: number, tableLr: number): void {
     const t = ++this.step;
+    const { beta1, beta2, eps, weightDecay, decayAll } = this.config;
+    const backend = wasmHeap();
+    if (backend !== null && this.hostMode) this.applyHost(backend, grads, lr, t);
+    else this.applyOps(grads, lr, t);
+    for (const table of this.tables) {
+      table.step({ lr: tableLr, beta1, beta2, eps, weightDecay: decayAll ? weightDecay : 0, step: t });
+    }
+  }
+
+  /** Set false to force the per-variable tf-op update on wasm too (tests compare the two). */
+  hostMode = true;
+
+  /** The dense update as tf ops, per variable (any backend). */
+  private applyOps(grads: ReadonlyMap<string, tf.Tensor>, lr: number, t: number): void {
     const { beta1, beta2, eps, weightDecay, decayAll } = this.config;
     const correction1 = 1 - Math.pow(beta1, t);
     const correction2 = 1 - Math.pow(beta2, t);
@@ -55,9 +77,51 @@ export class AdamW {
         variable.assign(tf.sub(variable, tf.mul(update, lr)));
       });
     }
-    for (const table of this.tables) {
-      table.step({ lr: tableLr, beta1, beta2, eps, weightDecay: decayAll ? weightDecay : 0, step: t });
+  }
+
+  /**
+   * The dense update on wasm: per variable one loop over p, m, v and g in the
+   * heap. The moments are updated in place; each parameter is written into a
+   * fresh heap buffer that the variable then takes over, because the wasm
+   * matmul caches the packed weights of its right operand by buffer id (an
+   * in-place parameter write would leave that cache stale). All allocations
+   * happen before any heap view is taken (heap growth detaches views).
+   */
+  private applyHost(backend: WasmHeapBackend, grads: ReadonlyMap<string, tf.Tensor>, lr: number, t: number): void {
+    const { beta1, beta2, eps, weightDecay, decayAll } = this.config;
+    for (const { name } of this.variables) {
+      exclusive(backend, this.m.get(name)!);
+      exclusive(backend, this.v.get(name)!);
     }
+    const outputs = this.variables.map(({ variable }) => backend.makeOutput(variable.shape, "float32"));
+    const a1 = 1 - beta1;
+    const a2 = 1 - beta2;
+    const inv1 = 1 / (1 - Math.pow(beta1, t));
+    const inv2 = 1 / (1 - Math.pow(beta2, t));
+    this.variables.forEach(({ name, variable, noDecay }, k) => {
+      const grad = grads.get(name);
+      const p = heapView(backend, variable);
+      const out = backend.typedArrayFromHeap(outputs[k]!) as Float32Array;
+      const m = heapView(backend, this.m.get(name)!);
+      const v = heapView(backend, this.v.get(name)!);
+      const wd = weightDecay > 0 && (decayAll || !noDecay) ? weightDecay : 0;
+      if (grad !== undefined && grad.size !== p.length) throw new Error(`gradient of ${name} has ${grad.size} values, the variable ${p.length}`);
+      const g = grad === undefined ? null : heapView(backend, grad);
+      for (let i = 0; i < p.length; i++) {
+        const gi = g === null ? 0 : g[i];
+        const mi = beta1 * m[i] + a1 * gi;
+        const vi = beta2 * v[i] + a2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        const pi = p[i];
+        out[i] = pi - lr * ((mi * inv1) / (Math.sqrt(vi * inv2) + eps) + wd * pi);
+      }
+    });
+    this.variables.forEach(({ variable }, k) => {
+      const next = tf.engine().makeTensorFromTensorInfo(outputs[k]!);
+      variable.assign(next);
+      next.dispose();
+    });
   }
 
   /** Moments for checkpoints: "<name>.adam_m" / "<name>.adam_v". */

@@ -11,6 +11,8 @@ export interface DiffOptions {
   readonly format: "table" | "md" | "json";
   /** Which models to compare (`--model OLD=NEW` or `--model NAME`); all, matched by name, when absent. */
   readonly models?: readonly ModelPair[];
+  /** What was compared, as given on the command line ("main:specs/x.peer"), for the heading. */
+  readonly sources?: { readonly before: string; readonly after: string };
   /** `--fail-on` results, shown after the deltas and carried in the JSON. */
   readonly failOn?: readonly FailOnResult[];
 }
@@ -193,7 +195,12 @@ export function diffReports(before: ReportJson, after: ReportJson, opts: DiffOpt
   }
   const md = opts.format === "md";
   const table = md ? mdTable : (c: readonly Column[], r: readonly (readonly string[])[]) => textTable(c, r);
-  const out: string[] = md ? ["## peerc diff", ""] : [];
+  const src = opts.sources;
+  const out: string[] = md
+    ? [src ? `## peerc diff \`${escapeTick(src.before)}\` → \`${escapeTick(src.after)}\`` : "## peerc diff", ""]
+    : src
+      ? [`diff ${src.before} → ${src.after}`, ""]
+      : [];
   for (const m of models) {
     const title = m.renamedFrom !== null ? `${m.renamedFrom} → ${m.name}` : m.name;
     const heading = `model ${title}: ${m.status}`;
@@ -214,6 +221,11 @@ export function diffReports(before: ReportJson, after: ReportJson, opts: DiffOpt
     out.push("");
   }
   return out.join("\n");
+}
+
+/** A backtick in a file name would end the code span early. */
+function escapeTick(text: string): string {
+  return text.replace(/`/g, "'");
 }
 
 export interface DiffJson {

@@ -153,8 +153,7 @@ describe.skipIf(!bashAvailable)("the CI example of docs/ci.md (needs bash and gi
     expect(diff!.status).toBe(1);
     expect(diff!.stderr).toMatch(/peerc diff: model m: params changed by \+[\d.]+% .*breaks --fail-on 'params>\+5%'/);
     const summary = fs.readFileSync(path.join(dir, "summary.md"), "utf8");
-    expect(summary).toContain("**specs/m.peer** against origin/main");
-    expect(summary).toContain("## peerc diff");
+    expect(summary).toContain("## peerc diff `origin/main:specs/m.peer` → `specs/m.peer`");
     expect(summary).toMatch(/^\| params \| /m);
     expect(summary).toContain("❌ model m: params changed by");
     // The unchanged spec is not diffed.

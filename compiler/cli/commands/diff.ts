@@ -27,7 +27,7 @@ export async function diffCommand(io: CliIO, oldArg: string, newArg: string, opt
   const after = reportOf(io, newArg);
   if (before === null || after === null) return EXIT_SPEC_ERRORS;
   const failOn = rules.length > 0 ? evaluateFailOn(diffModels(before, after, pairs), rules) : undefined;
-  const text = diffReports(before, after, { format: options.format, models: pairs, failOn });
+  const text = diffReports(before, after, { format: options.format, models: pairs, failOn, sources: { before: oldArg, after: newArg } });
   io.stdout(text.endsWith("\n") ? text : text + "\n");
   const broken = (failOn ?? []).filter((r) => r.failed);
   if (broken.length === 0) return EXIT_OK;

@@ -45,6 +45,8 @@ export interface WeightSpec {
    * tables (decayed only with `decay_all`); always false for buffers.
    */
   readonly decay: boolean;
+  /** Expert tables only: rows gathered per token (h·k), which bounds the rows a step touches. */
+  readonly rowsPerToken?: number;
 }
 
 /** The manifest of one layer, in creation (and layer-stream draw) order. */
@@ -63,12 +65,13 @@ export function weightSize(spec: Pick<WeightSpec, "shape">): number {
 /** Small constructors, so manifests read as one line per tensor. */
 export const dense = (name: string, shape: readonly number[], init: WeightInit, decay = true): WeightSpec => ({ name, shape, init, role: "dense", decay });
 export const noDecay = (name: string, shape: readonly number[], init: WeightInit): WeightSpec => dense(name, shape, init, false);
-export const expertTable = (name: string, rows: number, cols: number, init: WeightInit): WeightSpec => ({
+export const expertTable = (name: string, rows: number, cols: number, init: WeightInit, rowsPerToken: number): WeightSpec => ({
   name,
   shape: [rows, cols],
   init,
   role: "expert_table",
   decay: false,
+  rowsPerToken,
 });
 export const buffer = (name: string, shape: readonly number[], init: WeightInit): WeightSpec => ({ name, shape, init, role: "buffer", decay: false });
 

@@ -16,6 +16,10 @@ export { createFfwLayer, createFfwWeights, applyFfw, ffwVariables, type FfwWeigh
 export { createMoeLayer, combineExperts, routeTokenChoice, loadBalancingLoss, tokenChoiceCapacity, expertChoiceCapacity, type MoeRouting, type MoeRuntime } from "../kinds/moe/runtime.js";
 export { createLmHeadLayer } from "../kinds/lm_head/runtime.js";
 
+export { RUNTIME_KINDS, runtimeKindOf, runtimeLayerWeights } from "../kinds/runtime.js";
+export { createDenseWeights, type KindRuntime, type KindBuildEnv, type DenseWeights } from "./layers/kind.js";
+export { weightName, weightSize, type WeightSpec, type WeightManifest, type WeightInit, type WeightRole } from "../kinds/manifest.js";
+
 export { ExpertTable } from "./experts/sparse-table.js";
 export { BN_MOMENTUM as QUERY_BN_MOMENTUM, NORM_EPS as QUERY_NORM_EPS } from "./experts/query-net.js";
 export { productKeyTopk, type ProductKeyHits } from "./experts/product-keys.js";
@@ -24,6 +28,7 @@ export { peerExperts, pkmValues } from "./experts/expert-kernels.js";
 export { readHost } from "./experts/host-tensor.js";
 
 export { buildModel, crossEntropyLoss, type LanguageModel, type ForwardMode, type ForwardResult, type LossResult, type BuildOptions } from "./model/model.js";
+export { emittedModel, weightTree, ropeTables, rotary, kvHeadIndex, productKeySearch, queryBatchNorm, queryLayerNorm, type RopeTables, type WeightLeaf } from "./model/emitted.js";
 export { createLayer, registerLayerFactory, hasLayerFactory } from "./model/factories.js";
 export { createBuildContext, normalArray, streamSeed, INIT_STD, normal, zeros, ones, type LayerBuildContext, type InitKind } from "./model/init.js";
 

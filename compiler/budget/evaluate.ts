@@ -9,6 +9,7 @@ import { diagnostic, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import { formatBytes, formatCount, formatFlops, formatInUnit, formatSeconds, unitScale } from "../report/units.js";
 import { BUDGET_EXCEEDED, BUDGET_NEEDS_TRAIN, BUDGET_NOT_EQUAL, BUDGET_TARGET_UNKNOWN, BUDGET_UNDER_MINIMUM } from "../../diagnostics/codes/budget.js";
 import { holds, METRIC_DIMENSION, metricValue } from "./metrics.js";
+import { kindOf } from "../../kinds/index.js";
 
 /** Whole percent for messages ("by 9%", "(40%)"); below 1% says so. */
 function percent(fraction: number): string {
@@ -110,20 +111,11 @@ function describe(b: IRBudget): string {
 function helpFor(metric: BudgetMetric, cost: ModelCost, topPath: string | undefined): string {
   const layer = cost.layers.find((l) => l.path === topPath);
   const where = layer ? ` in \`${layer.path}\`` : "";
-  const kind = layer?.kind;
+  const help = layer ? kindOf(layer).budgetHelp : undefined;
   const countish = metric === "params" || metric.startsWith("memory");
-  if (countish && (kind === "peer" || kind === "pkm")) {
-    return `use fewer ${kind === "peer" ? "experts" : "memories"}${where} (the tables are 2·N·d for PEER, N·value_dim for PKM), or raise the limit`;
-  }
-  if (countish && kind === "moe") return `use fewer or narrower experts${where}, or raise the limit`;
-  if (countish && (kind === "embed" || kind === "lm_head")) return "use a smaller vocabulary or width, or tie the lm_head to the embedding";
+  if (countish && help?.size) return help.size(where);
   if (metric === "memory_train") return "lower the micro-batch (activations scale with it), train in bf16, or raise the limit";
-  if (kind === "peer" || kind === "pkm") {
-    return `use a smaller key_dim or fewer heads${where}: the query net and sub-key scores are most of a product-key layer's FLOPs`;
-  }
-  if (kind === "attention") return `use a shorter context or fewer heads${where} (scores cost 4·heads·head_dim·context per token)`;
-  if (kind === "lm_head") return "use a smaller vocabulary (the head costs 2·d·vocab per token)";
-  if (kind === "ffw" || kind === "moe") return `use a smaller hidden width${where}`;
+  if (help?.compute) return help.compute(where);
   return "change the largest layers listed above, or raise the limit";
 }
 

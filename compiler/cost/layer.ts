@@ -1,18 +1,10 @@
-/** One layer's cost: dispatch to its kind's formula, then the bookkeeping every kind shares. */
+/** One layer's cost: its kind's formula (kinds/<kind>/cost.ts via the registry), then the bookkeeping every kind shares. */
 import type { IRLayer, IRModel } from "../../ir/types.js";
 import { diagnostic, type Diagnostic } from "../../diagnostics/diagnostic.js";
 import type { KindCost, LayerCost } from "./types.js";
 import { BACKWARD_FACTOR } from "./conventions.js";
 import { elementwise, sumBig, sumTerms } from "./terms.js";
-import { embedCost } from "../../kinds/embed/cost.js";
-import { positionsCost } from "../../kinds/positions/cost.js";
-import { attentionCost } from "../../kinds/attention/cost.js";
-import { normCost } from "../../kinds/norm/cost.js";
-import { ffwCost } from "../../kinds/ffw/cost.js";
-import { moeCost } from "../../kinds/moe/cost.js";
-import { pkmCost } from "../../kinds/pkm/cost.js";
-import { peerCost } from "../../kinds/peer/cost.js";
-import { lmHeadCost } from "../../kinds/lm_head/cost.js";
+import { isLayerKind, kindOf } from "../../kinds/index.js";
 
 /** Thrown when a layer reaches the cost model with a kind it has no formula for: a bug, never a silent 0. */
 export class CostModelError extends Error {
@@ -23,40 +15,20 @@ export class CostModelError extends Error {
 }
 
 function kindCost(layer: IRLayer, model: IRModel): KindCost {
-  switch (layer.kind) {
-    case "embed":
-      return embedCost(layer, model);
-    case "positions":
-      return positionsCost(layer, model);
-    case "attention":
-      return attentionCost(layer, model);
-    case "norm":
-      return normCost(layer, model);
-    case "ffw":
-      return ffwCost(layer, model);
-    case "moe":
-      return moeCost(layer, model);
-    case "pkm":
-      return pkmCost(layer, model);
-    case "peer":
-      return peerCost(layer, model);
-    case "lm_head":
-      return lmHeadCost(layer, model);
-    default: {
-      // A new kind without a formula fails to compile here…
-      const unknown: never = layer;
-      // …and a malformed IR at run time is reported, not counted as zero.
-      const l = unknown as { kind?: unknown; path?: unknown; span?: IRLayer["span"] };
-      throw new CostModelError(
-        diagnostic({
-          code: "E0690",
-          message: `internal error: the cost model has no formula for layer kind '${String(l.kind)}' (layer '${String(l.path)}')`,
-          span: l.span,
-          notes: ["this is a bug in peerc, not in your spec; please report it with the spec"],
-        }),
-      );
-    }
+  if (!isLayerKind(layer.kind)) {
+    // A malformed IR at run time is reported, not counted as zero (a new kind
+    // without a registry line fails to compile in kinds/index.ts).
+    const l = layer as { kind?: unknown; path?: unknown; span?: IRLayer["span"] };
+    throw new CostModelError(
+      diagnostic({
+        code: "E0690",
+        message: `internal error: the cost model has no formula for layer kind '${String(l.kind)}' (layer '${String(l.path)}')`,
+        span: l.span,
+        notes: ["this is a bug in peerc, not in your spec; please report it with the spec"],
+      }),
+    );
   }
+  return kindOf(layer).cost(layer, model);
 }
 
 const NOT_ARGS = new Set(["path", "index", "span", "argSpans", "kind"]);

@@ -4,7 +4,7 @@
  */
 import type { LayerCost, ModelCost } from "../cost/types.js";
 import { layerTrainMemory } from "../cost/memory.js";
-import { formatCount } from "./units.js";
+import { kindOf } from "../../kinds/index.js";
 
 export interface Row {
   readonly path: string;
@@ -19,34 +19,9 @@ export interface Row {
   readonly layers: number;
 }
 
-const sq = (n: number) => {
-  const r = Math.round(Math.sqrt(n));
-  return r * r === n && n >= 4 ? `${r}²` : formatCount(n);
-};
-
-/** The few arguments that identify a layer at a glance. */
+/** The few arguments that identify a layer at a glance (each kind's `summary`, kinds/<kind>/index.ts). */
 export function keyArgs(l: LayerCost): string {
-  const a = l.args;
-  switch (l.kind) {
-    case "embed":
-      return `${a.vocab}×${a.dim}`;
-    case "positions":
-      return `${a.context}×${a.dim}`;
-    case "norm":
-      return `${a.type} ${a.dim}`;
-    case "attention":
-      return `${a.heads}×${a.head_dim}${a.kv_heads !== a.heads ? ` kv ${a.kv_heads}` : ""}, T ${a.context}${a.rope_base !== undefined ? ", rope" : ""}`;
-    case "ffw":
-      return `${a.d_model}→${a.hidden} ${a.act}${a.glu ? " glu" : ""}`;
-    case "moe":
-      return `E ${a.experts}×${a.hidden}, ${a.routing === "token" ? `top-${a.topk}` : `expert c ${a.capacity}`}`;
-    case "peer":
-      return `N ${sq(Number(a.experts))}, h ${a.heads}, k ${a.topk}, dk ${a.key_dim}`;
-    case "pkm":
-      return `N ${sq(Number(a.memories))}, h ${a.heads}, k ${a.topk}, dk ${a.key_dim}`;
-    case "lm_head":
-      return `${a.d_model}→${a.vocab}${a.tied ? " tied" : ""}`;
-  }
+  return kindOf(l).summary(l.args);
 }
 
 function segments(path: string): string[] {

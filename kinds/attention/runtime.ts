@@ -8,7 +8,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { AttentionLayer } from "../../ir/types.js";
-import { normal, zeros, type LayerBuildContext } from "../../runtime/model/init.js";
+import type { LayerBuildContext } from "../../runtime/model/init.js";
+import { createDenseWeights, type KindRuntime } from "../../runtime/layers/kind.js";
+import { attentionWeights } from "./weights.js";
 import type { ForwardContext, NamedVariable, RuntimeLayer } from "../../runtime/layers/layer.js";
 import { linear } from "../../runtime/layers/ops.js";
 
@@ -131,18 +133,8 @@ export function attend(
 }
 
 export function createAttentionWeights(layer: AttentionLayer, ctx: LayerBuildContext): AttentionWeights {
-  const { dModel, heads, kvHeads, headDim, path } = layer;
-  const bias = (name: string, size: number) => (layer.bias ? ctx.variable(`${path}.${name}`, [size], zeros, { noDecay: true }) : null);
-  return {
-    wq: ctx.variable(`${path}.wq`, [dModel, heads * headDim], normal()),
-    wk: ctx.variable(`${path}.wk`, [dModel, kvHeads * headDim], normal()),
-    wv: ctx.variable(`${path}.wv`, [dModel, kvHeads * headDim], normal()),
-    wo: ctx.variable(`${path}.wo`, [heads * headDim, dModel], normal(ctx.outputStd)),
-    bq: bias("bq", heads * headDim),
-    bk: bias("bk", kvHeads * headDim),
-    bv: bias("bv", kvHeads * headDim),
-    bo: bias("bo", dModel),
-  };
+  const w = createDenseWeights(layer.path, attentionWeights(layer), ctx);
+  return { wq: w.get("wq"), wk: w.get("wk"), wv: w.get("wv"), wo: w.get("wo"), bq: w.maybe("bq"), bk: w.maybe("bk"), bv: w.maybe("bv"), bo: w.maybe("bo") };
 }
 
 export function createAttentionLayer(layer: AttentionLayer, ctx: LayerBuildContext, path: AttentionPath = DEFAULT_ATTENTION_PATH): RuntimeLayer {
@@ -173,3 +165,5 @@ export function createAttentionLayer(layer: AttentionLayer, ctx: LayerBuildConte
     },
   };
 }
+
+export const attentionRuntime: KindRuntime<AttentionLayer> = { kind: "attention", weights: attentionWeights, create: (layer, ctx) => createAttentionLayer(layer, ctx) };

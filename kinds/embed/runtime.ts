@@ -1,8 +1,10 @@
 /** Token embedding: int32 ids [batch·seqLen] → rows of weight [vocab, dim]. */
 import * as tf from "@tensorflow/tfjs";
 import type { EmbedLayer } from "../../ir/types.js";
-import { normal, type LayerBuildContext } from "../../runtime/model/init.js";
+import type { LayerBuildContext } from "../../runtime/model/init.js";
+import { createDenseWeights, type KindRuntime } from "../../runtime/layers/kind.js";
 import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
+import { embedWeights } from "./weights.js";
 
 export interface EmbedRuntime extends RuntimeLayer {
   /** [vocab, dim]; a tied lm_head multiplies by its transpose. */
@@ -10,7 +12,7 @@ export interface EmbedRuntime extends RuntimeLayer {
 }
 
 export function createEmbedLayer(layer: EmbedLayer, ctx: LayerBuildContext): EmbedRuntime {
-  const weight = ctx.variable(`${layer.path}.weight`, [layer.vocab, layer.dim], normal(), { noDecay: true });
+  const weight = createDenseWeights(layer.path, embedWeights(layer), ctx).get("weight");
   return {
     path: layer.path,
     kind: "embed",
@@ -24,3 +26,5 @@ export function createEmbedLayer(layer: EmbedLayer, ctx: LayerBuildContext): Emb
     },
   };
 }
+
+export const embedRuntime: KindRuntime<EmbedLayer> = { kind: "embed", weights: embedWeights, create: (layer, ctx) => createEmbedLayer(layer, ctx) };

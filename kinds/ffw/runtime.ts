@@ -1,7 +1,9 @@
 /** Dense feed-forward: act(x·W_in + b_in) [⊙ (x·W_gate + b_gate)] · W_out + b_out. */
 import * as tf from "@tensorflow/tfjs";
 import type { Activation, FfwLayer } from "../../ir/types.js";
-import { normal, zeros, type LayerBuildContext } from "../../runtime/model/init.js";
+import type { LayerBuildContext } from "../../runtime/model/init.js";
+import { createDenseWeights, type DenseWeights, type KindRuntime } from "../../runtime/layers/kind.js";
+import { ffwWeights, mlpWeights } from "./weights.js";
 import type { NamedVariable, RuntimeLayer } from "../../runtime/layers/layer.js";
 import { activate, linear } from "../../runtime/layers/ops.js";
 
@@ -20,15 +22,18 @@ export function createFfwWeights(
   shape: { dModel: number; hidden: number; glu: boolean; bias: boolean },
   ctx: LayerBuildContext,
 ): FfwWeights {
-  const { dModel, hidden, glu, bias } = shape;
-  const bias1 = (name: string, size: number): NamedVariable | null => (bias ? ctx.variable(`${prefix}.${name}`, [size], zeros, { noDecay: true }) : null);
+  return ffwWeightsFrom(createDenseWeights(prefix, mlpWeights(shape), ctx));
+}
+
+/** The FfwWeights of manifest entries `${prefix}w_in`, … (prefix "experts.3." for a MoE expert). */
+export function ffwWeightsFrom(w: DenseWeights, prefix = ""): FfwWeights {
   return {
-    wIn: ctx.variable(`${prefix}.w_in`, [dModel, hidden], normal()),
-    wGate: glu ? ctx.variable(`${prefix}.w_gate`, [dModel, hidden], normal()) : null,
-    wOut: ctx.variable(`${prefix}.w_out`, [hidden, dModel], normal(ctx.outputStd)),
-    bIn: bias1("b_in", hidden),
-    bGate: glu ? bias1("b_gate", hidden) : null,
-    bOut: bias1("b_out", dModel),
+    wIn: w.get(`${prefix}w_in`),
+    wGate: w.maybe(`${prefix}w_gate`),
+    wOut: w.get(`${prefix}w_out`),
+    bIn: w.maybe(`${prefix}b_in`),
+    bGate: w.maybe(`${prefix}b_gate`),
+    bOut: w.maybe(`${prefix}b_out`),
   };
 }
 
@@ -54,3 +59,5 @@ export function createFfwLayer(layer: FfwLayer, ctx: LayerBuildContext): Runtime
     apply: (x) => applyFfw(x, weights, layer.act),
   };
 }
+
+export const ffwRuntime: KindRuntime<FfwLayer> = { kind: "ffw", weights: ffwWeights, create: (layer, ctx) => createFfwLayer(layer, ctx) };

@@ -1,11 +1,14 @@
 /** LM head: x [n, dModel] → logits [n, vocab]; tied reuses the embedding [vocab, dModel] (counted once). */
 import * as tf from "@tensorflow/tfjs";
 import type { LmHeadLayer } from "../../ir/types.js";
-import { normal, zeros, type LayerBuildContext } from "../../runtime/model/init.js";
+import type { LayerBuildContext } from "../../runtime/model/init.js";
+import { createDenseWeights, type KindRuntime } from "../../runtime/layers/kind.js";
+import { lmHeadWeights } from "./weights.js";
 import type { NamedVariable, RuntimeLayer } from "../../runtime/layers/layer.js";
 
 export function createLmHeadLayer(layer: LmHeadLayer, ctx: LayerBuildContext, embeddingName: string | null): RuntimeLayer {
-  const bias = layer.bias ? ctx.variable(`${layer.path}.bias`, [layer.vocab], zeros, { noDecay: true }) : null;
+  const weights = createDenseWeights(layer.path, lmHeadWeights(layer), ctx);
+  const bias = weights.maybe("bias");
   let matrix: tf.Variable;
   const own: NamedVariable[] = [];
   if (layer.tied) {
@@ -13,7 +16,7 @@ export function createLmHeadLayer(layer: LmHeadLayer, ctx: LayerBuildContext, em
     if (!embedding) throw new Error(`${layer.path}: a tied lm_head needs an embed layer before it`);
     matrix = embedding.variable; // [vocab, dModel]: not listed again, so it is counted and updated once
   } else {
-    const weight = ctx.variable(`${layer.path}.weight`, [layer.dModel, layer.vocab], normal());
+    const weight = weights.get("weight");
     matrix = weight.variable;
     own.push(weight);
   }
@@ -30,3 +33,5 @@ export function createLmHeadLayer(layer: LmHeadLayer, ctx: LayerBuildContext, em
     },
   };
 }
+
+export const lmHeadRuntime: KindRuntime<LmHeadLayer> = { kind: "lm_head", weights: lmHeadWeights, create: (layer, ctx, env) => createLmHeadLayer(layer, ctx, env.embeddingName) };

@@ -12,8 +12,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { MoeLayer } from "../../ir/types.js";
-import { normal, type LayerBuildContext } from "../../runtime/model/init.js";
-import { applyFfw, createFfwWeights, ffwVariables, type FfwWeights } from "../ffw/runtime.js";
+import type { LayerBuildContext } from "../../runtime/model/init.js";
+import { createDenseWeights, type KindRuntime } from "../../runtime/layers/kind.js";
+import { applyFfw, ffwVariables, ffwWeightsFrom, type FfwWeights } from "../ffw/runtime.js";
+import { moeWeights } from "./weights.js";
 import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
 import { detach } from "../../runtime/layers/ops.js";
 
@@ -114,8 +116,9 @@ export function combineExperts(
 }
 
 export function createMoeLayer(layer: MoeLayer, ctx: LayerBuildContext): MoeRuntime {
-  const router = ctx.variable(`${layer.path}.router`, [layer.dModel, layer.experts], normal());
-  const experts: FfwWeights[] = Array.from({ length: layer.experts }, (_, e) => createFfwWeights(`${layer.path}.experts.${e}`, layer, ctx));
+  const weights = createDenseWeights(layer.path, moeWeights(layer), ctx);
+  const router = weights.get("router");
+  const experts: FfwWeights[] = Array.from({ length: layer.experts }, (_, e) => ffwWeightsFrom(weights, `experts.${e}.`));
   let last: MoeRouting | null = null;
   const E = layer.experts;
 
@@ -162,3 +165,5 @@ export function createMoeLayer(layer: MoeLayer, ctx: LayerBuildContext): MoeRunt
     },
   };
 }
+
+export const moeRuntime: KindRuntime<MoeLayer> = { kind: "moe", weights: moeWeights, create: (layer, ctx) => createMoeLayer(layer, ctx) };

@@ -1,14 +1,17 @@
 /** RMSNorm / LayerNorm over the model width, composed from moments and rsqrt. */
 import type * as tf from "@tensorflow/tfjs";
 import type { NormLayer } from "../../ir/types.js";
-import { ones, zeros, type LayerBuildContext } from "../../runtime/model/init.js";
-import type { NamedVariable, RuntimeLayer } from "../../runtime/layers/layer.js";
+import type { LayerBuildContext } from "../../runtime/model/init.js";
+import { createDenseWeights, type KindRuntime } from "../../runtime/layers/kind.js";
+import type { RuntimeLayer } from "../../runtime/layers/layer.js";
+import { normWeights } from "./weights.js";
 import { layerNorm, rmsNorm } from "../../runtime/layers/ops.js";
 
 export function createNormLayer(layer: NormLayer, ctx: LayerBuildContext): RuntimeLayer {
-  const gain = ctx.variable(`${layer.path}.gain`, [layer.dim], ones, { noDecay: true });
-  const bias = layer.type === "layer" ? ctx.variable(`${layer.path}.bias`, [layer.dim], zeros, { noDecay: true }) : null;
-  const variables: NamedVariable[] = bias ? [gain, bias] : [gain];
+  const weights = createDenseWeights(layer.path, normWeights(layer), ctx);
+  const gain = weights.get("gain");
+  const bias = weights.maybe("bias");
+  const variables = weights.variables;
   return {
     path: layer.path,
     kind: "norm",
@@ -20,3 +23,5 @@ export function createNormLayer(layer: NormLayer, ctx: LayerBuildContext): Runti
     },
   };
 }
+
+export const normRuntime: KindRuntime<NormLayer> = { kind: "norm", weights: normWeights, create: (layer, ctx) => createNormLayer(layer, ctx) };

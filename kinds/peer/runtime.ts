@@ -9,27 +9,15 @@
 import * as tf from "@tensorflow/tfjs";
 import type { PeerLayer } from "../../ir/types.js";
 import { peerExperts, peerExpertsGathered } from "../../runtime/experts/expert-kernels.js";
-import { fillNormal } from "../../runtime/experts/init.js";
 import { QueryNet } from "../../runtime/experts/query-net.js";
-import { route, type ScoreGradient } from "../../runtime/experts/router.js";
-import { ExpertTable } from "../../runtime/experts/sparse-table.js";
+import { route } from "../../runtime/experts/router.js";
+import type { ExpertTable } from "../../runtime/experts/sparse-table.js";
+import type { KindRuntime } from "../../runtime/layers/kind.js";
 import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
+import { createExpertTables, requireTable, type ExpertLayerInit } from "../product-keys/runtime.js";
+import { PEER_TABLES, peerWeights } from "./weights.js";
 
-export interface ExpertLayerInit {
-  /** Uniform [0, 1), seeded. */
-  readonly rng: () => number;
-  readonly dModel: number;
-  /** How selected scores are differentiated (router.ts); default "keys". */
-  readonly scoreGradient?: ScoreGradient;
-  /**
-   * PEER expert math: "fused" (default) reads rows straight from the tables in
-   * JS; "gathered" copies them into [T·h·k, d] tensors and uses tfjs ops (SIMD).
-   * Since the fused loops were blocked four expert rows at a time, fused is
-   * ~1.7× faster at N = 64² (docs/experts.md, "Host-side kernel speed"), and
-   * the gathered tensors cost ~1.4 GiB of wasm heap at T = 2048, h·k = 64, d = 256.
-   */
-  readonly expertPath?: "fused" | "gathered";
-}
+export type { ExpertLayerInit } from "../product-keys/runtime.js";
 
 export interface PeerRuntimeLayer extends RuntimeLayer {
   readonly kind: "peer";
@@ -43,10 +31,12 @@ export function createPeerLayer(layer: PeerLayer, init: ExpertLayerInit): PeerRu
   const { path, dModel, experts, subKeys, heads, topk } = layer;
   if (init.dModel !== dModel) throw new Error(`${path}: layer width ${dModel} differs from the model's ${init.dModel}`);
   if (subKeys * subKeys !== experts) throw new Error(`${path}: ${experts} experts is not subKeys² = ${subKeys}²`);
+  if (layer.glu) throw new Error(`${path}: GLU experts are not implemented on the host yet`);
   const query = new QueryNet(layer, init.rng);
-  // praxis / Memory-layers practice: u ~ N(0, 1/d), v ~ N(0, 1/(h·k)).
-  const down = new ExpertTable(`${path}.experts.u`, experts, dModel, (t) => fillNormal(t, 1 / Math.sqrt(dModel), init.rng));
-  const up = new ExpertTable(`${path}.experts.v`, experts, dModel, (t) => fillNormal(t, 1 / Math.sqrt(heads * topk), init.rng));
+  // The manifest's tables (kinds/peer/weights.ts): u ~ N(0, 1/d), v ~ N(0, 1/(h·k)).
+  const tables = createExpertTables(path, peerWeights(layer), init.rng);
+  const down = requireTable(tables, path, PEER_TABLES.in);
+  const up = requireTable(tables, path, PEER_TABLES.out);
   const router = { path, numExperts: experts, heads, topk, subTopk: layer.subTopk, subKeys, keyDim: layer.keyDim, scores: layer.scores, scoreGradient: init.scoreGradient };
   return {
     path,
@@ -65,3 +55,9 @@ export function createPeerLayer(layer: PeerLayer, init: ExpertLayerInit): PeerRu
     buffers: () => query.buffers(),
   };
 }
+
+export const peerRuntime: KindRuntime<PeerLayer> = {
+  kind: "peer",
+  weights: peerWeights,
+  create: (layer, _ctx, env) => createPeerLayer(layer, { rng: env.rng, dModel: layer.dModel }),
+};

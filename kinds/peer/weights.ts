@@ -14,11 +14,12 @@ export const PEER_TABLES = { in: "experts.u", out: "experts.v", gate: "experts.g
 
 export function peerWeights(layer: Omit<PeerLayer, "path" | "index" | "span" | "argSpans" | "kind">): WeightManifest {
   const { experts, dModel, heads, topk } = layer;
+  const hk = heads * topk;
   const out = [
     ...queryWeights(layer),
-    expertTable(PEER_TABLES.in, experts, dModel, { kind: "layer_normal", std: 1 / Math.sqrt(dModel) }),
-    expertTable(PEER_TABLES.out, experts, dModel, { kind: "layer_normal", std: 1 / Math.sqrt(heads * topk) }),
+    expertTable(PEER_TABLES.in, experts, dModel, { kind: "layer_normal", std: 1 / Math.sqrt(dModel) }, hk),
+    expertTable(PEER_TABLES.out, experts, dModel, { kind: "layer_normal", std: 1 / Math.sqrt(hk) }, hk),
   ];
-  if (layer.glu) out.push(expertTable(PEER_TABLES.gate, experts, dModel, { kind: "layer_normal", std: 1 / Math.sqrt(dModel) }));
+  if (layer.glu) out.push(expertTable(PEER_TABLES.gate, experts, dModel, { kind: "layer_normal", std: 1 / Math.sqrt(dModel) }, hk));
   return out;
 }

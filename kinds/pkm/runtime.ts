@@ -6,12 +6,13 @@
 import * as tf from "@tensorflow/tfjs";
 import type { PkmLayer } from "../../ir/types.js";
 import { pkmValues } from "../../runtime/experts/expert-kernels.js";
-import { fillNormal } from "../../runtime/experts/init.js";
 import { QueryNet } from "../../runtime/experts/query-net.js";
 import { route } from "../../runtime/experts/router.js";
-import { ExpertTable } from "../../runtime/experts/sparse-table.js";
+import type { ExpertTable } from "../../runtime/experts/sparse-table.js";
+import type { KindRuntime } from "../../runtime/layers/kind.js";
 import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
-import type { ExpertLayerInit } from "../peer/runtime.js";
+import { createExpertTables, requireTable, type ExpertLayerInit } from "../product-keys/runtime.js";
+import { pkmWeights } from "./weights.js";
 
 export interface PkmRuntimeLayer extends RuntimeLayer {
   readonly kind: "pkm";
@@ -24,8 +25,8 @@ export function createPkmLayer(layer: PkmLayer, init: ExpertLayerInit): PkmRunti
   if (init.dModel !== dModel) throw new Error(`${path}: layer width ${dModel} differs from the model's ${init.dModel}`);
   if (subKeys * subKeys !== memories) throw new Error(`${path}: ${memories} memories is not subKeys² = ${subKeys}²`);
   const query = new QueryNet(layer, init.rng);
-  // XLM PKM notebook: values N(0, 1/value_dim).
-  const values = new ExpertTable(`${path}.values`, memories, valueDim, (t) => fillNormal(t, 1 / Math.sqrt(valueDim), init.rng));
+  // The manifest's table (kinds/pkm/weights.ts): values N(0, 1/value_dim), XLM PKM notebook.
+  const values = requireTable(createExpertTables(path, pkmWeights(layer), init.rng), path, "values");
   const router = { path, numExperts: memories, heads: layer.heads, topk: layer.topk, subTopk: layer.subTopk, subKeys, keyDim: layer.keyDim, scores: layer.scores, scoreGradient: init.scoreGradient };
   return {
     path,
@@ -41,3 +42,9 @@ export function createPkmLayer(layer: PkmLayer, init: ExpertLayerInit): PkmRunti
     buffers: () => query.buffers(),
   };
 }
+
+export const pkmRuntime: KindRuntime<PkmLayer> = {
+  kind: "pkm",
+  weights: pkmWeights,
+  create: (layer, _ctx, env) => createPkmLayer(layer, { rng: env.rng, dModel: layer.dModel }),
+};

@@ -6,6 +6,6 @@ import { queryWeights } from "../product-keys/weights.js";
 export function pkmWeights(layer: Omit<PkmLayer, "path" | "index" | "span" | "argSpans" | "kind">): WeightManifest {
   return [
     ...queryWeights(layer),
-    expertTable("values", layer.memories, layer.valueDim, { kind: "layer_normal", std: 1 / Math.sqrt(layer.valueDim) }),
+    expertTable("values", layer.memories, layer.valueDim, { kind: "layer_normal", std: 1 / Math.sqrt(layer.valueDim) }, layer.heads * layer.topk),
   ];
 }

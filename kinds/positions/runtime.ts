@@ -1,8 +1,10 @@
 /** Learned absolute positions: x[b·T + t] += weight[t]. (RoPE lives in attention.) */
 import * as tf from "@tensorflow/tfjs";
 import type { PositionsLayer } from "../../ir/types.js";
-import { normal, type LayerBuildContext } from "../../runtime/model/init.js";
+import type { LayerBuildContext } from "../../runtime/model/init.js";
+import { createDenseWeights, type KindRuntime } from "../../runtime/layers/kind.js";
 import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
+import { positionsWeights } from "./weights.js";
 
 /** Position ids [0..T-1] repeated B times, cached per (B, T): built once, kept across steps. */
 const positionIds = new Map<string, tf.Tensor1D>();
@@ -20,7 +22,7 @@ export function positionIdsFor(batch: number, seqLen: number): tf.Tensor1D {
 }
 
 export function createPositionsLayer(layer: PositionsLayer, ctx: LayerBuildContext): RuntimeLayer {
-  const weight = ctx.variable(`${layer.path}.weight`, [layer.context, layer.dim], normal(), { noDecay: true });
+  const weight = createDenseWeights(layer.path, positionsWeights(layer), ctx).get("weight");
   return {
     path: layer.path,
     kind: "positions",
@@ -33,3 +35,5 @@ export function createPositionsLayer(layer: PositionsLayer, ctx: LayerBuildConte
     },
   };
 }
+
+export const positionsRuntime: KindRuntime<PositionsLayer> = { kind: "positions", weights: positionsWeights, create: (layer, ctx) => createPositionsLayer(layer, ctx) };

@@ -8,7 +8,8 @@
  * min(rows, tokens · heads · k) (the runtime grows it by up to 1.5× at a time,
  * so the live figure can exceed the estimate while a run warms up).
  */
-import type { PeerLayer, PkmLayer } from "../../ir/types.js";
+import type { IRLayer, LayerArchitecture } from "../../ir/types.js";
+import { runtimeLayerWeights } from "../../kinds/runtime.js";
 import type { RuntimeLayer } from "../layers/layer.js";
 import { ExpertTable } from "./sparse-table.js";
 
@@ -21,16 +22,21 @@ function tableBytes(rows: number, cols: number, touchedRows: number): number {
   return resident + scratch;
 }
 
+/** The expert tables of a layer's manifest (PEER u/v/g, PKM values; none for dense kinds). */
+export function expertTablesOf(layer: IRLayer | LayerArchitecture): { readonly rows: number; readonly cols: number; readonly rowsPerToken: number }[] {
+  return runtimeLayerWeights(layer)
+    .filter((w) => w.role === "expert_table")
+    .map((w) => ({ rows: w.shape[0]!, cols: w.shape[1]!, rowsPerToken: w.rowsPerToken ?? 0 }));
+}
+
 /**
- * Bytes of the sparse tables of a PEER or PKM layer with their optimizer state.
- * `tokensPerPass` (batch · seq of one forward) adds the gradient scratch.
+ * Bytes of a layer's sparse tables with their optimizer state (0 for a layer
+ * without any). `tokensPerPass` (batch · seq of one forward) adds the gradient scratch.
  */
-export function sparseTableBytes(layer: PeerLayer | PkmLayer, tokensPerPass = 0): number {
-  const rows = layer.kind === "peer" ? layer.experts : layer.memories;
-  const cols = layer.kind === "peer" ? layer.dModel : layer.valueDim;
-  const tables = layer.kind === "peer" ? 2 : 1;
-  const touched = Math.min(rows, tokensPerPass * layer.heads * layer.topk);
-  return tables * tableBytes(rows, cols, touched);
+export function sparseTableBytes(layer: IRLayer | LayerArchitecture, tokensPerPass = 0): number {
+  let total = 0;
+  for (const t of expertTablesOf(layer)) total += tableBytes(t.rows, t.cols, Math.min(t.rows, tokensPerPass * t.rowsPerToken));
+  return total;
 }
 
 /** Bytes the runtime's expert tables of `layer` hold right now (tables, moments, lastStep, scratch). */

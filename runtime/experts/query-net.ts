@@ -18,6 +18,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { KeySharing, QueryNorm } from "../../ir/types.js";
 import type { NamedVariable } from "../layers/layer.js";
+import { weightName, weightSize } from "../../kinds/manifest.js";
+import { queryWeights, subKeyNames } from "../../kinds/product-keys/weights.js";
 import { fillUniform, type UniformRng } from "./init.js";
 
 /**
@@ -51,50 +53,58 @@ export interface SubKeyScores {
 
 export class QueryNet {
   readonly variables: NamedVariable[] = [];
-  readonly runningMean: tf.Variable | null = null;
-  readonly runningVar: tf.Variable | null = null;
+  readonly runningMean: tf.Variable | null;
+  readonly runningVar: tf.Variable | null;
   private readonly weight: tf.Variable;
-  private readonly bias: tf.Variable | null = null;
-  private readonly gamma: tf.Variable | null = null;
-  private readonly beta: tf.Variable | null = null;
+  private readonly bias: tf.Variable | null;
+  private readonly gamma: tf.Variable | null;
+  private readonly beta: tf.Variable | null;
   /** keys[head or 0][half] : [dk/2, √N]. */
   private readonly keys: tf.Variable[][];
 
+  private readonly bufferNames: string[] = [];
+
+  /**
+   * The tensors are the product-key manifest's (kinds/product-keys/weights.ts),
+   * created in its order; the `layer_uniform` ones draw from `rng` in that order.
+   */
   constructor(readonly spec: QueryNetSpec, rng: UniformRng) {
-    const { path, dModel, heads, keyDim, subKeys } = spec;
+    const { path, keyDim } = spec;
     if (keyDim % 2 !== 0) throw new Error(`${path}: key dim ${keyDim} must be even (two halves)`);
-    const width = heads * keyDim;
-    const half = keyDim / 2;
-    // PyTorch Linear default: U(±1/√fan_in).
-    this.weight = this.add(`${path}.query.w`, [dModel, width], fillUniform(new Float32Array(dModel * width), 1 / Math.sqrt(dModel), rng), false);
-    if (spec.queryBias) this.bias = this.add(`${path}.query.b`, [width], new Float32Array(width), true);
-    if (spec.queryNorm !== "none") {
-      const normName = spec.queryNorm === "batch" ? "bn" : "ln";
-      this.gamma = this.add(`${path}.query.${normName}.gamma`, [width], new Float32Array(width).fill(1), true);
-      this.beta = this.add(`${path}.query.${normName}.beta`, [width], new Float32Array(width), true);
+    const byName = new Map<string, tf.Variable>();
+    for (const w of queryWeights(spec)) {
+      const values = new Float32Array(weightSize(w));
+      if (w.init.kind === "layer_uniform") fillUniform(values, w.init.bound, rng);
+      else if (w.init.kind === "ones") values.fill(1);
+      else if (w.init.kind !== "zeros") throw new Error(`internal error: ${path}.${w.name}: unexpected init ${w.init.kind}`);
+      if (w.role === "buffer") {
+        // tfjs variable names are process-global; our names live in NamedVariable / buffers().
+        byName.set(w.name, tf.variable(tf.tensor(values, [...w.shape]), false));
+        this.bufferNames.push(w.name);
+      } else {
+        byName.set(w.name, this.add(weightName(path, w), [...w.shape], values, !w.decay));
+      }
     }
-    if (spec.queryNorm === "batch") {
-      // tfjs variable names are process-global; our names live in NamedVariable / buffers().
-      this.runningMean = tf.variable(tf.zeros([width]), false);
-      this.runningVar = tf.variable(tf.ones([width]), false);
-    }
-    // XLM PKM notebook: sub-keys U(±1/√(dk/2)).
-    const keySets = spec.keys === "shared" ? 1 : heads;
-    this.keys = [];
-    for (let set = 0; set < keySets; set++) {
-      const prefix = spec.keys === "shared" ? `${path}.keys` : `${path}.keys.${set}`;
-      this.keys.push(
-        [1, 2].map((p) => this.add(`${prefix}.${p}`, [half, subKeys], fillUniform(new Float32Array(half * subKeys), 1 / Math.sqrt(half), rng), false)),
-      );
-    }
+    const norm = spec.queryNorm === "batch" ? "bn" : "ln";
+    const required = (name: string): tf.Variable => {
+      const v = byName.get(name);
+      if (!v) throw new Error(`internal error: ${path}: the query manifest has no '${name}'`);
+      return v;
+    };
+    this.weight = required("query.w");
+    this.bias = byName.get("query.b") ?? null;
+    this.gamma = byName.get(`query.${norm}.gamma`) ?? null;
+    this.beta = byName.get(`query.${norm}.beta`) ?? null;
+    this.runningMean = byName.get("query.bn.running_mean") ?? null;
+    this.runningVar = byName.get("query.bn.running_var") ?? null;
+    const keySets = spec.keys === "shared" ? 1 : spec.heads;
+    this.keys = Array.from({ length: keySets }, (_, set) => subKeyNames(spec, set).map(required));
   }
 
   buffers(): { readonly name: string; readonly tensor: tf.Variable }[] {
     if (this.runningMean === null || this.runningVar === null) return [];
-    return [
-      { name: `${this.spec.path}.query.bn.running_mean`, tensor: this.runningMean },
-      { name: `${this.spec.path}.query.bn.running_var`, tensor: this.runningVar },
-    ];
+    const tensors = new Map([["query.bn.running_mean", this.runningMean], ["query.bn.running_var", this.runningVar]]);
+    return this.bufferNames.map((name) => ({ name: `${this.spec.path}.${name}`, tensor: tensors.get(name)! }));
   }
 
   /** Sub-key variables: keySets[head, or 0 when shared][half 0 | 1], each [dk/2, √N]. */

@@ -1,25 +1,19 @@
 /**
- * One factory per layer kind: dense kinds from runtime/layers, PEER and PKM
- * (sparse expert tables) from runtime/layers/{peer,pkm}.ts. Those two take a
- * seeded uniform generator; it is seeded by (model seed, layer path) like every
- * other parameter. `registerLayerFactory` swaps in another implementation
- * (tests, experiments).
+ * Runtime layers from IR layers through the kind registry (kinds/runtime.ts):
+ * one `create` per kind. Product-key kinds draw their tables from a seeded
+ * uniform stream of (model seed, layer path), like every other parameter is
+ * seeded by its name. `registerLayerFactory` swaps in another implementation of
+ * a kind (tests, experiments).
  */
-import type { IRLayer, LayerKind, PeerLayer, PkmLayer } from "../../ir/types.js";
-import { createAttentionLayer } from "../../kinds/attention/runtime.js";
-import { createEmbedLayer } from "../../kinds/embed/runtime.js";
-import { createFfwLayer } from "../../kinds/ffw/runtime.js";
+import type { IRLayer, LayerKind } from "../../ir/types.js";
+import { runtimeKindOf } from "../../kinds/runtime.js";
 import type { RuntimeLayer } from "../layers/layer.js";
-import { createLmHeadLayer } from "../../kinds/lm_head/runtime.js";
-import { createMoeLayer } from "../../kinds/moe/runtime.js";
-import { createNormLayer } from "../../kinds/norm/runtime.js";
-import { createPeerLayer } from "../../kinds/peer/runtime.js";
-import { createPkmLayer } from "../../kinds/pkm/runtime.js";
-import { createPositionsLayer } from "../../kinds/positions/runtime.js";
 import { Rng } from "../data/rng.js";
 import { streamSeed, type LayerBuildContext } from "./init.js";
 
-export type SparseLayerFactory<L extends PeerLayer | PkmLayer> = (layer: L, ctx: LayerBuildContext) => RuntimeLayer;
+export type LayerFactory<L extends IRLayer = IRLayer> = (layer: L, ctx: LayerBuildContext) => RuntimeLayer;
+/** Kept for callers that replace the PEER or PKM implementation. */
+export type SparseLayerFactory<L extends Extract<IRLayer, { kind: "peer" | "pkm" }>> = LayerFactory<L>;
 
 /** Uniform [0, 1) stream of (seed, layer path). */
 function layerRng(ctx: LayerBuildContext, path: string): () => number {
@@ -27,47 +21,20 @@ function layerRng(ctx: LayerBuildContext, path: string): () => number {
   return () => rng.nextFloat();
 }
 
-const sparseFactories: { peer?: SparseLayerFactory<PeerLayer>; pkm?: SparseLayerFactory<PkmLayer> } = {
-  peer: (layer, ctx) => createPeerLayer(layer, { rng: layerRng(ctx, layer.path), dModel: layer.dModel }),
-  pkm: (layer, ctx) => createPkmLayer(layer, { rng: layerRng(ctx, layer.path), dModel: layer.dModel }),
-};
+const overrides = new Map<LayerKind, LayerFactory>();
 
-export function registerLayerFactory(kind: "peer", factory: SparseLayerFactory<PeerLayer>): void;
-export function registerLayerFactory(kind: "pkm", factory: SparseLayerFactory<PkmLayer>): void;
-export function registerLayerFactory(kind: "peer" | "pkm", factory: SparseLayerFactory<never>): void {
-  (sparseFactories as Record<string, unknown>)[kind] = factory;
+/** Replaces the implementation of one kind (the registry's stays for every other kind). */
+export function registerLayerFactory<K extends LayerKind>(kind: K, factory: LayerFactory<Extract<IRLayer, { kind: K }>>): void {
+  overrides.set(kind, factory as LayerFactory);
 }
 
 export function hasLayerFactory(kind: LayerKind): boolean {
-  return kind === "peer" || kind === "pkm" ? sparseFactories[kind] !== undefined : true;
+  return overrides.has(kind) || runtimeKindOf({ kind }) !== undefined;
 }
 
 /** Builds the runtime layer of one IR layer. `embeddingName` is the embed weight's name (for a tied head). */
 export function createLayer(layer: IRLayer, ctx: LayerBuildContext, embeddingName: string | null): RuntimeLayer {
-  switch (layer.kind) {
-    case "embed":
-      return createEmbedLayer(layer, ctx);
-    case "positions":
-      return createPositionsLayer(layer, ctx);
-    case "attention":
-      return createAttentionLayer(layer, ctx);
-    case "norm":
-      return createNormLayer(layer, ctx);
-    case "ffw":
-      return createFfwLayer(layer, ctx);
-    case "moe":
-      return createMoeLayer(layer, ctx);
-    case "lm_head":
-      return createLmHeadLayer(layer, ctx, embeddingName);
-    case "peer": {
-      const factory = sparseFactories.peer;
-      if (!factory) throw new Error(`${layer.path}: no runtime for peer layers is registered (runtime/layers/peer.ts)`);
-      return factory(layer, ctx);
-    }
-    case "pkm": {
-      const factory = sparseFactories.pkm;
-      if (!factory) throw new Error(`${layer.path}: no runtime for pkm layers is registered (runtime/layers/pkm.ts)`);
-      return factory(layer, ctx);
-    }
-  }
+  const override = overrides.get(layer.kind);
+  if (override) return override(layer, ctx);
+  return runtimeKindOf(layer).create(layer, ctx, { rng: layerRng(ctx, layer.path), embeddingName });
 }

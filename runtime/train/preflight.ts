@@ -19,8 +19,8 @@
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
-import type { ModelArchitecture, PeerLayer, PkmLayer } from "../../ir/types.js";
-import { sparseTableBytes } from "../experts/memory.js";
+import type { ModelArchitecture } from "../../ir/types.js";
+import { expertTablesOf, sparseTableBytes } from "../experts/memory.js";
 
 const GiB = 2 ** 30;
 const MiB = 2 ** 20;
@@ -85,13 +85,10 @@ export function estimateRunMemory(ir: ModelArchitecture, shape: RunShape, dense:
   let expertWeights = 0;
   let expertState = 0;
   for (const layer of ir.layers) {
-    if (layer.kind === "peer" || layer.kind === "pkm") {
-      const rows = layer.kind === "peer" ? layer.experts : layer.memories;
-      const cols = layer.kind === "peer" ? layer.dModel : layer.valueDim;
-      const weights = (layer.kind === "peer" ? 2 : 1) * rows * cols * F32;
-      expertWeights += weights;
-      expertState += sparseTableBytes(layer as PeerLayer | PkmLayer, tokensPerStep) - weights;
-    }
+    // The expert tables of each layer's weight manifest (kinds/<kind>/weights.ts).
+    const weights = expertTablesOf(layer).reduce((sum, t) => sum + t.rows * t.cols * F32, 0);
+    expertWeights += weights;
+    expertState += sparseTableBytes(layer, tokensPerStep) - weights;
   }
   const denseParams = dense?.denseParams ?? 0;
   const parts: MemoryPart[] = [

@@ -1,0 +1,13 @@
+/** The `norm` kind, compiler side: one record, registered once in kinds/index.ts. */
+import { defineKind } from "../kind.js";
+import { norm } from "./check.js";
+import { normCost } from "./cost.js";
+import { normWeights } from "./weights.js";
+
+export const normKind = defineKind({
+  kind: "norm",
+  check: norm,
+  cost: normCost,
+  weights: normWeights,
+  summary: (a) => `${a.type} ${a.dim}`,
+});

@@ -1,0 +1,13 @@
+/** The `positions` kind, compiler side: one record, registered once in kinds/index.ts. */
+import { defineKind } from "../kind.js";
+import { positions } from "./check.js";
+import { positionsCost } from "./cost.js";
+import { positionsWeights } from "./weights.js";
+
+export const positionsKind = defineKind({
+  kind: "positions",
+  check: positions,
+  cost: positionsCost,
+  weights: positionsWeights,
+  summary: (a) => `${a.context}×${a.dim}`,
+});

@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { Writable } from "node:stream";
 import * as tf from "@tensorflow/tfjs";
 import { UsageError, UserError } from "../../diagnostics/errors.js";
+import { visible } from "../../diagnostics/source.js";
 import type { ModelArchitecture } from "../../ir/types.js";
 import { describeBackend, selectBackend } from "../backend/select.js";
 import { saveCheckpoint } from "../checkpoint/index.js";
@@ -161,7 +162,7 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
   }
   const totalSteps = trainer.config.totalSteps;
   io.out(
-    `model ${ir.name}: ${model.paramCount().toLocaleString("en-US")} parameters; data ${ds.label}: ${ds.bytes.toLocaleString("en-US")} bytes; ` +
+    `model ${visible(ir.name)}: ${model.paramCount().toLocaleString("en-US")} parameters; data ${visible(ds.label)}: ${ds.bytes.toLocaleString("en-US")} bytes; ` +
       `${plural(totalSteps, "step")} × ${batch} × ${context} tokens (${batch / microBatch} micro-batch${batch === microBatch ? "" : "es"} of ${microBatch}), ` +
       `warmup ${warmupSteps(settings.spec.schedule, totalSteps)}`,
   );
@@ -232,7 +233,7 @@ function defaultsNote(ir: ModelArchitecture, options: TrainOptions, s: RunSettin
   parts.push(`adamw lr ${o.lr}, ${s.spec.schedule.kind} schedule, clip ${o.clip ?? "off"}`);
   if (options.seed === undefined) parts.push(`seed ${s.seed}`);
   if (options.data === null) parts.push("the built-in corpus");
-  return `note: model ${ir.name} has no train section; using the defaults (docs/runtime.md, "No train section"): ${parts.join(", ")}`;
+  return `note: model ${visible(ir.name)} has no train section; using the defaults (docs/runtime.md, "No train section"): ${parts.join(", ")}`;
 }
 
 /** Steps of this run: the command line's, else a resumed run's own, else the spec's. */
@@ -350,7 +351,7 @@ function evaluator(
 /** `blocks.1.peer: 97.3% of 16,384 experts used, unevenness 0.12`; a PKM layer's rows are memories. */
 export function usageText(u: UsageSummary, kind: string | undefined): string {
   const noun = kind === "pkm" ? "memories" : "experts";
-  return `${u.path}: ${(100 * u.usage).toFixed(1)}% of ${u.numExperts.toLocaleString("en-US")} ${noun} used, unevenness ${u.unevenness.toFixed(2)}`;
+  return `${visible(u.path)}: ${(100 * u.usage).toFixed(1)}% of ${u.numExperts.toLocaleString("en-US")} ${noun} used, unevenness ${u.unevenness.toFixed(2)}`;
 }
 
 /** Atomic checkpoints of the run; `last` is the newest good one (a resumed run starts with the one it resumed from). */

@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError } from "../../diagnostics/errors.js";
+import { visible } from "../../diagnostics/source.js";
 import { defaultTrain } from "../../ir/defaults.js";
 import {
   closestTrainerFlag,
@@ -66,7 +67,7 @@ export function specSteps(train: TrainSection, tokensPerStep: number, trainFlops
 export function trainHelp(ir: ModelArchitecture, trainFlopsPerToken?: number): string {
   const train = trainSection(ir);
   const flags = trainerFlags({
-    data: train.data.path,
+    data: train.data.path === null ? null : visible(train.data.path),
     dataRelativeTo: "relative to the spec's folder",
     steps: specSteps(train, train.batch * train.context, trainFlopsPerToken),
     context: train.context,
@@ -77,9 +78,11 @@ export function trainHelp(ir: ModelArchitecture, trainFlopsPerToken?: number): s
     checkpointEvery: train.checkpointEvery,
     modelName: ir.name,
   });
+  const name = visible(JSON.stringify(ir.name));
   const what = ir.train
-    ? `Trains ${JSON.stringify(ir.name)} (spec hash ${ir.hash.slice(0, 12)}).`
-    : `Trains ${JSON.stringify(ir.name)} (spec hash ${ir.hash.slice(0, 12)}); it has no train section, so the defaults below are a short smoke run (docs/runtime.md).`;
+    ? `Trains ${name} (spec hash ${ir.hash.slice(0, 12)}).`
+    : `Trains ${name} (spec hash ${ir.hash.slice(0, 12)}); it has no train section, so the defaults below are a short smoke run (docs/runtime.md).`;
+  // The run folder's default comes from the model's name, made safe by safeRunName.
   return ["usage: node train.js [flags]", "", what, "", ...trainerHelpRows(flags), ""].join("\n");
 }
 

@@ -212,6 +212,22 @@ describe("flags (bug 15, issue 9)", () => {
     expect(unknown.err[0]).toBe("error: unknown flag --bogus");
   });
 
+  it("a name or data path with terminal escapes is shown escaped in the help and at start", async () => {
+    const base = target();
+    const name = "evil\x1b]0;retitled\x07";
+    const hostile: TrainTarget = { ...base, ir: { ...base.ir, name, train: { ...base.ir.train!, data: { ...base.ir.train!.data, path: "data\x1b[8m.txt" } } } };
+    const help = io();
+    expect(await trainMain(["--help"], hostile, help.io)).toBe(0);
+    const r = io();
+    expect(await trainMain(run(path.join(dir, "hostile"), "--steps", "1"), hostile, r.io)).toBe(0);
+    const shown = [...help.out, ...r.out, ...r.err].join("\n");
+    expect(shown).not.toContain("\x1b");
+    expect(shown).not.toContain("\x07");
+    expect(help.out.join("\n")).toContain('Trains "evil\\u001b]0;retitled\\u0007"');
+    expect(help.out.join("\n")).toContain("default: the spec's data file (relative to the spec's folder) (default: data\\x1b[8m.txt)");
+    expect(r.out.join("\n")).toContain("model evil\\x1b]0;retitled\\x07: ");
+  });
+
   it("the flag table's backends are the runtime's", () => {
     expect([...TRAINER_BACKENDS]).toEqual([...BACKEND_REQUESTS]);
   });

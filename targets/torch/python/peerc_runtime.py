@@ -931,14 +931,16 @@ USAGE = """usage: train.py [options]   (also: torchrun --nproc_per_node N train.
   --init-from <file>       start from these weights (an export's weights.safetensors, e.g. from the TypeScript trainer)
   --shard-tables           under torchrun: split PEER/PKM expert tables by rows across ranks (all_to_all)
   --compile                wrap the model in torch.compile (PyTorch 2.x only)
-  --threads <n>            CPU threads (torch.set_num_threads)"""
+  --threads <n>            CPU threads (torch.set_num_threads)
+  --nproc <n>              start n local ranks itself (what torchrun --nproc_per_node n does; Debian's
+                           torch 1.13 torchrun fails under Python 3.11)"""
 
 
 def parse_args(argv, model_name):
     o = {"data": None, "val-data": None, "steps": None, "tokens": None, "batch": None, "device": "auto", "out": None, "resume": False,
          "seed": None, "eval-every": None, "eval-batches": 16, "log-every": None, "checkpoint-every": None, "export": None,
-         "init-from": None, "shard-tables": False, "compile": False, "threads": None, "force-memory": False, "help": False}
-    ints = {"steps", "tokens", "batch", "eval-every", "eval-batches", "log-every", "checkpoint-every", "threads"}
+         "init-from": None, "shard-tables": False, "compile": False, "threads": None, "nproc": None, "force-memory": False, "help": False}
+    ints = {"steps", "tokens", "batch", "eval-every", "eval-batches", "log-every", "checkpoint-every", "threads", "nproc"}
     flags = {"resume", "shard-tables", "compile", "force-memory", "help"}
     i = 0
     while i < len(argv):
@@ -1023,11 +1025,42 @@ def train_main(argv, spec, train, data_path, here, architecture, out=print):
         print("error: %s" % e, file=sys.stderr)
         print(USAGE, file=sys.stderr)
         return 2
+    if o["nproc"] and o["nproc"] > 1 and "WORLD_SIZE" not in os.environ:
+        return launch_local(o["nproc"], argv)
     try:
         return _train(o, spec, train, data_path, here, architecture, out)
     except (UserError, UsageError) as e:
         print("error: %s" % e, file=sys.stderr)
         return 1 if isinstance(e, UserError) else 2
+
+
+def launch_local(nproc, argv):
+    """Starts nproc copies of this script as ranks 0..nproc-1 (static rendezvous on localhost, like torchrun)."""
+    import socket
+    import subprocess
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    procs = []
+    for rank in range(nproc):
+        env = dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(nproc), LOCAL_WORLD_SIZE=str(nproc),
+                   MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+        procs.append(subprocess.Popen([sys.executable, os.path.abspath(sys.argv[0])] + list(argv), env=env))
+    # A rank that fails would leave the others waiting in a collective: stop them too.
+    while True:
+        codes = [p.poll() for p in procs]
+        failed = [c for c in codes if c is not None and c != 0]
+        if failed:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+            for p in procs:
+                p.wait()
+            return failed[0] if failed[0] > 0 else 128 - failed[0]
+        if all(c == 0 for c in codes):
+            return 0
+        time.sleep(0.05)
 
 
 def _train(o, spec, train, data_path, here, architecture, out):
@@ -1070,6 +1103,7 @@ def _train(o, spec, train, data_path, here, architecture, out):
     if o["shard-tables"] and world > 1:
         for t in model.tables():
             shard_table(t, rank, world)
+            say("%s: sharded by rows over %d ranks, rank 0 holds %d of %d rows" % (t.name, world, t.table.shape[0], t.rows))
     forward = torch.compile(model) if o["compile"] and hasattr(torch, "compile") else model
     if o["compile"] and not hasattr(torch, "compile"):
         say("note: --compile ignored: torch %s has no torch.compile" % torch.__version__)
@@ -1219,6 +1253,13 @@ def _train(o, spec, train, data_path, here, architecture, out):
                 evaluate(step)
             if step % ckpt_every == 0 or step == total_steps:
                 save(step)
+            if os.environ.get("PEERC_TEST_KILL_AFTER_STEP") == str(step):
+                # Test hook: die like a killed job (SIGKILL, no cleanup) right after this step.
+                import signal
+
+                if world > 1:
+                    torch.distributed.barrier()
+                os.kill(os.getpid(), signal.SIGKILL)
     finally:
         if metrics is not None:
             metrics.close()

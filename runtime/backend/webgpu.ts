@@ -181,6 +181,8 @@ export async function initWebGpu(options: { readonly allowSoftware: boolean }): 
         maxBufferSize: limits.maxBufferSize,
         maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
         maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+        // More than the default 8 bindings per shader (fused expert kernels, AddN chunks).
+        maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
       },
     });
   } catch (error) {

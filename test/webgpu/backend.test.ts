@@ -34,6 +34,14 @@ describe.skipIf(noAdapter !== null)(`webgpu backend selection and device errors$
     expect(Array.from(await y.data())).toEqual([19, 22, 43, 50]);
   });
 
+  it("addN of more tensors than a shader may bind (30) is chunked, not a device error", async () => {
+    await selectBackend("webgpu");
+    const parts = Array.from({ length: 30 }, (_, i) => tf.fill([3], i + 1));
+    const total = inDeviceScope("grad-norm", () => tf.addN(parts));
+    expect(Array.from(await total.data())).toEqual([465, 465, 465]);
+    tf.dispose([...parts, total]);
+  });
+
   it("an injected device error stops at the layer that issued it, as a UserError", async () => {
     await selectBackend("webgpu");
     let caught: unknown = null;

@@ -3,6 +3,7 @@
  * and tfjs 4.22 lacks or gets wrong (tfjs-runtime.md §2). Each patch lives in
  * its own file with the reason it exists.
  */
+import { registerWebGpuAddN } from "./add-n-webgpu.js";
 import { registerWasmBatchMatMul } from "./batch-mat-mul-wasm.js";
 import { registerGatherV2 } from "./gather-v2.js";
 import { registerTensorflowGatherV2 } from "./gather-v2-tensorflow.js";
@@ -22,6 +23,8 @@ export function runtimePatches(backendName: string): string[] {
       return ["UnsortedSegmentSum (one pass)", "GatherV2 (row copy)", ...common];
     case "tensorflow":
       return ["GatherV2 (no host bounds check)", ...common];
+    case "webgpu":
+      return ["AddN (chunked below maxStorageBuffersPerShaderStage)", ...common];
     default:
       return common;
   }
@@ -43,6 +46,8 @@ export function registerRuntimeKernels(backendName: string): void {
     registerGatherV2("cpu");
   } else if (backendName === "tensorflow") {
     registerTensorflowGatherV2();
+  } else if (backendName === "webgpu") {
+    registerWebGpuAddN();
   }
   patched.add(backendName);
 }

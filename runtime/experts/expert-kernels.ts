@@ -12,7 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Activation } from "../../ir/types.js";
 import { scalarActivation } from "./activations.js";
-import { peerBackwardLoop, peerForwardLoop, pkmBackwardLoop, pkmForwardLoop } from "./fused-loops.js";
+import { peerBackwardLoop, peerForwardLoop, pkmBackwardLoop, pkmForwardLoop, type PeerForward } from "./fused-loops.js";
 import { customOp, readHost, writeTensor } from "./host-tensor.js";
 import type { ExpertTable } from "./sparse-table.js";
 import { recordFusedKernel } from "./trace.js";
@@ -38,9 +38,8 @@ export function peerExperts(
     const xs = readHost(xIn).slice();
     const gs = readHost(gIn).slice();
     const pre = new Float32Array(tokens * slots); // u·x, kept for the backward
-    const value = writeTensor<tf.Rank.R2>([tokens, d], (out) =>
-      peerForwardLoop(down.table, up.table, xs, gs, ids, pre, out, tokens, slots, d, sigma),
-    );
+    const loop: PeerForward = { U: down.table, V: up.table, x: xs, gates: gs, ids, pre, tokens, slots, d, sigma };
+    const value = writeTensor<tf.Rank.R2>([tokens, d], (out) => peerForwardLoop(loop, out));
     return {
       value,
       gradFunc: (dy: tf.Tensor) => {
@@ -48,7 +47,7 @@ export function peerExperts(
         const offV = up.reserveGradRows(ids);
         const dGates = new Float32Array(tokens * slots);
         const dx = writeTensor<tf.Rank.R2>([tokens, d], (dxOut) =>
-          peerBackwardLoop(down.table, up.table, xs, gs, ids, pre, readHost(dy), down.gradients, up.gradients, offU, offV, dxOut, dGates, tokens, slots, d, sigma),
+          peerBackwardLoop({ ...loop, dy: readHost(dy), dU: down.gradients, dV: up.gradients, offU, offV, dx: dxOut, dGates }),
         );
         const dg = writeTensor<tf.Rank.R2>([tokens, slots], (out) => out.set(dGates));
         return [dx, dg];

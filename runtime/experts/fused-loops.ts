@@ -1,8 +1,9 @@
 /**
  * The inner loops of the fused expert kernels (expert-kernels.ts), over plain
- * Float32Arrays and no tfjs. They are module-level functions taking every array
- * as an argument rather than closures inside the custom ops: V8 then keeps the
- * arrays and sizes in registers instead of reloading them from the closure's
+ * Float32Arrays and no tfjs. They are module-level functions taking one typed
+ * argument (PeerForward, PeerBackward) rather than closures inside the custom
+ * ops, and copy its fields into locals first: V8 then keeps the arrays and
+ * sizes in registers instead of reloading them from an object or closure
  * context on every element.
  *
  * Each token's slots are processed four at a time ("blocked"): one pass over
@@ -18,11 +19,44 @@
  */
 import type { ScalarActivation } from "./activations.js";
 
+/** What the PEER forward loop reads and writes. */
+export interface PeerForward {
+  /** Input rows u (row id at id·d). */
+  readonly U: Float32Array;
+  /** Output rows v. */
+  readonly V: Float32Array;
+  /** x [tokens, d]. */
+  readonly x: Float32Array;
+  /** Router weights g [tokens, slots]. */
+  readonly gates: Float32Array;
+  /** Expert ids [tokens, slots]. */
+  readonly ids: Int32Array;
+  /** Written by the forward, read by the backward: u_idᵀx [tokens, slots]. */
+  readonly pre: Float32Array;
+  readonly tokens: number;
+  readonly slots: number;
+  readonly d: number;
+  readonly sigma: ScalarActivation;
+}
+
+/** What the PEER backward loop reads (the forward's arrays and dy) and accumulates into. */
+export interface PeerBackward extends PeerForward {
+  /** Upstream gradient [tokens, d]. */
+  readonly dy: Float32Array;
+  /** Gradient buffers of the u and v tables, slot n's row at offU[n] / offV[n]. */
+  readonly dU: Float32Array;
+  readonly dV: Float32Array;
+  readonly offU: Int32Array;
+  readonly offV: Int32Array;
+  /** dx [tokens, d], zeroed by the caller. */
+  readonly dx: Float32Array;
+  /** Written: d loss / d g [tokens, slots]. */
+  readonly dGates: Float32Array;
+}
+
 /** out_t += Σ_e g[t,e]·σ(U_idᵀ x_t)·V_id; pre[t,e] = U_idᵀ x_t. `out` must start zeroed. */
-export function peerForwardLoop(
-  U: Float32Array, V: Float32Array, x: Float32Array, gates: Float32Array, ids: Int32Array,
-  pre: Float32Array, out: Float32Array, tokens: number, slots: number, d: number, sigma: ScalarActivation,
-): void {
+export function peerForwardLoop(args: PeerForward, out: Float32Array): void {
+  const { U, V, x, gates, ids, pre, tokens, slots, d, sigma } = args;
   for (let t = 0; t < tokens; t++) {
     const xb = t * d;
     let e = 0;
@@ -66,11 +100,8 @@ export function peerForwardLoop(
  * Backward of peerForwardLoop for upstream gradient dy: adds into dU, dV (at
  * the slot offsets offU, offV) and dx (zeroed by the caller), writes dGates.
  */
-export function peerBackwardLoop(
-  U: Float32Array, V: Float32Array, x: Float32Array, gates: Float32Array, ids: Int32Array, pre: Float32Array,
-  dy: Float32Array, dU: Float32Array, dV: Float32Array, offU: Int32Array, offV: Int32Array,
-  dx: Float32Array, dGates: Float32Array, tokens: number, slots: number, d: number, sigma: ScalarActivation,
-): void {
+export function peerBackwardLoop(args: PeerBackward): void {
+  const { U, V, x, gates, ids, pre, dy, dU, dV, offU, offV, dx, dGates, tokens, slots, d, sigma } = args;
   for (let t = 0; t < tokens; t++) {
     const xb = t * d;
     let e = 0;

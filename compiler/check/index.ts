@@ -234,10 +234,21 @@ function checkModel(
       budgets: variant.budgets,
     };
     if (!horizonGivesSteps(model, reporter)) continue;
-    out.push({ ...model, hash: specHash(model) });
+    const checked: IRModel = { ...model, hash: specHash(model) };
+    propOrigins.set(checked, variant.assembled.propSpans);
+    out.push(checked);
   }
   return out;
 }
+
+const propOrigins = new WeakMap<IRModel, AssembledModel["propSpans"]>();
+
+/** Where a checked model's vocab, context and d_model were written (for `peerc show`). */
+export function modelOrigins(model: IRModel): AssembledModel["propSpans"] | undefined {
+  return propOrigins.get(model);
+}
+
+export { trainOrigins, type TrainOrigins } from "./train.js";
 
 /** Most optimizer steps a run can count exactly (the trainer's step counter is a double). */
 const MAX_STEPS = Number.MAX_SAFE_INTEGER;

@@ -17,6 +17,8 @@ export interface AssembledModel {
   readonly vocab: number;
   readonly context: number;
   readonly dModel: number;
+  /** Where vocab, context and d_model (the embedding's `dim`) were written. */
+  readonly propSpans: { readonly vocab: Span; readonly context: Span; readonly dModel: Span };
   readonly layers: IRLayer[];
   readonly residuals: IRResidual[];
 }
@@ -106,7 +108,12 @@ export function assembleModel(decl: ModelDecl, draft: ModelDraft, reporter: Repo
   const residuals = draft.residuals
     .map((r) => ({ path: r.path, start: irIndex[r.start]!, end: irIndex[r.end]!, span: r.span }))
     .sort((a, b) => a.start - b.start || b.end - a.end);
-  return { vocab, context, dModel, layers, residuals };
+  const propSpans = {
+    vocab: draft.props.get("vocab")!.span,
+    context: draft.props.get("context")!.span,
+    dModel: embedArgs!.spans.dim ?? raw[embedIndex]!.stmt.span,
+  };
+  return { vocab, context, dModel, layers, residuals, propSpans };
 }
 
 function property(decl: ModelDecl, draft: ModelDraft, name: "vocab" | "context", reporter: Reporter): number | null {

@@ -358,7 +358,7 @@ function assemble(
   };
   origins.set(train, {
     batch: at("batch"),
-    microBatch: at("micro_batch") ?? at("batch"),
+    microBatch: at("micro_batch"),
     context: null,
     horizon: at(h),
     "optimizer.kind": at("optimizer"),

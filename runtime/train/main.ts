@@ -44,7 +44,7 @@ import { preflightMemory, type DenseMemoryFigures } from "./preflight.js";
 import { plural, restoreOptimizerFrom, resumedHorizon, resumeModel, type ResumePoint } from "./resume.js";
 import { warmupSteps } from "./schedule.js";
 import { modelWeights, optimizerMoments, tableStates } from "./state.js";
-import { Trainer } from "./trainer.js";
+import { Trainer, type StepStats } from "./trainer.js";
 
 export { parseTrainArgs, trainHelp, type TrainOptions } from "./options.js";
 
@@ -127,65 +127,28 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
   const ir = target.ir;
   const settings = runSettings(options, ir);
   if (!ir.train) io.out(defaultsNote(ir, options, settings));
-  // Before anything large exists: refuse a run that cannot fit (runtime/train/preflight.ts).
-  const { batch, microBatch, context } = settings;
-  for (const problem of preflightMemory(ir, { batch, microBatch, context }, target.memory ?? null, backend).problems) {
-    if (!options.forceMemory) throw new UsageError(problem);
-    io.err(`warning: ${problem} (--force-memory given: starting anyway)`);
-  }
-
-  const { ds, val } = openData(options, settings.spec, target.dataBase ?? process.cwd(), context, (m) => io.err(m));
-  datasets.push(ds);
-  if (val) datasets.push(val);
+  checkMemory(options, settings, target, backend, io);
+  const { ds, val } = openData(options, settings.spec, target.dataBase ?? process.cwd(), settings.context, (m) => io.err(m));
+  datasets.push(ds, ...(val ? [val] : []));
   if (ds.tokenizer.vocabSize > ir.vocab) {
     throw new UsageError(`the ${settings.spec.data.tokenizer} tokenizer has ${ds.tokenizer.vocabSize} tokens but the model's vocab is ${ir.vocab}`);
   }
   const model = target.build({ seed: settings.seed, backend });
-
-  const resumed = options.resume ? resumeModel(options.out, ir.hash, model, (line) => io.err(line)) : null;
-  let trainer: Trainer;
-  let sampler: BatchSampler;
-  let tokensSeen = 0;
-  try {
-    const horizon = planHorizon(options, settings, target, resumed);
-    if (horizon.note) io.err(horizon.note);
-    sampler = new BatchSampler(ds.source, ds.train, context, microBatch, resumed ? resumed.checkpoint.state.data : settings.seed);
-    const data = { next: () => sampler.next() };
-    trainer = new Trainer(model, { optimizer: settings.spec.optimizer, schedule: settings.spec.schedule, totalSteps: horizon.totalSteps, microBatches: batch / microBatch }, data);
-    if (resumed) {
-      restoreOptimizerFrom(resumed, trainer.optimizer);
-      tokensSeen = resumed.checkpoint.state.tokensSeen;
-      io.out(`resumed from ${resumed.checkpoint.path} at step ${resumed.step}`);
-    }
-  } finally {
-    resumed?.checkpoint.close();
-  }
+  const run = startRun(options, settings, target, model, ds, io);
+  const { trainer } = run;
   const totalSteps = trainer.config.totalSteps;
-  io.out(
-    `model ${visible(ir.name)}: ${model.paramCount().toLocaleString("en-US")} parameters; data ${visible(ds.label)}: ${ds.bytes.toLocaleString("en-US")} bytes; ` +
-      `${plural(totalSteps, "step")} × ${batch} × ${context} tokens (${batch / microBatch} micro-batch${batch === microBatch ? "" : "es"} of ${microBatch}), ` +
-      `warmup ${warmupSteps(settings.spec.schedule, totalSteps)}`,
-  );
+  io.out(startLine(ir, model, ds, settings, totalSteps));
 
   const log = openRunLog(options.out, trainer.stepCount, totalSteps, settings.logEvery, io);
   const evaluate = evaluator(target, settings, options, trainer, val ? { source: val.source, split: val.train } : { source: ds.source, split: ds.val }, ds, log);
-  const checkpoints = checkpointer(options.out, ir, trainer, () => ({ tokensSeen, data: sampler.state() }), resumed);
+  const checkpoints = checkpointer(options.out, ir, run);
   try {
     while (trainer.stepCount < totalSteps) {
       const stats = stepOrExplain(trainer, checkpoints.last, settings.checkpointEvery);
-      tokensSeen += stats.tokens;
-      const tokensPerSecond = stats.tokens / stats.seconds;
-      const utilisation = target.forwardFlopsPerToken ? mfu(target.forwardFlopsPerToken, tokensPerSecond, peakFlops()) : Number.NaN;
-      log.train.push({ step: stats.step, loss: stats.crossEntropy });
-      log.progress.update({ step: stats.step, loss: stats.crossEntropy, tokensPerSecond, mfu: utilisation });
+      run.tokensSeen += stats.tokens;
       const last = stats.step === totalSteps;
-      if (stats.step % settings.logEvery === 0 || last) {
-        log.metrics.log({
-          step: stats.step, tokens: tokensSeen, loss: stats.crossEntropy, lr: stats.lr, grad_norm: stats.gradNorm, tokens_per_s: tokensPerSecond,
-          ...(stats.auxLoss ? { aux_loss: stats.auxLoss } : {}), ...(Number.isFinite(utilisation) ? { mfu: utilisation } : {}),
-        });
-      }
-      if (stats.step % settings.evalEvery === 0 || last) evaluate(stats.step, tokensSeen);
+      logStep(log, stats, run.tokensSeen, target, stats.step % settings.logEvery === 0 || last);
+      if (stats.step % settings.evalEvery === 0 || last) evaluate(stats.step, run.tokensSeen);
       if (stats.step % settings.checkpointEvery === 0 || last) checkpoints.save(stats.step);
     }
   } finally {
@@ -196,10 +159,70 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
     const exported = exportModel(options.export, model, ir);
     io.out(`exported ${exported.tensors} tensors (${exported.values.toLocaleString("en-US")} values) to ${exported.weightsFile}, the architecture to ${exported.architectureFile}`);
   }
-  io.out(`done: ${plural(trainer.stepCount, "step")}, ${tokensSeen.toLocaleString("en-US")} tokens; run folder ${options.out}`);
+  io.out(`done: ${plural(trainer.stepCount, "step")}, ${run.tokensSeen.toLocaleString("en-US")} tokens; run folder ${options.out}`);
   if (log.lastValidation) io.out(`validation: ${log.lastValidation.bpb.toFixed(4)} bits/byte at step ${log.lastValidation.step}`);
   io.out(`loss plot: ${path.join(options.out, "loss.svg")}`);
   return 0;
+}
+
+/** Before anything large exists: refuse a run that cannot fit (runtime/train/preflight.ts). */
+function checkMemory(options: TrainOptions, s: RunSettings, target: TrainTarget, backend: string, io: TrainIO): void {
+  const shape = { batch: s.batch, microBatch: s.microBatch, context: s.context };
+  for (const problem of preflightMemory(target.ir, shape, target.memory ?? null, backend).problems) {
+    if (!options.forceMemory) throw new UsageError(problem);
+    io.err(`warning: ${problem} (--force-memory given: starting anyway)`);
+  }
+}
+
+/** The trainer, its data and position: fresh, or restored from the newest good checkpoint with its horizon. */
+interface Run {
+  readonly trainer: Trainer;
+  readonly sampler: BatchSampler;
+  tokensSeen: number;
+  /** The checkpoint this run resumed from, or null. */
+  readonly resumedFrom: { step: number; path: string } | null;
+}
+
+function startRun(options: TrainOptions, s: RunSettings, target: TrainTarget, model: LanguageModel, ds: Dataset, io: TrainIO): Run {
+  const resumed = options.resume ? resumeModel(options.out, target.ir.hash, model, (line) => io.err(line)) : null;
+  try {
+    const horizon = planHorizon(options, s, target, resumed);
+    if (horizon.note) io.err(horizon.note);
+    const sampler = new BatchSampler(ds.source, ds.train, s.context, s.microBatch, resumed ? resumed.checkpoint.state.data : s.seed);
+    const trainer = new Trainer(
+      model,
+      { optimizer: s.spec.optimizer, schedule: s.spec.schedule, totalSteps: horizon.totalSteps, microBatches: s.batch / s.microBatch },
+      { next: () => sampler.next() },
+    );
+    if (resumed === null) return { trainer, sampler, tokensSeen: 0, resumedFrom: null };
+    restoreOptimizerFrom(resumed, trainer.optimizer);
+    io.out(`resumed from ${resumed.checkpoint.path} at step ${resumed.step}`);
+    return { trainer, sampler, tokensSeen: resumed.checkpoint.state.tokensSeen, resumedFrom: { step: resumed.step, path: resumed.checkpoint.path } };
+  } finally {
+    resumed?.checkpoint.close();
+  }
+}
+
+function startLine(ir: ModelArchitecture, model: LanguageModel, ds: Dataset, s: RunSettings, totalSteps: number): string {
+  const { batch, microBatch, context } = s;
+  return (
+    `model ${visible(ir.name)}: ${model.paramCount().toLocaleString("en-US")} parameters; data ${visible(ds.label)}: ${ds.bytes.toLocaleString("en-US")} bytes; ` +
+    `${plural(totalSteps, "step")} × ${batch} × ${context} tokens (${batch / microBatch} micro-batch${batch === microBatch ? "" : "es"} of ${microBatch}), ` +
+    `warmup ${warmupSteps(s.spec.schedule, totalSteps)}`
+  );
+}
+
+/** One step's progress frame and loss point; a metrics record when `record`. */
+function logStep(log: RunLog, stats: StepStats, tokensSeen: number, target: TrainTarget, record: boolean): void {
+  const tokensPerSecond = stats.tokens / stats.seconds;
+  const utilisation = target.forwardFlopsPerToken ? mfu(target.forwardFlopsPerToken, tokensPerSecond, peakFlops()) : Number.NaN;
+  log.train.push({ step: stats.step, loss: stats.crossEntropy });
+  log.progress.update({ step: stats.step, loss: stats.crossEntropy, tokensPerSecond, mfu: utilisation });
+  if (!record) return;
+  log.metrics.log({
+    step: stats.step, tokens: tokensSeen, loss: stats.crossEntropy, lr: stats.lr, grad_norm: stats.gradNorm, tokens_per_s: tokensPerSecond,
+    ...(stats.auxLoss ? { aux_loss: stats.auxLoss } : {}), ...(Number.isFinite(utilisation) ? { mfu: utilisation } : {}),
+  });
 }
 
 function runSettings(options: TrainOptions, ir: ModelArchitecture): RunSettings {
@@ -355,18 +378,12 @@ export function usageText(u: UsageSummary, kind: string | undefined): string {
 }
 
 /** Atomic checkpoints of the run; `last` is the newest good one (a resumed run starts with the one it resumed from). */
-function checkpointer(
-  out: string,
-  ir: ModelArchitecture,
-  trainer: Trainer,
-  position: () => { tokensSeen: number; data: ReturnType<BatchSampler["state"]> },
-  resumed: ResumePoint | null,
-): { save(step: number): void; readonly last: { step: number; path: string } | null } {
-  const state = { last: resumed ? { step: resumed.step, path: resumed.checkpoint.path } : null };
+function checkpointer(out: string, ir: ModelArchitecture, run: Run): { save(step: number): void; readonly last: { step: number; path: string } | null } {
+  const state = { last: run.resumedFrom };
+  const { trainer } = run;
   const { optimizer: settings, schedule, totalSteps } = trainer.config;
   return {
     save(step) {
-      const { tokensSeen, data } = position();
       const folder = saveCheckpoint(out, {
         weights: modelWeights(trainer.model),
         optimizer: [...optimizerMoments(trainer.optimizer), ...tableStates(trainer.model)],
@@ -374,8 +391,8 @@ function checkpointer(
           specHash: ir.hash,
           model: ir.name,
           step,
-          tokensSeen,
-          data,
+          tokensSeen: run.tokensSeen,
+          data: run.sampler.state(),
           optimizerStep: trainer.optimizer.step,
           schedule: { lr: settings.lr, totalSteps, warmupSteps: warmupSteps(schedule, totalSteps), kind: schedule.kind },
         },

@@ -11,6 +11,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../compiler/cli/main.js";
+import { misplacedTrainerFlags } from "../../compiler/cli/commands/train-flags.js";
 import { BACKEND_REQUESTS } from "../../runtime/backend/select.js";
 import { TRAINER_BACKENDS, TRAINER_FLAGS } from "../../ir/trainer-flags.js";
 import type { IRModel } from "../../ir/types.js";
@@ -237,5 +238,11 @@ describe("flags (bug 15, issue 9)", () => {
     const cliIO = { cwd: REPO, env: {}, stdout: () => undefined, stderr: (s: string) => void (stderr += s), stdin: () => "" } as unknown as Parameters<typeof runCli>[1];
     expect(await runCli(["train", "specs/tiny.peer", "--steps", "3"], cliIO)).toBe(2);
     expect(stderr).toBe("peerc: --steps is a trainer flag: put trainer flags after --, as in: peerc train specs/tiny.peer -- --steps 3\n");
+    // peerc's own options stay in front, flag values move with their flags, flags already after -- stay.
+    expect(misplacedTrainerFlags(["train", "a b.peer", "-m", "tiny", "--resume", "--steps", "3", "--", "--out", "runs/x"])).toBe(
+      "--resume is a trainer flag: put trainer flags after --, as in: peerc train 'a b.peer' -m tiny -- --resume --steps 3 --out runs/x",
+    );
+    expect(misplacedTrainerFlags(["train", "f.peer", "--model", "m", "--", "--steps", "3"])).toBeNull();
+    expect(misplacedTrainerFlags(["report", "f.peer", "--steps", "3"])).toBeNull();
   });
 });

@@ -27,6 +27,12 @@ const compileCommand: typeof import("./commands/compile.js").compileCommand = as
   (await import("./commands/compile.js")).compileCommand(...args);
 const trainCommand: typeof import("./commands/train.js").trainCommand = async (...args) =>
   (await import("./commands/train.js")).trainCommand(...args);
+const explainCommand: typeof import("./commands/explain.js").explainCommand = async (...args) =>
+  (await import("./commands/explain.js")).explainCommand(...args);
+const initCommand: typeof import("./commands/init.js").initCommand = async (...args) =>
+  (await import("./commands/init.js")).initCommand(...args);
+const showCommand: typeof import("./commands/show.js").showCommand = async (...args) =>
+  (await import("./commands/show.js")).showCommand(...args);
 
 function examples(lines: string[]): string {
   return "\nExamples:\n" + lines.map((l) => `  $ ${l}`).join("\n") + "\n";
@@ -175,6 +181,36 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .addHelpText("after", examples(["peerc train specs/tiny.peer", "peerc train specs/tiny.peer -- --steps 50 --backend cpu --out runs/tiny"]))
     .action(async (file: string, trainerFlags: string[], opts: { model?: string }) => {
       exitCode = await trainCommand(io, file, { model: opts.model, trainerArgs: trainerFlags });
+    });
+
+  program
+    .command("explain")
+    .description("what a diagnostic code means: a spec that fails with it, the message, and the fix (no code: list them)")
+    .argument("[code]", "a diagnostic code, e.g. E0301")
+    .addOption(new Option("-f, --format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addHelpText("after", examples(["peerc explain E0301", "peerc explain", "peerc explain W0101 --format json"]))
+    .action(async (code: string | undefined, opts: { format: "text" | "json" }) => {
+      exitCode = await explainCommand(io, code, { format: opts.format });
+    });
+
+  program
+    .command("init")
+    .description("write a commented starter spec NAME.peer (dense baseline, PEER variant, train, budget); never overwrites")
+    .argument("[name]", "file name, with or without .peer (default: starter)")
+    .addHelpText("after", examples(["peerc init", "peerc init my-model", "peerc init specs/experiment.peer"]))
+    .action(async (name: string | undefined) => {
+      exitCode = await initCommand(io, name);
+    });
+
+  program
+    .command("show")
+    .description("every resolved value of a model and its train section, with where it came from (spec line, import, default)")
+    .argument("<file>", ".peer file")
+    .option("-m, --model <name>", "which model of the file (default: all)")
+    .addOption(new Option("-f, --format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addHelpText("after", examples(["peerc show specs/tiny.peer", "peerc show specs/paper.peer --model peer --format json"]))
+    .action(async (file: string, opts: { model?: string; format: "text" | "json" }) => {
+      exitCode = await showCommand(io, file, { model: opts.model, format: opts.format });
     });
 
   try {

@@ -190,6 +190,34 @@ describe("progress", () => {
   });
 });
 
+describe("progress bar redraws", () => {
+  it("draws every update at once (no timer) and prints a log line above the redrawn bar", () => {
+    const out = new Capture(true);
+    const p = new Progress({ total: 4, stream: out });
+    p.update({ step: 1, loss: 4, tokensPerSecond: 100 });
+    // Drawn synchronously: the frame is there before anything else runs.
+    expect(out.text).toContain("\r\x1b[2K██████░░░░░░░░░░░░░░░░░░ 1/4 | loss 4.0000 | 100 tok/s");
+    p.update({ step: 2, loss: 3, tokensPerSecond: 100 });
+    p.log("step 2: val loss 3.1");
+    p.update({ step: 4, loss: 2, tokensPerSecond: 100 });
+    p.stop();
+    // Replayed as a terminal would: erase-line resets the line, newline ends it.
+    const screen = out.text.split("\n").map((line) => line.split("\r\x1b[2K").pop());
+    expect(screen[0]).toBe("step 2: val loss 3.1");
+    expect(screen[1]).toMatch(/^█{24} 4\/4 \| loss 2\.0000 /);
+    expect(screen.slice(2)).toEqual([""]);
+  });
+
+  it("cuts the bar to the terminal's width so it can be redrawn in place", () => {
+    const out = new Capture(true);
+    out.columns = 30;
+    const p = new Progress({ total: 4, stream: out });
+    p.update({ step: 1, loss: 4, tokensPerSecond: 100 });
+    p.stop();
+    for (const frame of out.text.split(/\r\x1b\[2K|\n/)) expect(frame.length).toBeLessThan(30);
+  });
+});
+
 describe("human numbers", () => {
   it("shortens with k/M/G and trims zeros", () => {
     expect([0, 0.5, 12, 999, 1000, 1500, 20_000, 2.5e6, 3e9].map(humanNumber)).toEqual(["0", "0.5", "12", "999", "1k", "1.5k", "20k", "2.5M", "3G"]);

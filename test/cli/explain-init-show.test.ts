@@ -1,0 +1,169 @@
+/** `peerc explain`, `peerc init` and `peerc show`, driven in-process. */
+import { describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { runCli } from "../../compiler/cli/main.js";
+import { memoryIO } from "../../compiler/cli/io.js";
+import { CATALOG } from "../../diagnostics/codes/index.js";
+import { EXAMPLES } from "../../diagnostics/codes/examples.js";
+import { generateExamples, TABLE } from "../fixtures/gen-examples.js";
+import { checkFiles } from "../../compiler/check/index.js";
+import { diskHost } from "../../compiler/check/host.js";
+import { costModel } from "../../compiler/cost/index.js";
+import { evaluateBudgets } from "../../compiler/budget/evaluate.js";
+
+const repo = path.resolve(import.meta.dirname, "../..");
+
+async function run(args: string[], cwd = repo) {
+  const io = memoryIO({ cwd });
+  const code = await runCli(args, io);
+  return { code, out: io.stdoutText, err: io.stderrText };
+}
+
+const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "peerc-eis-"));
+
+describe("peerc explain", () => {
+  it("the examples table is up to date with test/fixtures/bad (regenerate: npx tsx test/fixtures/gen-examples.ts)", () => {
+    expect(fs.readFileSync(path.join(repo, TABLE), "utf8")).toBe(generateExamples(repo));
+  });
+
+  it("every catalog code with a golden fixture has an example and every example is a catalog code", () => {
+    const codes = new Set(CATALOG.map((e) => e.code));
+    for (const code of Object.keys(EXAMPLES)) expect(codes.has(code), code).toBe(true);
+    const fixtures = fs.readdirSync(path.join(repo, "test/fixtures/bad")).filter((f) => f.endsWith(".peer")).map((f) => f.slice(0, 5));
+    for (const code of new Set(fixtures)) expect(EXAMPLES[code], code).toBeDefined();
+  });
+
+  it("E0301: title, the failing spec, the message with its caret, and the fix", async () => {
+    const r = await run(["explain", "E0301"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^E0301 \(error\): experts or memories must be a perfect square/);
+    expect(r.out).toContain("peer(experts: 1_048_000");
+    expect(r.out).toMatch(/error\[E0301\]/);
+    expect(r.out).toMatch(/\^\^\^/);
+    expect(r.out).toMatch(/^Fix: use 1023\^2 = 1,046,529 or 1024\^2 = 1,048,576$/m);
+    expect(r.out).toContain("docs/diagnostics.md#e0301");
+  });
+
+  it("accepts e301, lists every code without an argument, and explains codes without a fixture", async () => {
+    expect((await run(["explain", "e301"])).out).toMatch(/^E0301 /);
+    const all = await run(["explain"]);
+    expect(all.code).toBe(0);
+    for (const e of CATALOG) expect(all.out).toContain(e.code);
+    const bug = await run(["explain", "E0199"]);
+    expect(bug.code).toBe(0);
+    expect(bug.out).toMatch(/bug in the checker/);
+  });
+
+  it("json gives the example and fix as fields", async () => {
+    const r = await run(["explain", "W0101", "--format", "json"]);
+    const doc = JSON.parse(r.out);
+    expect(doc).toMatchObject({ code: "W0101", severity: "warning" });
+    expect(doc.example.source).toMatch(/let /);
+    expect(typeof doc.fix).toBe("string");
+  });
+
+  it("an unknown code is a usage error with a suggestion", async () => {
+    const r = await run(["explain", "E9999"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/no diagnostic has the code E9999/);
+    const typo = await run(["explain", "E3O1"]);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toMatch(/not a diagnostic code/);
+  });
+});
+
+describe("peerc init", () => {
+  it("writes a starter spec that checks clean, has a dense and a PEER model with train and budgets, and passes its budgets", async () => {
+    const dir = tempDir();
+    const r = await run(["init", "my-model"], dir);
+    expect(r.code).toBe(0);
+    const file = path.join(dir, "my-model.peer");
+    const text = fs.readFileSync(file, "utf8");
+    expect(text).toMatch(/^\/\//);
+    const result = checkFiles(["my-model.peer"], diskHost(dir));
+    expect(result.diagnostics).toEqual([]);
+    expect(result.program.models.map((m) => m.name)).toEqual(["dense", "peer"]);
+    for (const m of result.program.models) {
+      expect(m.train).not.toBeNull();
+      expect(m.budgets.length).toBeGreaterThan(0);
+      expect(evaluateBudgets(m, costModel(m))).toEqual([]);
+    }
+    expect(result.program.models[1]!.layers.some((l) => l.kind === "peer")).toBe(true);
+    expect(result.program.models[0]!.layers.some((l) => l.kind === "peer")).toBe(false);
+    const check = await run(["check", "my-model.peer"], dir);
+    expect(check.code).toBe(0);
+  });
+
+  it("refuses to overwrite, leaving the file as it was", async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, "starter.peer"), "// mine\n");
+    const r = await run(["init"], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/starter\.peer already exists/);
+    expect(fs.readFileSync(path.join(dir, "starter.peer"), "utf8")).toBe("// mine\n");
+  });
+
+  it("takes a name with .peer and a folder; a missing folder is a usage error", async () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, "specs"));
+    expect((await run(["init", "specs/x.peer"], dir)).code).toBe(0);
+    expect(fs.existsSync(path.join(dir, "specs", "x.peer"))).toBe(true);
+    expect((await run(["init", "nope/y"], dir)).code).toBe(2);
+  });
+});
+
+describe("peerc show", () => {
+  it("lists every resolved value with its origin: spec line, default, derived", async () => {
+    const r = await run(["show", "specs/tiny.peer"]);
+    expect(r.code).toBe(0);
+    const line = (key: string) => r.out.split("\n").find((l) => l.trim().startsWith(key + " "));
+    expect(line("vocab")).toMatch(/256\s+specs\/tiny\.peer:9:9$/);
+    expect(line("batch")).toMatch(/16\s+specs\/tiny\.peer:32:9$/);
+    expect(line("optimizer.lr")).toMatch(/0\.003\s+specs\/tiny\.peer:34:19$/);
+    expect(line("optimizer.eps")).toMatch(/1e-8\s+default$/);
+    expect(line("seed")).toMatch(/1\s+default$/);
+    expect(line("micro_batch")).toMatch(/derived from batch/);
+    expect(r.out).toMatch(/blocks\.1\..*peer\s+peer\s+specs\/tiny\.peer:21:9/);
+    expect(r.out).toMatch(/sub_keys\s+64\s+derived from √experts/);
+    expect(r.out).toMatch(/params <= 2M\s+specs\/tiny\.peer:43:3/);
+  });
+
+  it("json: every value has a key, a value and an origin; a block from an imported file is `import`", async () => {
+    const r = await run(["show", "specs/paper.peer", "--model", "peer", "--format", "json"]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc.schema).toBe("peerc.show/v1");
+    expect(doc.models).toHaveLength(1);
+    const m = doc.models[0];
+    expect(m.name).toBe("peer");
+    const attention = m.layers.find((l: { kind: string }) => l.kind === "attention");
+    expect(attention.origin).toMatchObject({ kind: "import", file: "specs/backbone.peer" });
+    const heads = attention.values.find((v: { key: string }) => v.key === "heads");
+    expect(heads).toMatchObject({ value: 16, origin: { kind: "import", file: "specs/backbone.peer" } });
+    const flops = m.train.find((v: { key: string }) => v.key === "flops");
+    expect(flops).toMatchObject({ value: 2e19, origin: { kind: "spec", file: "specs/paper.peer" } });
+    for (const v of [...m.model, ...m.train, ...m.layers.flatMap((l: { values: unknown[] }) => l.values)]) {
+      expect(["spec", "import", "default", "derived"]).toContain(v.origin.kind);
+    }
+  });
+
+  it("a model without a train section shows the defaults of a run, marked default", async () => {
+    const dir = tempDir();
+    fs.writeFileSync(
+      path.join(dir, "m.peer"),
+      "model m {\n  vocab 256\n  context 64\n  embed tokens(dim: 32)\n  norm rms\n  lm_head tied\n}\n",
+    );
+    const r = await run(["show", "m.peer"], dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/no train section/);
+    expect(r.out).toMatch(/^  batch\s+8\s+default$/m);
+  });
+
+  it("an unknown --model is a usage error naming the models", async () => {
+    const r = await run(["show", "specs/paper.peer", "--model", "nope"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/models: dense, moe, pkm, peer/);
+  });
+});

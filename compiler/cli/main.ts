@@ -178,9 +178,10 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .argument("<file>", ".peer file")
     .argument("[trainerFlags...]", "flags for the trainer, after --")
     .option("-m, --model <name>", "which model of the file (default: the only one)")
-    .addHelpText("after", examples(["peerc train specs/tiny.peer", "peerc train specs/tiny.peer -- --steps 50 --backend cpu --out runs/tiny"]))
-    .action(async (file: string, trainerFlags: string[], opts: { model?: string }) => {
-      exitCode = await trainCommand(io, file, { model: opts.model, trainerArgs: trainerFlags });
+    .option("-t, --target <target>", "ts (TensorFlow.js trainer, default) or torch (PyTorch, the first python3 that imports torch)", "ts")
+    .addHelpText("after", examples(["peerc train specs/tiny.peer", "peerc train specs/tiny.peer -- --steps 50 --backend cpu --out runs/tiny", "peerc train specs/tiny.peer --target torch -- --steps 50"]))
+    .action(async (file: string, trainerFlags: string[], opts: { model?: string; target: string }) => {
+      exitCode = await trainCommand(io, file, { model: opts.model, trainerArgs: trainerFlags, target: opts.target });
     });
 
   program

@@ -7,7 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn } from "node:child_process";
 import type { CliIO } from "../io.js";
-import { EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE } from "../../../diagnostics/errors.js";
+import { EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, UsageError } from "../../../diagnostics/errors.js";
+import { trainTorch } from "../../../targets/torch/train-command.js";
 import { checkSpecs, printDiagnostics, usableAfterErrors } from "../load.js";
 import { emitModelTrainer, selectModel } from "../../emit/index.js";
 import { cacheDir, cacheIsCurrent, filesDigest, STAMP_FILE } from "../../emit/cache.js";
@@ -17,6 +18,8 @@ import { displayPath, reportRuntimeLink, typecheckOrReport, writeTrainer } from 
 export interface TrainOptions {
   model?: string;
   trainerArgs: string[];
+  /** "ts" (default) or "torch" (targets/torch/train-command.ts). */
+  target?: string;
 }
 
 /** Runs `node script args…`; resolves to its exit code. Tests pass their own. */
@@ -29,6 +32,8 @@ export async function trainCommand(io: CliIO, file: string, options: TrainOption
   if (note) io.stderr(`note: ${note}\n`);
 
   const specFile = path.resolve(io.cwd, file);
+  if (options.target !== undefined && options.target !== "ts" && options.target !== "torch") throw new UsageError(`--target must be ts or torch, got ${JSON.stringify(options.target)}`);
+  if (options.target === "torch") return trainTorch(io, model, specFile, options.trainerArgs);
   const dir = cacheDir(specFile, model, PEERC_VERSION, io.env);
   const files = emitModelTrainer(model, { specFile, outDir: dir });
   const shown = displayPath(io.cwd, dir);

@@ -1083,8 +1083,10 @@ def _train(o, spec, train, data_path, here, architecture, out):
     if train["data"]["tokenizer"] != "bytes":
         raise UserError("the torch target reads byte-level data only; this spec uses the %s tokenizer" % train["data"]["tokenizer"])
     path = o["data"] or (os.path.join(here, data_path) if data_path else None)
+    if path is None and os.path.isfile(os.path.join(here, "builtin-corpus.txt")):
+        path = os.path.join(here, "builtin-corpus.txt")  # written by `peerc train --target torch`
     if path is None:
-        raise UserError("the spec names no data file (the built-in corpus lives in the TypeScript runtime): pass --data FILE")
+        raise UserError("the spec names no data file and the built-in corpus (TypeScript runtime) is not here: pass --data FILE, or run through `peerc train --target torch`")
     if not os.path.isfile(path):
         raise UserError("%s: no such data file" % path)
     data = ByteData(path, 0.0 if o["val-data"] else train["data"]["valFraction"])

@@ -335,5 +335,5 @@ export function storageBindingLimit(): number {
 
 export function describeAdapter(a: AdapterFacts): string {
   const mib = (n: number) => `${Math.floor(n / 2 ** 20).toLocaleString("en-US")} MiB`;
-  return `${a.description}; vendor ${a.vendor}, architecture ${a.architecture}${a.software ? ", software" : ""}; maxStorageBufferBindingSize ${mib(a.maxStorageBufferBindingSize)}, maxBufferSize ${mib(a.maxBufferSize)}`;
+  return `${a.description}; vendor ${a.vendor}, architecture ${a.architecture}${a.software && a.architecture !== "software" ? " (software)" : ""}; maxStorageBufferBindingSize ${mib(a.maxStorageBufferBindingSize)}, maxBufferSize ${mib(a.maxBufferSize)}`;
 }

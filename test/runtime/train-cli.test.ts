@@ -243,6 +243,9 @@ describe("flags (bug 15, issue 9)", () => {
       "--resume is a trainer flag: put trainer flags after --, as in: peerc train 'a b.peer' -m tiny -- --resume --steps 3 --out runs/x",
     );
     expect(misplacedTrainerFlags(["train", "f.peer", "--model", "m", "--", "--steps", "3"])).toBeNull();
+    expect(misplacedTrainerFlags(["train", "f.peer", "-t", "torch", "--steps", "3"])).toBe(
+      "--steps is a trainer flag: put trainer flags after --, as in: peerc train f.peer -t torch -- --steps 3",
+    );
     expect(misplacedTrainerFlags(["report", "f.peer", "--steps", "3"])).toBeNull();
   });
 });

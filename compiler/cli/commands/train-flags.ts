@@ -7,7 +7,9 @@
 import { TRAINER_FLAGS } from "../../../ir/trainer-flags.js";
 
 /** peerc train's own options, which stay before `--`. */
-const OWN_OPTIONS = new Set(["model", "help"]);
+const OWN_OPTIONS = new Set(["model", "target", "help"]);
+/** Those of them that take a value. */
+const WITH_VALUE = new Set(["-m", "--model", "-t", "--target"]);
 
 /** The message for `argv` (the whole peerc command line) when it puts trainer flags before `--`, else null. */
 export function misplacedTrainerFlags(argv: readonly string[]): string | null {
@@ -25,8 +27,8 @@ export function misplacedTrainerFlags(argv: readonly string[]): string | null {
     const flag = name === null || OWN_OPTIONS.has(name) ? undefined : flags.get(name);
     if (flag === undefined) {
       keep.push(arg);
-      // -m NAME / --model NAME: the value stays with it.
-      if ((arg === "-m" || arg === "--model") && i + 1 < before.length) keep.push(before[++i]!);
+      // -m NAME / --target torch: the value stays with it.
+      if (WITH_VALUE.has(arg) && i + 1 < before.length) keep.push(before[++i]!);
       continue;
     }
     first ??= `--${flag.name}`;

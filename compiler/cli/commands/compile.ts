@@ -2,7 +2,7 @@
 import * as path from "node:path";
 import type { CliIO } from "../io.js";
 import { EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, UsageError } from "../../../diagnostics/errors.js";
-import { checkSpecs, printDiagnostics } from "../load.js";
+import { checkSpecs, printDiagnostics, usableAfterErrors } from "../load.js";
 import {
   emitModelTrainer,
   ensureEsmScope,
@@ -26,7 +26,7 @@ export interface CompileOptions {
 
 export async function compileCommand(io: CliIO, file: string, options: CompileOptions): Promise<number> {
   const result = checkSpecs(io, [file]);
-  if (printDiagnostics(io, result, result.diagnostics, "human")) return EXIT_SPEC_ERRORS;
+  if (printDiagnostics(io, result, result.diagnostics, "human") && !usableAfterErrors(io, result, options.model ?? null)) return EXIT_SPEC_ERRORS;
   const { model, note } = selectModel(result.program.models, file, options.model);
   if (note) io.stderr(`note: ${note}\n`);
 

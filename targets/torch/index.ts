@@ -64,10 +64,20 @@ export function torchRuntimeSource(root = peercRoot()): string {
   return fs.readFileSync(file, "utf8");
 }
 
+/** `dModel` → `d_model`: architecture.json's keys (runtime/train/export.ts, architectureJson). */
+function snakeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (v !== undefined) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = snakeKeys(v);
+  return out;
+}
+
 function emitTrainPy(ctx: EmitContext, header: string): string {
   const model = ctx.model;
   const train = stripSpans(model.train ?? defaultTrain(model.context));
-  const arch = architectureOf(model);
+  // What --export writes as architecture.json: the same file as the TypeScript trainer's.
+  const arch = snakeKeys(architectureOf(model));
   return [
     header,
     `"""Train ${"the model"} of model.py: python3 train.py [options], or torchrun --nproc_per_node N train.py [options]."""`,

@@ -10,7 +10,7 @@ export const peerKind = defineKind({
   check: peer,
   cost: peerCost,
   weights: peerWeights,
-  summary: (a) => `N ${squareCount(Number(a.experts))}, h ${a.heads}, k ${a.topk}, dk ${a.key_dim}`,
+  summary: (a) => `N ${squareCount(Number(a.experts))}, h ${a.heads}, k ${a.topk}, dk ${a.key_dim}${a.glu ? ", glu" : ""}`,
   budgetHelp: {
     size: (where) => `use fewer experts${where} (the tables are 2·N·d for PEER, N·value_dim for PKM), or raise the limit`,
     compute: (where) => `use a smaller key_dim or fewer heads${where}: the query net and sub-key scores are most of a product-key layer's FLOPs`,

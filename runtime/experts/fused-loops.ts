@@ -235,3 +235,83 @@ export function pkmBackwardLoop(
     }
   }
 }
+
+/** The GLU forward's extra inputs: gate rows G and, written, g_idᵀx [tokens, slots]. */
+export interface PeerGluForward extends PeerForward {
+  readonly G: Float32Array;
+  readonly preGate: Float32Array;
+}
+
+export interface PeerGluBackward extends PeerBackward, PeerGluForward {
+  /** Gradient buffer of the gate table, slot n's row at offG[n]. */
+  readonly dG: Float32Array;
+  readonly offG: Int32Array;
+}
+
+/**
+ * GLU experts: out_t += Σ_e g[t,e]·σ(G_idᵀx_t)·(U_idᵀx_t)·V_id, with
+ * pre[t,e] = U_idᵀx_t and preGate[t,e] = G_idᵀx_t. One slot at a time (not
+ * blocked: the GLU path is new and kept simple); `out` must start zeroed.
+ */
+export function peerGluForwardLoop(args: PeerGluForward, out: Float32Array): void {
+  const { U, V, G, x, gates, ids, pre, preGate, tokens, slots, d, sigma } = args;
+  for (let t = 0; t < tokens; t++) {
+    const xb = t * d;
+    for (let e = 0; e < slots; e++) {
+      const n = t * slots + e;
+      const r = ids[n] * d;
+      let a = 0;
+      let b = 0;
+      for (let c = 0; c < d; c++) {
+        const xc = x[xb + c];
+        a += U[r + c] * xc;
+        b += G[r + c] * xc;
+      }
+      pre[n] = a;
+      preGate[n] = b;
+      // From the float32-rounded pre-activations, as the backward sees them.
+      const w = gates[n] * sigma.value(preGate[n]) * pre[n];
+      for (let c = 0; c < d; c++) out[xb + c] += w * V[r + c];
+    }
+  }
+}
+
+/**
+ * Backward of peerGluForwardLoop: with z = σ(b)·a, dz = dyᵀv: dv += g·z·dy,
+ * dGates = z·dz, da = g·dz·σ(b), db = g·dz·a·σ'(b); du += da·x, dG += db·x,
+ * dx += da·u + db·G_row.
+ */
+export function peerGluBackwardLoop(args: PeerGluBackward): void {
+  const { U, V, G, x, gates, ids, pre, preGate, dy, dU, dV, dG, offU, offV, offG, dx, dGates, tokens, slots, d, sigma } = args;
+  for (let t = 0; t < tokens; t++) {
+    const xb = t * d;
+    for (let e = 0; e < slots; e++) {
+      const n = t * slots + e;
+      const r = ids[n] * d;
+      const a = pre[n];
+      const b = preGate[n];
+      const s = sigma.value(b);
+      const z = s * a;
+      const gz = gates[n] * z;
+      const ov = offV[n];
+      let dz = 0;
+      for (let c = 0; c < d; c++) {
+        const gy = dy[xb + c];
+        dz += gy * V[r + c];
+        dV[ov + c] += gz * gy;
+      }
+      dGates[n] = z * dz;
+      const h = gates[n] * dz;
+      const da = h * s;
+      const db = h * a * sigma.derivative(b);
+      const ou = offU[n];
+      const og = offG[n];
+      for (let c = 0; c < d; c++) {
+        const xc = x[xb + c];
+        dU[ou + c] += da * xc;
+        dG[og + c] += db * xc;
+        dx[xb + c] += da * U[r + c] + db * G[r + c];
+      }
+    }
+  }
+}

@@ -7,7 +7,7 @@
  */
 
 export interface FusedKernelRecord {
-  /** "PeerExperts" or "PkmValues". */
+  /** "PeerExperts", "PeerGluExperts" or "PkmValues". */
   readonly name: string;
   /** Tokens × slots (heads · k) rows combined, and the row width. */
   readonly rows: number;

@@ -44,8 +44,10 @@ describe("layer defaults", () => {
   it("peer: the paper's defaults, keys shared", () => {
     expect(layer("  peer(experts: 1024^2)", "peer")).toMatchObject({
       experts: 1048576, subKeys: 1024, heads: 8, topk: 16, subTopk: 16, keyDim: 256, act: "gelu",
-      queryNorm: "batch", keys: "shared", scores: "softmax", queryBias: true,
+      queryNorm: "batch", keys: "shared", scores: "softmax", queryBias: true, glu: false,
     });
+    expect(layer("  peer(experts: 64^2, glu: true, act: silu)", "peer")).toMatchObject({ glu: true, act: "silu" });
+    expect(layer("  peer(experts: 64^2, glu)", "peer")).toMatchObject({ glu: true });
     expect(layer("  peer(experts: 64^2, keys: per_head, scores: sigmoid, query_norm: none, query_bias: false, act: relu, sub_topk: 32)", "peer"))
       .toMatchObject({ keys: "per_head", scores: "sigmoid", queryNorm: "none", queryBias: false, act: "relu", subTopk: 32 });
   });

@@ -103,6 +103,26 @@ describe("expert layer gradients against finite differences", () => {
     checkGradients(layer, [layer.down, layer.up], 4, 3, 48, 0);
   });
 
+  it("PEER GLU experts, all experts selected (x, query, keys, BN, u, v, g)", () => {
+    const spec: PeerLayer = peerSpec({ subKeys: 3, heads: 2, topk: 9, subTopk: 3, dModel: 5, keyDim: 4, queryNorm: "batch", queryBias: true, act: "silu", glu: true });
+    const layer = createPeerLayer(spec, { rng: seededRng(71), dModel: 5 });
+    expect(layer.gate).not.toBeNull();
+    checkGradients(layer, [layer.down, layer.up, layer.gate!], 5, 4, 72, 0);
+  });
+
+  it("PEER GLU experts, top-k < N with per-head keys (routing held fixed)", () => {
+    const spec: PeerLayer = peerSpec({ subKeys: 4, heads: 2, topk: 3, subTopk: 3, dModel: 4, keyDim: 4, queryNorm: "layer", keys: "per_head", scores: "sigmoid", act: "gelu", glu: true });
+    // The routing test's seeds above: the same queries, so no expert sits at a top-k tie.
+    const layer = createPeerLayer(spec, { rng: seededRng(51), dModel: 4 });
+    checkGradients(layer, [layer.down, layer.up, layer.gate!], 4, 3, 52, 3);
+  });
+
+  it("PEER GLU experts on the gathered expert path", () => {
+    const spec: PeerLayer = peerSpec({ subKeys: 3, heads: 2, topk: 9, subTopk: 3, dModel: 4, keyDim: 4, queryNorm: "batch", act: "sigmoid", glu: true });
+    const layer = createPeerLayer(spec, { rng: seededRng(75), dModel: 4, expertPath: "gathered" });
+    checkGradients(layer, [layer.down, layer.up, layer.gate!], 4, 3, 76, 0);
+  });
+
   it("PKM, all memories selected, batch-norm queries", () => {
     const spec: PkmLayer = pkmSpec({ subKeys: 3, heads: 2, topk: 9, subTopk: 3, dModel: 4, keyDim: 4, valueDim: 3, queryNorm: "batch" });
     const layer = createPkmLayer(spec, { rng: seededRng(61), dModel: 4 });

@@ -69,6 +69,7 @@ describe("bug 2: one file named twice", () => {
     const dir = fs.realpathSync(folder({ "a.peer": MODEL("m") + "train m {\n  batch 4\n  steps 1\n  optimizer adamw(lr: 1e-3)\n}\n" }));
     const r = await run(["check", "a.peer", path.join(dir, "a.peer")], dir);
     expect(r.err).not.toMatch(/E0107|E0501/);
+    expect(r.err).toMatch(/checked 1 file: 1 model, no errors/);
     expect(r.code).toBe(0);
   });
 });

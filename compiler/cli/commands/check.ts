@@ -1,4 +1,6 @@
 /** `peerc check FILE…`: diagnostics only. */
+import * as path from "node:path";
+import { realIdentity } from "../../check/host.js";
 import type { CliIO } from "../io.js";
 import { EXIT_OK, EXIT_SPEC_ERRORS } from "../../../diagnostics/errors.js";
 import { checkSpecs, printDiagnostics, type DiagnosticFormat } from "../load.js";
@@ -18,7 +20,9 @@ export async function checkCommand(
   const failed = printDiagnostics(io, result, result.diagnostics, options.format, options.maxErrors);
   if (!failed && options.format === "human") {
     const models = result.program.models.length;
-    io.stderr(`checked ${files.length} file${files.length === 1 ? "" : "s"}: ${models} model${models === 1 ? "" : "s"}, no errors\n`);
+    // One file named through two paths is one file.
+    const count = new Set(files.map((f) => realIdentity(path.resolve(io.cwd, f)))).size;
+    io.stderr(`checked ${count} file${count === 1 ? "" : "s"}: ${models} model${models === 1 ? "" : "s"}, no errors\n`);
   }
   return failed ? EXIT_SPEC_ERRORS : EXIT_OK;
 }

@@ -166,7 +166,10 @@ for (const tokens of small ? [256, 1024] : [8192, 32768]) {
 console.log("\n== language models (device PEER/PKM layers)");
 registerLayerFactory("peer", (layer: PeerLayer, ctx) => createPeerDeviceLayer(layer, { rng: uniform(streamSeed(ctx.seed, layer.path)), dModel: layer.dModel }));
 registerLayerFactory("pkm", (layer: PkmLayer, ctx) => createPkmDeviceLayer(layer, { rng: uniform(streamSeed(ctx.seed, layer.path)), dModel: layer.dModel }));
-const peer1m = fs.readFileSync(path.join(repo, "specs/peer-1m.peer"), "utf8");
+// In the repository, or beside the bundle in a device kit (docs/gpu.md).
+const specFile = [path.join(repo, "specs/peer-1m.peer"), path.join(path.dirname(process.argv[1] ?? "."), "peer-1m.peer")].find((f) => fs.existsSync(f));
+if (specFile === undefined) throw new Error("bench/gpu.ts: specs/peer-1m.peer not found (copy it next to the bundle)");
+const peer1m = fs.readFileSync(specFile, "utf8");
 const paperLike = (d: number, sqrtN: number, heads: number, topk: number, keyDim: number, context: number) =>
   `model paper_like {\n  vocab 256\n  context ${context}\n  embed tokens(dim: ${d})\n  positions rope\n  repeat 4 as i {\n    residual {\n      norm rms\n      attention(heads: ${Math.max(1, d / 64)}, head_dim: 64, causal)\n    }\n    residual {\n      norm rms\n      peer(experts: ${sqrtN}^2, heads: ${heads}, topk: ${topk}, key_dim: ${keyDim}, act: gelu, query_norm: batch)\n    }\n  }\n  norm rms\n  lm_head tied\n}\n`;
 if (small) {

@@ -33,8 +33,20 @@ function firstLine(text: string): string {
   return line.length > 160 ? `${line.slice(0, 157)}...` : line;
 }
 
+const provided = new Map<string, unknown>();
+
+/**
+ * Supplies an optional package without a node_modules folder: a bundled
+ * program (bench/gpu-entry.ts for the GPU machine) hands over the modules its
+ * bundler resolved, and probeModule returns them instead of importing.
+ */
+export function provideModule(specifier: string, module: unknown): void {
+  provided.set(specifier, module);
+}
+
 /** Imports an optional package; never throws. */
 export async function probeModule(specifier: string): Promise<ProbeResult> {
+  if (provided.has(specifier)) return { ok: true, module: provided.get(specifier) };
   try {
     // A variable specifier: the optional packages are not installed at type-check time.
     const module: unknown = await import(specifier);

@@ -11,7 +11,7 @@
  * Default: a dense model of tiny.peer's shape (tiny.peer itself when its PEER
  * layer's runtime is registered). `--heads` races the two layouts of the
  * product-key score matmuls in emitted code (heads folded into a batch vs one
- * matmul per head, compiler/emit/layers/product-key.ts) against the generic
+ * matmul per head, kinds/product-keys/emit.ts) against the generic
  * model, on a retrieval-heavy one-layer PEER model unless a spec is given.
  * `--profile` prints, for one training step of each model, the tf.profile
  * kernel times grouped by kernel (matmuls, sums and multiplies by input shape).
@@ -29,7 +29,7 @@ import { emitTrainer } from "../compiler/emit/index.js";
 import { ensureRuntimeResolves } from "../compiler/emit/runtime-link.js";
 import { peercRoot } from "../compiler/emit/package-root.js";
 import type { IRModel } from "../ir/types.js";
-import type { HeadLayouts } from "../compiler/emit/layers/product-key.js";
+import type { HeadLayouts } from "../compiler/emit/layer-types.js";
 import { buildModel, hasLayerFactory, selectBackend, Trainer, type LanguageModel, type TrainBatch } from "../runtime/index.js";
 
 const DENSE_TINY = `

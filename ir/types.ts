@@ -290,8 +290,9 @@ export type WithoutSpans<T> = T extends readonly (infer E)[]
 /**
  * The resolved model without source locations: what the runtime builds weights
  * from, the `ARCHITECTURE` literal of emitted code and `--export`'s
- * architecture.json. Every IRModel is one.
+ * architecture.json. Every IRModel is one. The budgets, the declared name and
+ * the sweep values are the report's (report.json), not the runtime's.
  */
-export type ModelArchitecture = WithoutSpans<IRModel>;
+export type ModelArchitecture = Omit<WithoutSpans<IRModel>, "budgets" | "baseName" | "sweep">;
 /** One layer of a ModelArchitecture. */
 export type LayerArchitecture = WithoutSpans<IRLayer>;

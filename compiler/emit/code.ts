@@ -1,6 +1,5 @@
-/** Small code builders shared by the layer emitters; each mirrors one helper of runtime/layers/ops.ts. */
-import type { Activation } from "../../../ir/types.js";
-import { tsNumber } from "../strings.js";
+/** Small code builders shared by the layer emitters (kinds/<kind>/emit.ts). */
+import { tsNumber, tsString } from "./strings.js";
 
 export const lit = tsNumber;
 
@@ -9,32 +8,24 @@ export function shapeLit(shape: readonly (number | string)[]): string {
   return `[${shape.map((d) => (typeof d === "number" ? lit(d) : d)).join(", ")}]`;
 }
 
-/**
- * Statements that bind `out` to act(`input`), `input` being an identifier.
- * The formulas are the runtime's (ops.ts `activate`), op for op, so both
- * models round the same way.
- */
-export function activation(act: Activation, input: string, out: string): string {
-  switch (act) {
-    case "relu":
-      return `const ${out} = tf.relu(${input});`;
-    case "gelu":
-      return `const ${out} = tf.mul(tf.mul(${input}, 0.5), tf.add(tf.erf(tf.mul(${input}, Math.SQRT1_2)), 1)); // exact GELU: ½x(1 + erf(x/√2))`;
-    case "gelu_tanh":
-      return `const ${out} = tf.mul(tf.mul(${input}, 0.5), tf.add(tf.tanh(tf.mul(tf.add(${input}, tf.mul(tf.pow(${input}, 3), 0.044715)), GELU_TANH_C)), 1));`;
-    case "silu":
-      return `const ${out} = tf.mul(${input}, tf.sigmoid(${input}));`;
-    case "sigmoid":
-      return `const ${out} = tf.sigmoid(${input});`;
-    case "tanh":
-      return `const ${out} = tf.tanh(${input});`;
-    case "identity":
-      return `const ${out} = ${input};`;
-  }
+/** A path segment as a property access: `.wq`, `[3]`, or `["we-ird"]` (spec text only as a string literal). */
+export function member(segment: string): string {
+  if (/^(0|[1-9][0-9]*)$/.test(segment)) return `[${segment}]`;
+  if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(segment)) return `.${segment}`;
+  return `[${tsString(segment)}]`;
 }
 
-/** `x·w (+ b)` as an expression; x and w are expressions. */
-export function linearExpr(x: string, w: string, b: string | null): string {
-  const product = `tf.matMul(${x}, ${w})`;
-  return b ? `tf.add(${product}, ${b})` : product;
+/** `root` followed by the accesses of a dotted weight name relative to it: w("query.bn") → `w.query.bn`. */
+export function access(root: string, dotted: string): string {
+  return dotted === "" ? root : root + dotted.split(".").map(member).join("");
+}
+
+/** A weight of the layer's own node `w`. */
+export function w(dotted: string): string {
+  return access("w", dotted);
+}
+
+/** `x·w (+ b)` as an expression: the runtime's `linear` (2-D matmul, bias added). */
+export function linearExpr(x: string, weight: string, bias: string | null): string {
+  return bias ? `linear(${x}, ${weight}, ${bias})` : `tf.matMul(${x}, ${weight})`;
 }

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import type { IRModel } from "../../ir/types.js";
 import type { ModelCost } from "../cost/types.js";
 import type { HeaderInfo } from "./header.js";
-import type { HeadLayouts } from "./layers/product-key.js";
+import type { HeadLayouts } from "./layer-types.js";
 
 export interface EmitContext {
   readonly model: IRModel;

@@ -1,71 +1,47 @@
 /**
- * What one layer kind's emitter produces: the weights it reads (by their
- * runtime names, so the runtime's factories own creation and initialisation)
- * and one function that is the layer's specialised forward.
+ * What one layer kind's emitter (kinds/<kind>/emit.ts) produces: the body of
+ * the layer's specialised forward function. The weights come from the kind's
+ * manifest (kinds/<kind>/weights.ts): the function receives the layer's node
+ * of the nested weights object as `w` and reads `w.wq`, `w.query.bn`, … .
+ * Layers whose emissions are equal share one function.
  */
-import type { IRLayer, IRModel } from "../../../ir/types.js";
-import type { NameScope } from "../names.js";
-
-export interface WeightRef {
-  /** Field of the emitted `Weights` interface. */
-  readonly field: string;
-  /** The runtime's variable name, "<layer path>.<part>". */
-  readonly name: string;
-  readonly shape: readonly number[];
-}
-
-export interface TableRef {
-  readonly field: string;
-  /** The runtime's sparse table name. */
-  readonly name: string;
-  readonly rows: number;
-  readonly cols: number;
-}
-
-/**
- * `count` structurally equal sets of weights named "<prefix><i>.<part>"
- * (MoE experts): one `Weights` field holding an array of { part: Variable }.
- */
-export interface WeightGroup {
-  readonly field: string;
-  /** Name of the emitted interface of one member. */
-  readonly typeName: string;
-  /** Variable name prefix before the member index, e.g. "blocks.1.moe.experts.". */
-  readonly prefix: string;
-  readonly count: number;
-  /** Member fields: property → (part after "<prefix><i>.", shape). */
-  readonly parts: readonly { readonly property: string; readonly part: string; readonly shape: readonly number[] }[];
-}
+import type { IRLayer, IRModel } from "../../ir/types.js";
+import type { WeightManifest } from "../../kinds/manifest.js";
 
 export interface LayerEmission {
-  readonly weights: readonly WeightRef[];
-  readonly groups?: readonly WeightGroup[];
-  readonly tables: readonly TableRef[];
-  /** Buffers (batch-norm running statistics) by runtime name; bound into `Weights` like variables. */
-  readonly buffers: readonly WeightRef[];
-  /** The function's name. */
-  readonly fn: string;
-  /** Full function declaration (without the cost comment). */
-  readonly code: string;
+  /** Base name of the function ("rmsNorm"); a second specialisation of it gets "_2". */
+  readonly name: string;
+  /** One line of configuration for the comment above the function. */
+  readonly summary: string;
+  /** The input: int32 `ids` [batch·seqLen] (embed) or activations `x` [batch·seqLen, width]. */
+  readonly input: "ids" | "x";
+  /** Reads the forward context `ctx` (batch, seqLen, training, aux losses, routing records). */
+  readonly usesCtx: boolean;
+  /** Takes the layer's path as `path` (routing records name the layer). */
+  readonly usesPath: boolean;
   /**
-   * Call of the function on input expression `x` (embed: int32 ids). Weights
-   * are in scope as `w`, the forward context as `ctx`.
+   * Another layer whose weights the function reads as `e` (a tied LM head: the
+   * embedding's), or null. The layer's own weights are `w` (absent when its
+   * manifest is empty).
    */
-  call(x: string): string;
+  readonly tiedTo: string | null;
+  /** Statements of the function, one per line, without indentation. */
+  readonly body: readonly string[];
 }
 
 export interface LayerEmitEnv {
   readonly model: IRModel;
-  /** Claims identifiers for functions and weight fields (unique over the whole file). */
-  readonly functions: NameScope;
-  readonly fields: NameScope;
-  /** The layer this one ties to (lm_head tied: the embedding's weight field). */
-  weightField(name: string): string | undefined;
-  /** Product-key score layout per key sharing; unset = the measured default (product-key.ts). */
+  /** Product-key score layout per key sharing; unset = the measured default (head-layout.ts). */
   readonly headLayout?: HeadLayouts;
 }
 
-export type LayerEmitter<L extends IRLayer> = (layer: L, env: LayerEmitEnv) => LayerEmission;
+export type LayerEmitter<L extends IRLayer = IRLayer> = (layer: L, env: LayerEmitEnv) => LayerEmission;
+
+/** A kind as the emitter sees it: its weight manifest and its emitter. */
+export interface EmitKind<L extends IRLayer = IRLayer> {
+  readonly weights: (layer: L) => WeightManifest;
+  readonly emit: LayerEmitter<L>;
+}
 
 /** How the per-head sub-key score matmuls are laid out. */
 export type HeadLayout = "batched" | "unrolled";
@@ -74,3 +50,10 @@ export interface HeadLayouts {
   readonly shared: HeadLayout;
   readonly per_head: HeadLayout;
 }
+
+/**
+ * The layout emitted by default, per key sharing: batched for both. On wasm,
+ * one matmul per head trained 15% slower with shared keys and 5% slower with
+ * per-head keys (bench/emitted-vs-generic.ts --heads, figures in docs/compile.md).
+ */
+export const DEFAULT_HEAD_LAYOUT: HeadLayouts = { shared: "batched", per_head: "batched" };

@@ -1,30 +1,28 @@
-/** The LM head: logits = x·Eᵀ (tied: the embedding table, transposed in the matmul) or x·W (+ b). */
-import type { LmHeadLayer } from "../../../ir/types.js";
-import type { LayerEmission, LayerEmitEnv, WeightRef } from "./types.js";
-import { lit } from "./common.js";
+/** Emitter of lm_head: logits = x·Eᵀ (tied: the embedding table `e`, transposed in the matmul) or x·W, plus an optional bias. */
+import type { LmHeadLayer } from "../../ir/types.js";
+import type { LayerEmission, LayerEmitEnv } from "../../compiler/emit/layer-types.js";
+import { lit } from "../../compiler/emit/code.js";
 
-export function emitLmHead(layer: LmHeadLayer, env: LayerEmitEnv, embeddingName: string | null): LayerEmission {
-  const fn = env.functions.claim(layer.path);
-  const weights: WeightRef[] = [];
-  let product: string;
+export function emitLmHead(layer: LmHeadLayer, env: LayerEmitEnv): LayerEmission {
+  let tiedTo: string | null = null;
+  let product = `tf.matMul(x, w.weight)`;
   if (layer.tied) {
-    const field = embeddingName ? env.weightField(embeddingName) : undefined;
-    if (!field) throw new Error(`${layer.path}: a tied lm_head needs an embed layer before it`);
-    product = `tf.matMul(x, w.${field}, false, true)`; // [n, ${layer.dModel}]·[${layer.vocab}, ${layer.dModel}]ᵀ
-  } else {
-    const matrix: WeightRef = { field: env.fields.claim(`${layer.path}.weight`), name: `${layer.path}.weight`, shape: [layer.dModel, layer.vocab] };
-    weights.push(matrix);
-    product = `tf.matMul(x, w.${matrix.field})`;
+    const embed = env.model.layers.find((l) => l.kind === "embed");
+    if (!embed) throw new Error(`${layer.path}: a tied lm_head needs an embed layer`);
+    tiedTo = embed.path;
+    product = `tf.matMul(x, e.weight, false, true)`;
   }
-  let body = `  return ${product}; // [n, ${lit(layer.vocab)}]`;
-  if (layer.bias) {
-    const bias: WeightRef = { field: env.fields.claim(`${layer.path}.bias`), name: `${layer.path}.bias`, shape: [layer.vocab] };
-    weights.push(bias);
-    body = `  return tf.add(${product}, w.${bias.field}); // [n, ${lit(layer.vocab)}]`;
-  }
-  const comment = layer.tied ? `  // tied: the embedding table, read transposed\n` : "";
-  const code = `function ${fn}(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-${comment}${body}
-}`;
-  return { weights, tables: [], buffers: [], fn, code, call: (x) => `${fn}(w, ${x})` };
+  const body = [
+    ...(layer.tied ? [`// tied: the embedding table [${lit(layer.vocab)}, ${lit(layer.dModel)}], read transposed`] : []),
+    `return ${layer.bias ? `tf.add(${product}, w.bias)` : product}; // [n, ${lit(layer.vocab)}]`,
+  ];
+  return {
+    name: layer.tied ? "tiedLmHead" : "lmHead",
+    summary: `LM head ${layer.dModel} → ${layer.vocab}${layer.tied ? ", tied to the embedding" : ""}`,
+    input: "x",
+    usesCtx: false,
+    usesPath: false,
+    tiedTo,
+    body,
+  };
 }

@@ -1,6 +1,6 @@
 /**
- * The emitted attention keeps RoPE tables (cos, sin with the softmax scale
- * folded into q's, and the rotate-half permutation) as module constants, one
+ * The emitted attention reads the runtime's RoPE tables (cos, sin with the
+ * softmax scale folded into q's, the rotation's sign in sin), kept as constants, one
  * set per (seqLen, heads, headDim, base, scale). These tests pin what that
  * must not break: no tensor leaks across training steps, the constants are
  * never disposed by the tape or a tidy scope, and a second sequence length
@@ -44,8 +44,12 @@ async function emittedModel(seed: number): Promise<LanguageModel> {
   const ctx = emitContext(ir, costModel(ir), { specFile: path.join(outRoot, "spec.peer"), outDir, runtimeImport: path.join(ROOT, "runtime/index.ts") });
   const code = emitTrainer(ctx).get("model.ts")!;
   // The specialisation under test is really in the code.
-  expect(code).toContain("ropeTables(T, 4, 8, 10_000, 0.35355339059327373)");
+  expect(code).toContain("ropeTables(T, { heads: 4, headDim: 8, base: 10_000, scale: 0.35355339059327373 })");
+  expect(code).toContain("ropeTables(T, { heads: 2, headDim: 8, base: 10_000, scale: 1 })");
   expect(code).not.toContain("applyRope(");
+  // Rotate-half by slices: no [width, width] permutation matmul.
+  expect(code).not.toContain(".rotate");
+  expect(code).toContain("rotary(q, ");
   fs.writeFileSync(path.join(outDir, "model.ts"), code);
   const mod = (await import(pathToFileURL(path.join(outDir, "model.ts")).href)) as { createModel: (o: { seed: number; backend: string }) => LanguageModel };
   return mod.createModel({ seed, backend: BACKEND });

@@ -18,7 +18,7 @@ import { emitTrainer } from "../../compiler/emit/index.js";
 import { emitContext } from "../../compiler/emit/context.js";
 import { costModel } from "../../compiler/cost/index.js";
 import type { IRModel } from "../../ir/types.js";
-import type { HeadLayouts } from "../../compiler/emit/layers/product-key.js";
+import type { HeadLayouts } from "../../compiler/emit/layer-types.js";
 import type { RoutingRecord } from "../../runtime/layers/layer.js";
 import { checkedModels, repoModel, ROOT, tempDir } from "./helpers.js";
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { costModel } from "../../compiler/cost/index.js";
 import { emitContext } from "../../compiler/emit/context.js";
 import { emitTrainer } from "../../compiler/emit/index.js";
-import { DEFAULT_HEAD_LAYOUT, type HeadLayout } from "../../compiler/emit/layers/product-key.js";
+import { DEFAULT_HEAD_LAYOUT, type HeadLayout } from "../../compiler/emit/layer-types.js";
 import { checkedModels } from "./helpers.js";
 
 const SPEC = `
@@ -42,14 +42,15 @@ describe("emitted product-key layers", () => {
     expect(text).not.toContain(".apply(");
     const peer = fn(text, "peer(");
     // rows = tokens · heads, √N = 12, k' = k = 5; then 3 heads × 5 gates.
-    expect(peer).toContain("productKeyTopk(readHost(scores1), readHost(scores2), tokens * 3, 12, 5, 5)");
+    expect(peer).toContain("productKeySearch(scores1, scores2, { subTopk: 5, topk: 5 })");
+    expect(peer).toContain("[tokens * 3, 12]");
     expect(peer).toContain("{ heads: 3, keyDim: 10, subKeys: 12 }");
     expect(peer).toContain("[tokens, 15]");
-    expect(peer).toContain('peerExperts(x, gates, hits.ids, w.');
-    expect(peer).toContain('"silu")');
-    expect(text).toContain('tableNamed(model, "peer.experts.u", 144, 32)');
-    expect(text).toContain('tableNamed(model, "pkm.values", 36, 32)');
-    expect(text).toContain("pkmValues(gates, hits.ids, w.");
+    expect(peer).toContain('peerExperts(x, gates, hits.ids, w.experts.u, w.experts.v, "silu")');
+    // The expert tables are typed in the nested weights object, with their shapes.
+    expect(text).toMatch(/\/\*\* \[144, 32\] \(expert table, on the host\) \*\/ readonly u: ExpertTable;/);
+    expect(text).toMatch(/\/\*\* \[36, 32\] \(expert table, on the host\) \*\/ readonly values: ExpertTable;/);
+    expect(text).toContain("pkmValues(gates, hits.ids, w.values)");
   });
 
   it("resolves heads and halves at compile time in either layout", () => {
@@ -60,7 +61,8 @@ describe("emitted product-key layers", () => {
     expect(unrolled).not.toContain("tf.stack(");
     const batched = modelTs("batched");
     // Per-head keys batched: one 3-D matmul per half over the stacked keys of the 3 heads.
-    expect(batched.match(/tf\.stack\(\[w\.\w+, w\.\w+, w\.\w+\]\)/g)).toHaveLength(2);
+    expect(batched).toContain("tf.stack([w.keys[0][1], w.keys[1][1], w.keys[2][1]])");
+    expect(batched).toContain("tf.stack([w.keys[0][2], w.keys[1][2], w.keys[2][2]])");
     expect(batched).not.toContain("tf.slice(frozen, [0, 5]");
     // Shared keys (the PKM layer) batched: heads folded into rows, one 2-D matmul per half.
     expect(batched).toContain("tf.reshape(frozen, [tokens * 2, 8])");

@@ -101,7 +101,7 @@ export function lazyAdamwRows(
  * each had been decayed at every step up to `step` (for export or evaluation of
  * decayed weights). Marks every row as up to date at `step`.
  */
-export function settleDecay(state: LazyAdamwState, step: number, lr: number, weightDecay: number): void {
+export function settleDecay(state: Pick<LazyAdamwState, "table" | "lastStep" | "cols">, step: number, lr: number, weightDecay: number): void {
   const { table, lastStep, cols } = state;
   const keep = 1 - lr * weightDecay;
   for (let row = 0; row < lastStep.length; row++) {
@@ -113,4 +113,97 @@ export function settleDecay(state: LazyAdamwState, step: number, lr: number, wei
     }
     lastStep[row] = Math.max(lastStep[row], step);
   }
+}
+
+/** How a bf16 moment is rounded from the float update: to nearest even, or stochastically (unbiased). */
+export type MomentRounding = "nearest" | "stochastic";
+
+/** The table state with Adam's moments held as bfloat16 bit patterns (the top 16 bits of a float32). */
+export interface LazyAdamwBf16State {
+  readonly table: Float32Array;
+  readonly m: Uint16Array;
+  readonly v: Uint16Array;
+  readonly lastStep: Int32Array;
+  readonly cols: number;
+}
+
+// Scratch for float32 ↔ bit-pattern punning (one element, stays in L1).
+const punF = new Float32Array(1);
+const punU = new Uint32Array(punF.buffer);
+
+/** float32 → bfloat16 bits, round to nearest even. */
+export function toBf16(x: number): number {
+  punF[0] = x;
+  const bits = punU[0]!;
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** bfloat16 bits → float32 value. */
+export function fromBf16(h: number): number {
+  punU[0] = h << 16;
+  return punF[0]!;
+}
+
+/**
+ * lazyAdamwRows with bf16 moments: the same update, computed in float64 from
+ * the decoded moments, the new moments rounded to bf16 (`rounding`), the
+ * weights kept in float32. `rng` is a xorshift32 state (non-zero) for
+ * stochastic rounding; the new state is returned. Streams 12 bytes per element
+ * of table state instead of 20.
+ */
+export function lazyAdamwRowsBf16(
+  state: LazyAdamwBf16State,
+  touched: Int32Array,
+  count: number,
+  grad: Float32Array,
+  config: SparseStepConfig,
+  rounding: MomentRounding,
+  rng: number,
+  options: LazyAdamwOptions = {},
+): number {
+  const { table, m, v, lastStep, cols } = state;
+  const { lr, beta1, beta2, eps, weightDecay, step } = config;
+  const scale = options.gradScale ?? 1;
+  const clearGrad = options.clearGrad ?? false;
+  const order = options.order ?? null;
+  const keep = 1 - lr * weightDecay;
+  const a1 = (1 - beta1) * scale;
+  const a2 = (1 - beta2) * scale * scale;
+  const stepSize = lr / (1 - Math.pow(beta1, step));
+  const rootC2 = 1 / Math.sqrt(1 - Math.pow(beta2, step));
+  const stochastic = rounding === "stochastic";
+  let r = rng | 0 || 0x9e3779b9;
+  for (let k = 0; k < count; k++) {
+    const s = order === null ? k : order[k];
+    const row = touched[s];
+    const decay = weightDecay === 0 ? 1 : Math.pow(keep, Math.max(1, step - lastStep[row]));
+    const base = row * cols;
+    const end = base + cols;
+    for (let i = base, j = s * cols; i < end; i++, j++) {
+      const g = grad[j];
+      punU[0] = m[i] << 16;
+      const mi = beta1 * punF[0] + a1 * g;
+      punU[0] = v[i] << 16;
+      const vi = beta2 * punF[0] + a2 * g * g;
+      let add = 0x7fff;
+      let addV = 0x7fff;
+      if (stochastic) {
+        r ^= r << 13;
+        r ^= r >>> 17;
+        r ^= r << 5;
+        add = r & 0xffff;
+        addV = (r >>> 16) & 0xffff;
+      }
+      punF[0] = mi;
+      let bits = punU[0];
+      m[i] = (bits + (stochastic ? add : add + ((bits >>> 16) & 1))) >>> 16;
+      punF[0] = vi;
+      bits = punU[0];
+      v[i] = (bits + (stochastic ? addV : addV + ((bits >>> 16) & 1))) >>> 16;
+      table[i] = table[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * rootC2 + eps);
+    }
+    if (clearGrad) grad.fill(0, s * cols, (s + 1) * cols);
+    lastStep[row] = step;
+  }
+  return r;
 }

@@ -33,16 +33,32 @@
 import * as tf from "@tensorflow/tfjs";
 import type { SparseStepConfig, SparseTable } from "../layers/layer.js";
 import { customOp, readHost, writeTensor } from "./host-tensor.js";
-import { lazyAdamwRows, settleDecay } from "./lazy-adamw.js";
+import { fromBf16, lazyAdamwRows, lazyAdamwRowsBf16, settleDecay, toBf16, type MomentRounding } from "./lazy-adamw.js";
 import { gatherRows } from "./row-kernels.js";
 
 const MIN_SCRATCH_ROWS = 256;
 
+/** Storage of the table's Adam moments: float32, or bfloat16 (half the moment memory and traffic). */
+export type MomentPrecision = "fp32" | "bf16";
+
+export interface ExpertTableOptions {
+  /** Default "fp32". */
+  readonly moments?: MomentPrecision;
+  /** bf16 rounding of the moments; default "stochastic" (unbiased: small β2 increments are not lost). */
+  readonly rounding?: MomentRounding;
+  /** Seed of the stochastic rounding stream (deterministic per table); default 1. */
+  readonly seed?: number;
+}
+
 export class ExpertTable implements SparseTable {
   readonly table: Float32Array;
-  readonly m: Float32Array;
-  readonly v: Float32Array;
+  /** Adam moments: float32 values, or bfloat16 bit patterns when `moments` is "bf16". */
+  readonly m: Float32Array | Uint16Array;
+  readonly v: Float32Array | Uint16Array;
   readonly lastStep: Int32Array;
+  readonly moments: MomentPrecision;
+  readonly rounding: MomentRounding;
+  private rng: number;
   /** Zero-size trainable variable that connects `gather` to the gradient tape. */
   readonly anchor: tf.Variable;
   private readonly rowSlot: Int32Array;
@@ -62,14 +78,19 @@ export class ExpertTable implements SparseTable {
     readonly cols: number,
     /** Writes the initial weights into the (zeroed) table. */
     init: (table: Float32Array) => void,
+    options: ExpertTableOptions = {},
   ) {
     if (!Number.isSafeInteger(rows * cols) || rows <= 0 || cols <= 0) {
       throw new Error(`${name}: invalid table shape [${rows}, ${cols}]`);
     }
     this.table = allocate(name, rows, cols);
     init(this.table);
-    this.m = allocate(`${name}.adam_m`, rows, cols);
-    this.v = allocate(`${name}.adam_v`, rows, cols);
+    this.moments = options.moments ?? "fp32";
+    this.rounding = options.rounding ?? "stochastic";
+    this.rng = ((options.seed ?? 1) * 0x9e3779b1) | 0 || 1;
+    const bytes = this.moments === "bf16" ? 2 : 4;
+    this.m = allocate(`${name}.adam_m`, rows, cols, bytes);
+    this.v = allocate(`${name}.adam_v`, rows, cols, bytes);
     // Fresh arrays are zero pages that the OS maps on first write. Writing them now
     // makes the memory resident at start-up (an out-of-memory shows at once, not
     // hours in) and keeps page faults out of the first steps' timings.
@@ -187,11 +208,15 @@ export class ExpertTable implements SparseTable {
 
   step(config: SparseStepConfig): void {
     const count = this.touchedCount;
-    lazyAdamwRows(this, this.touched, count, this.grad, config, {
-      gradScale: this.pendingScale,
-      clearGrad: true,
-      order: this.ascendingOrder(),
-    });
+    const options = { gradScale: this.pendingScale, clearGrad: true, order: this.ascendingOrder() };
+    const { table, lastStep, cols } = this;
+    if (this.m instanceof Uint16Array && this.v instanceof Uint16Array) {
+      const state = { table, m: this.m, v: this.v, lastStep, cols };
+      this.rng = lazyAdamwRowsBf16(state, this.touched, count, this.grad, config, this.rounding, this.rng, options);
+    } else {
+      const state = { table, m: this.m as Float32Array, v: this.v as Float32Array, lastStep, cols };
+      lazyAdamwRows(state, this.touched, count, this.grad, config, options);
+    }
     for (let s = 0; s < count; s++) this.rowSlot[this.touched[s]] = -1;
     this.touchedCount = 0;
     this.pendingScale = 1;
@@ -211,10 +236,12 @@ export class ExpertTable implements SparseTable {
 
   state(): { readonly name: string; readonly data: Float32Array; readonly shape: readonly number[] }[] {
     const shape = [this.rows, this.cols];
+    // bf16 moments are saved as their float32 values, so checkpoints do not depend on the precision.
+    const asF32 = (x: Float32Array | Uint16Array): Float32Array => (x instanceof Float32Array ? x : Float32Array.from(x, fromBf16));
     return [
       { name: this.name, data: this.table, shape },
-      { name: `${this.name}.adam_m`, data: this.m, shape },
-      { name: `${this.name}.adam_v`, data: this.v, shape },
+      { name: `${this.name}.adam_m`, data: asF32(this.m), shape },
+      { name: `${this.name}.adam_v`, data: asF32(this.v), shape },
       // float32 holds step numbers exactly up to 2^24.
       { name: `${this.name}.last_step`, data: Float32Array.from(this.lastStep), shape: [this.rows] },
     ];
@@ -231,6 +258,8 @@ export class ExpertTable implements SparseTable {
         if (!Number.isInteger(data[i]) || data[i] < 0) throw new Error(`checkpoint entry "${name}" holds a non-integer step at row ${i}`);
         target[i] = data[i];
       }
+    } else if (target instanceof Uint16Array) {
+      for (let i = 0; i < data.length; i++) target[i] = toBf16(data[i]);
     } else {
       target.set(data);
     }
@@ -249,7 +278,7 @@ export class ExpertTable implements SparseTable {
     this.anchor.dispose();
   }
 
-  private stateTarget(name: string): Float32Array | Int32Array | null {
+  private stateTarget(name: string): Float32Array | Uint16Array | Int32Array | null {
     if (name === this.name) return this.table;
     if (name === `${this.name}.adam_m`) return this.m;
     if (name === `${this.name}.adam_v`) return this.v;
@@ -303,12 +332,14 @@ export class ExpertTable implements SparseTable {
   }
 }
 
-/** A zeroed rows × cols Float32Array, or an error that says which table did not fit. */
-function allocate(name: string, rows: number, cols: number): Float32Array {
+/** A zeroed rows × cols Float32Array (or Uint16Array for bf16), or an error that says which table did not fit. */
+function allocate(name: string, rows: number, cols: number): Float32Array;
+function allocate(name: string, rows: number, cols: number, bytes: number): Float32Array | Uint16Array;
+function allocate(name: string, rows: number, cols: number, bytes = 4): Float32Array | Uint16Array {
   try {
-    return new Float32Array(rows * cols);
+    return bytes === 2 ? new Uint16Array(rows * cols) : new Float32Array(rows * cols);
   } catch (error) {
-    const gib = (rows * cols * 4) / 2 ** 30;
+    const gib = (rows * cols * bytes) / 2 ** 30;
     const why = error instanceof Error ? error.message : String(error);
     throw new Error(`${name}: cannot allocate ${gib.toFixed(2)} GiB for a [${rows}, ${cols}] expert table (${why}); the expert path needs 3 such arrays per table (weights, Adam m and v): see docs/experts.md`);
   }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { SparseStepConfig } from "../../runtime/layers/layer.js";
-import { lazyAdamwRows, type LazyAdamwState } from "../../runtime/experts/lazy-adamw.js";
+import { fromBf16, lazyAdamwRows, toBf16, type LazyAdamwState } from "../../runtime/experts/lazy-adamw.js";
 import { ExpertTable } from "../../runtime/experts/sparse-table.js";
 import { randomArray, seededRng } from "./experts-fixtures.js";
 
@@ -174,5 +174,89 @@ describe("ExpertTable.step (streamed, scale deferred) against the reference", ()
     t.gradients[again[0]] = 1;
     expect(t.gradSquaredNorm()).toBe(1);
     expect(Array.from(t.rowGradient(7)!)).toEqual([1, 0, 0]);
+  });
+});
+
+describe("bf16 expert moments", () => {
+  it("encodes float32 to bfloat16 with round-to-nearest-even and decodes exactly", () => {
+    expect(toBf16(1)).toBe(0x3f80);
+    expect(fromBf16(0x3f80)).toBe(1);
+    expect(toBf16(1 + 2 ** -8)).toBe(0x3f80); // halfway: to even
+    expect(toBf16(1 + 3 * 2 ** -8)).toBe(0x3f82); // halfway: to even (up)
+    expect(toBf16(1 + 2 ** -8 + 2 ** -12)).toBe(0x3f81);
+    expect(toBf16(-2.5)).toBe(0xc020);
+    expect(fromBf16(toBf16(0.1))).toBeCloseTo(0.1, 2);
+  });
+
+  for (const rounding of ["nearest", "stochastic"] as const) {
+    it(`follows the float32 lazy AdamW within bf16 precision over 6 steps (${rounding})`, () => {
+      const rows = 64;
+      const cols = 32;
+      const init = randomArray(rows * cols, seededRng(31));
+      const f32 = new ExpertTable("a", rows, cols, (a) => a.set(init));
+      const b16 = new ExpertTable("b", rows, cols, (a) => a.set(init), { moments: "bf16", rounding });
+      expect(b16.m).toBeInstanceOf(Uint16Array);
+      const rng = seededRng(32);
+      for (let step = 1; step <= 6; step++) {
+        const ids = Int32Array.from({ length: 40 }, () => Math.floor(rng() * rows));
+        const g = randomArray(40 * cols, rng);
+        for (const t of [f32, b16]) {
+          const off = t.reserveGradRows(ids);
+          for (let n = 0; n < ids.length; n++) for (let c = 0; c < cols; c++) t.gradients[off[n] + c] += g[n * cols + c];
+          t.step({ ...HYPER, beta2: 0.95, weightDecay: 0.1, step });
+        }
+      }
+      // The moments agree to bf16 precision (8 significant bits), the weights' movement to a few percent.
+      const m16 = b16.state().find((s) => s.name === "b.adam_m")!.data;
+      let worstM = 0;
+      let largestM = 0;
+      let moved = 0;
+      let diff = 0;
+      for (let i = 0; i < rows * cols; i++) {
+        worstM = Math.max(worstM, Math.abs(m16[i] - f32.m[i]));
+        largestM = Math.max(largestM, Math.abs(f32.m[i]));
+        moved += Math.abs(f32.table[i] - init[i]);
+        diff += Math.abs(b16.table[i] - f32.table[i]);
+      }
+      // Rounding errors of a few ulps (2^-8 relative) of the largest moments, accumulated over the steps.
+      expect(worstM / largestM).toBeLessThan(0.02);
+      expect(moved).toBeGreaterThan(0);
+      expect(diff / moved).toBeLessThan(0.03);
+      expect(b16.lastStep).toEqual(f32.lastStep);
+    });
+  }
+
+  it("stochastic rounding keeps small second-moment increments (β2 = 0.999) that round-to-nearest loses", () => {
+    const cols = 4096;
+    const steps = 400;
+    const make = (rounding: "nearest" | "stochastic") => new ExpertTable(rounding, 1, cols, () => undefined, { moments: "bf16", rounding, seed: 3 });
+    const tables = [make("nearest"), make("stochastic")];
+    for (let step = 1; step <= steps; step++) {
+      for (const t of tables) {
+        const off = t.reserveGradRows(new Int32Array([0]));
+        t.gradients.fill(1, off[0], off[0] + cols);
+        t.step({ ...HYPER, weightDecay: 0, step });
+      }
+    }
+    const exact = 1 - 0.999 ** steps; // v after `steps` steps of g = 1
+    const meanV = (t: ExpertTable) => t.state()[2]!.data.reduce((a, b) => a + b, 0) / cols;
+    const [nearest, stochastic] = tables.map(meanV);
+    expect(Math.abs(stochastic! - exact) / exact).toBeLessThan(0.01);
+    expect(Math.abs(nearest! - exact) / exact).toBeGreaterThan(0.05);
+  });
+
+  it("checkpoints bf16 moments as float32 values and loads them back bit-exactly; holds 4 bytes less per element", () => {
+    const a = new ExpertTable("t", 8, 4, (x) => x.fill(0.5), { moments: "bf16" });
+    const off = a.reserveGradRows(new Int32Array([2, 5]));
+    a.gradients.fill(0.3, off[0], off[0] + 4);
+    a.gradients.fill(-0.7, off[1], off[1] + 4);
+    a.step({ ...HYPER, weightDecay: 0.1, step: 1 });
+    const b = new ExpertTable("t", 8, 4, () => undefined, { moments: "bf16" });
+    for (const entry of a.state()) b.loadState(entry.name, entry.data);
+    expect(b.m).toEqual(a.m);
+    expect(b.v).toEqual(a.v);
+    expect(b.table).toEqual(a.table);
+    const f = new ExpertTable("t", 8, 4, () => undefined);
+    expect(f.bytes() - b.bytes()).toBe(2 * 8 * 4 * 2);
   });
 });

@@ -12,38 +12,15 @@ import { modelOrigins, trainOrigins, type CheckResult } from "../../check/index.
 import { visible, type Span } from "../../../diagnostics/source.js";
 import type { IRLayer, IRModel } from "../../../ir/types.js";
 import { defaultTrain } from "../../../ir/defaults.js";
+import type { z } from "zod";
+import type { OriginSchema, ShownModelSchema, ShownValueSchema } from "./show-schema.js";
 
-export const SHOW_SCHEMA = "peerc.show/v1";
+export const SHOW_SCHEMA = "peerc.show/v1" as const;
 
-export type OriginKind = "spec" | "import" | "default" | "derived";
-
-export interface Origin {
-  readonly kind: OriginKind;
-  readonly file: string | null;
-  readonly line: number | null;
-  readonly column: number | null;
-  /** What it was derived from, for `derived` ("the model's context"). */
-  readonly from?: string;
-}
-
-export interface ShownValue {
-  readonly key: string;
-  readonly value: unknown;
-  readonly origin: Origin;
-}
-
-export interface ShownModel {
-  readonly name: string;
-  readonly file: string;
-  readonly hash: string;
-  readonly sweep: readonly { name: string; value: number | string }[] | null;
-  readonly model: readonly ShownValue[];
-  readonly layers: readonly { path: string; kind: string; origin: Origin; values: readonly ShownValue[] }[];
-  /** The train section's values; without one (`trainSection` false), the values a run without one uses. */
-  readonly train: readonly ShownValue[];
-  readonly trainSection: boolean;
-  readonly budgets: readonly { text: string; origin: Origin }[];
-}
+/** The shapes of the JSON document, from its schema (show-schema.ts), so the two cannot drift apart. */
+export type Origin = z.infer<typeof OriginSchema>;
+export type ShownValue = z.infer<typeof ShownValueSchema>;
+export type ShownModel = z.infer<typeof ShownModelSchema>;
 
 const FROM_MODEL: Record<string, string> = {
   dModel: "the model's d_model (embed dim)",

@@ -14,6 +14,7 @@ import type { IRLayer, IRModel, LayerKind } from "../ir/types.js";
 import type { LayerDef } from "../compiler/check/layers/layer.js";
 import type { KindCost, LayerCost } from "../compiler/cost/types.js";
 import type { WeightManifest } from "./manifest.js";
+import type { LayerEmitter } from "../compiler/emit/layer-types.js";
 
 /** The IR layer of kind K. */
 export type LayerOf<K extends LayerKind> = Extract<IRLayer, { kind: K }>;
@@ -37,8 +38,8 @@ export interface KindModule<K extends LayerKind = LayerKind> {
     readonly size?: (where: string) => string;
     readonly compute?: (where: string) => string;
   };
-  /** The TypeScript emitter (engineer B). */
-  readonly emit?: unknown;
+  /** The TypeScript emitter: the body of the layer's specialised forward (compiler/emit/layer-types.ts). */
+  readonly emit: LayerEmitter<LayerOf<K>>;
   /** The PyTorch target (engineer F). */
   readonly torch?: unknown;
 }

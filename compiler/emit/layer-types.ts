@@ -6,7 +6,6 @@
  * Layers whose emissions are equal share one function.
  */
 import type { IRLayer, IRModel } from "../../ir/types.js";
-import type { WeightManifest } from "../../kinds/manifest.js";
 
 export interface LayerEmission {
   /** Base name of the function ("rmsNorm"); a second specialisation of it gets "_2". */
@@ -36,12 +35,6 @@ export interface LayerEmitEnv {
 }
 
 export type LayerEmitter<L extends IRLayer = IRLayer> = (layer: L, env: LayerEmitEnv) => LayerEmission;
-
-/** A kind as the emitter sees it: its weight manifest and its emitter. */
-export interface EmitKind<L extends IRLayer = IRLayer> {
-  readonly weights: (layer: L) => WeightManifest;
-  readonly emit: LayerEmitter<L>;
-}
 
 /** How the per-head sub-key score matmuls are laid out. */
 export type HeadLayout = "batched" | "unrolled";

@@ -3,12 +3,14 @@ import { defineKind } from "../kind.js";
 import { ffw } from "./check.js";
 import { ffwCost } from "./cost.js";
 import { ffwWeights } from "./weights.js";
+import { emitFfw } from "./emit.js";
 
 export const ffwKind = defineKind({
   kind: "ffw",
   check: ffw,
   cost: ffwCost,
   weights: ffwWeights,
+  emit: emitFfw,
   summary: (a) => `${a.d_model}→${a.hidden} ${a.act}${a.glu ? " glu" : ""}`,
   budgetHelp: {
     compute: (where) => `use a smaller hidden width${where}`,

@@ -3,12 +3,14 @@ import { defineKind } from "../kind.js";
 import { lmHead } from "./check.js";
 import { lmHeadCost } from "./cost.js";
 import { lmHeadWeights } from "./weights.js";
+import { emitLmHead } from "./emit.js";
 
 export const lmHeadKind = defineKind({
   kind: "lm_head",
   check: lmHead,
   cost: lmHeadCost,
   weights: lmHeadWeights,
+  emit: emitLmHead,
   summary: (a) => `${a.d_model}→${a.vocab}${a.tied ? " tied" : ""}`,
   budgetHelp: {
     size: (_where) => `use a smaller vocabulary or width, or tie the lm_head to the embedding`,

@@ -3,11 +3,13 @@ import { defineKind } from "../kind.js";
 import { norm } from "./check.js";
 import { normCost } from "./cost.js";
 import { normWeights } from "./weights.js";
+import { emitNorm } from "./emit.js";
 
 export const normKind = defineKind({
   kind: "norm",
   check: norm,
   cost: normCost,
   weights: normWeights,
+  emit: emitNorm,
   summary: (a) => `${a.type} ${a.dim}`,
 });

@@ -4,12 +4,14 @@ import { squareCount } from "../product-keys/summary.js";
 import { pkm } from "./check.js";
 import { pkmCost } from "./cost.js";
 import { pkmWeights } from "./weights.js";
+import { emitPkm } from "./emit.js";
 
 export const pkmKind = defineKind({
   kind: "pkm",
   check: pkm,
   cost: pkmCost,
   weights: pkmWeights,
+  emit: emitPkm,
   summary: (a) => `N ${squareCount(Number(a.memories))}, h ${a.heads}, k ${a.topk}, dk ${a.key_dim}`,
   budgetHelp: {
     size: (where) => `use fewer memories${where} (the tables are 2·N·d for PEER, N·value_dim for PKM), or raise the limit`,

@@ -3,11 +3,13 @@ import { defineKind } from "../kind.js";
 import { positions } from "./check.js";
 import { positionsCost } from "./cost.js";
 import { positionsWeights } from "./weights.js";
+import { emitPositions } from "./emit.js";
 
 export const positionsKind = defineKind({
   kind: "positions",
   check: positions,
   cost: positionsCost,
   weights: positionsWeights,
+  emit: emitPositions,
   summary: (a) => `${a.context}×${a.dim}`,
 });

@@ -95,6 +95,17 @@ model peer_per_head_sigmoid {
   norm rms
   lm_head tied
 }`,
+  peer_glu: `
+model peer_glu {
+  vocab 64
+  context 16
+  embed tokens(dim: 32)
+  positions rope
+  residual { norm rms; attention(heads: 2, head_dim: 16, causal) }
+  residual { norm rms; peer(experts: 16^2, heads: 2, topk: 4, key_dim: 16, act: silu, glu: true, query_norm: batch) }
+  norm rms
+  lm_head tied
+}`,
   pkm: `
 model pkm {
   vocab 64
@@ -231,7 +242,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-const PRODUCT_KEY_SPECS = ["peer", "peer_per_head_sigmoid", "pkm"];
+const PRODUCT_KEY_SPECS = ["peer", "peer_glu", "peer_per_head_sigmoid", "pkm"];
 const LAYOUTS: HeadLayouts[] = [
   { shared: "batched", per_head: "batched" },
   { shared: "unrolled", per_head: "unrolled" },

@@ -131,6 +131,17 @@ export interface LazyAdamwBf16State {
 const punF = new Float32Array(1);
 const punU = new Uint32Array(punF.buffer);
 
+/** bf16 bits → float32 value for all 65536 patterns (256 KiB, built on first use; fits L2). */
+let decodeTable: Float32Array | null = null;
+function bf16Table(): Float32Array {
+  if (decodeTable === null) {
+    const bits = new Uint32Array(65536);
+    for (let h = 0; h < 65536; h++) bits[h] = h << 16;
+    decodeTable = new Float32Array(bits.buffer);
+  }
+  return decodeTable;
+}
+
 /** float32 → bfloat16 bits, round to nearest even. */
 export function toBf16(x: number): number {
   punF[0] = x;
@@ -172,6 +183,7 @@ export function lazyAdamwRowsBf16(
   const stepSize = lr / (1 - Math.pow(beta1, step));
   const rootC2 = 1 / Math.sqrt(1 - Math.pow(beta2, step));
   const stochastic = rounding === "stochastic";
+  const decode = bf16Table();
   let r = rng | 0 || 0x9e3779b9;
   for (let k = 0; k < count; k++) {
     const s = order === null ? k : order[k];
@@ -181,10 +193,8 @@ export function lazyAdamwRowsBf16(
     const end = base + cols;
     for (let i = base, j = s * cols; i < end; i++, j++) {
       const g = grad[j];
-      punU[0] = m[i] << 16;
-      const mi = beta1 * punF[0] + a1 * g;
-      punU[0] = v[i] << 16;
-      const vi = beta2 * punF[0] + a2 * g * g;
+      const mi = beta1 * decode[m[i]] + a1 * g;
+      const vi = beta2 * decode[v[i]] + a2 * g * g;
       let add = 0x7fff;
       let addV = 0x7fff;
       if (stochastic) {

@@ -1,5 +1,5 @@
 /** The one-line cost summary written above each emitted layer function and in the README table. */
-import type { LayerCost } from "../cost/types.js";
+import type { FlopTerm, LayerCost } from "../cost/types.js";
 
 /** 1234567 → "1,234,567" (params are exact counts). */
 export function groupThousands(n: bigint | number): string {
@@ -28,5 +28,33 @@ export function layerCostLine(cost: LayerCost): string {
   if (cost.activeParams !== cost.params) parts.push(`active ${groupThousands(cost.activeParams)}`);
   if (cost.sharedParams > 0n) parts.push(`shares ${groupThousands(cost.sharedParams)}`);
   parts.push(`forward ${flopsText(fwd)}/token (matrix ${flopsText(cost.forward.matrix)}, elementwise ${flopsText(cost.forward.elementwise)})`);
+  return parts.join(" · ");
+}
+
+/** How the emitted code's work differs from the cost model's terms (constants folded, work moved). */
+export interface EmittedFlops {
+  /** Cost-model terms the emitted code does not run (folded into constants). */
+  readonly folded: readonly string[];
+  /** Terms it runs instead. */
+  readonly extra: readonly FlopTerm[];
+  /** Why, for the comment. */
+  readonly note: string;
+}
+
+/**
+ * The cost line of an emitted function: the cost model's figures, or, when
+ * the emitted code folds some of the model's work into constants, the FLOPs
+ * the code itself runs, term by term, with the model's figure beside them.
+ */
+export function emittedCostLine(cost: LayerCost, flops: EmittedFlops | undefined): string {
+  if (!flops) return layerCostLine(cost);
+  const terms = [...cost.terms.filter((t) => !flops.folded.includes(t.name)), ...flops.extra];
+  const matrix = terms.reduce((a, t) => a + t.matrix, 0);
+  const elementwise = terms.reduce((a, t) => a + t.elementwise, 0);
+  const model = cost.forward.matrix + cost.forward.elementwise;
+  const parts = [`params ${groupThousands(cost.params)}`];
+  if (cost.activeParams !== cost.params) parts.push(`active ${groupThousands(cost.activeParams)}`);
+  if (cost.sharedParams > 0n) parts.push(`shares ${groupThousands(cost.sharedParams)}`);
+  parts.push(`forward ${flopsText(matrix + elementwise)}/token as emitted (matrix ${flopsText(matrix)}, elementwise ${flopsText(elementwise)}; cost model ${flopsText(model)}: ${flops.note})`);
   return parts.join(" · ");
 }

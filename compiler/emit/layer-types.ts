@@ -6,6 +6,7 @@
  * Layers whose emissions are equal share one function.
  */
 import type { IRLayer, IRModel } from "../../ir/types.js";
+import type { EmittedFlops } from "./cost-comment.js";
 
 export interface LayerEmission {
   /** Base name of the function ("rmsNorm"); a second specialisation of it gets "_2". */
@@ -26,6 +27,8 @@ export interface LayerEmission {
   readonly tiedTo: string | null;
   /** Statements of the function, one per line, without indentation. */
   readonly body: readonly string[];
+  /** Where the code's FLOPs differ from the cost model's terms (the cost comment counts what the code runs). */
+  readonly flops?: EmittedFlops;
 }
 
 export interface LayerEmitEnv {

@@ -15,7 +15,7 @@ import { tsHeader } from "./header.js";
 import { NameScope } from "./names.js";
 import { commentText, tsString, tsValue, tsValuePretty } from "./strings.js";
 import { architectureOf } from "./architecture.js";
-import { flopsText, layerCostLine } from "./cost-comment.js";
+import { emittedCostLine, flopsText } from "./cost-comment.js";
 import { modelWeights, WeightTypes } from "./weight-tree.js";
 import { layerCall, layerFunctions, type LayerFunction } from "./layer-functions.js";
 import { access } from "./code.js";
@@ -55,7 +55,7 @@ function layerFunctionText(ctx: EmitContext, fn: LayerFunction): string {
   const cost = costOf(ctx, first.path);
   const users = fn.layers.length === 1 ? commentText(first.path) : `${fn.layers.length} layers, ${commentText(first.path)} first`;
   const lines = [`/** ${fn.emission.summary} (${users})`];
-  if (cost) lines.push(` *  ${layerCostLine(cost)}`);
+  if (cost) lines.push(` *  ${emittedCostLine(cost, fn.emission.flops)}`);
   lines.push(" */", `${signature(fn)} {`, ...fn.emission.body.map((l) => "  " + l), "}");
   return lines.join("\n");
 }
@@ -129,7 +129,7 @@ export function emitModelFile(ctx: EmitContext): string {
   const functions = fns.list.map((fn) => layerFunctionText(ctx, fn));
   for (const block of blocks) {
     functions.push([
-      `/** ${commentText(block.prefix)} ${block.indices.join(", ")}: ${block.summary}`,
+      `/** One block of ${commentText(block.prefix)}, called for ${block.indices.length === 1 ? "index" : "indices"} ${block.indices.join(", ")}: ${block.summary}`,
       ` *  ${blockCostLine(ctx, block.layers)} each`,
       " */",
       block.text,

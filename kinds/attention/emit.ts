@@ -66,5 +66,12 @@ export function emitAttention(layer: AttentionLayer): LayerEmission {
     usesPath: false,
     tiedTo: null,
     body: lines,
+    // The model counts the 1/√hd multiply on the [T] scores per head; the code folds it into q's RoPE
+    // tables (no FLOPs) or puts it on q (H·hd per token).
+    ...(rope !== null
+      ? { flops: { folded: ["scale"], extra: [], note: "its score scale is folded into q's RoPE tables" } }
+      : scaleOnQ
+        ? { flops: { folded: ["scale"], extra: [{ name: "scale q", matrix: 0, elementwise: H * hd }], note: "its score scale is applied to q instead" } }
+        : {}),
   };
 }

@@ -19,7 +19,8 @@ import { Reporter } from "./report.js";
 import { buildScopes, type ModelEntry } from "./names.js";
 import { enumerateVariants, MAX_VARIANTS, sweepValue } from "./sweep.js";
 import { checkTrain, horizonSpan } from "./train.js";
-import { costModel } from "../cost/index.js";
+import { layerCost } from "../cost/index.js";
+import { modelTotals, tokensPerPassOf, trainCost } from "../cost/totals.js";
 import { nearest } from "./suggest.js";
 import { compactNumber, groupDigits } from "./values.js";
 import type { LetStatement } from "../../grammar/ast.js";
@@ -261,16 +262,18 @@ const MAX_STEPS = Number.MAX_SAFE_INTEGER;
 function horizonGivesSteps(model: Omit<IRModel, "hash">, reporter: Reporter): boolean {
   const train = model.train;
   if (!train || train.horizon.kind !== "flops") return true;
-  let steps: number | null;
-  let perStep = 0;
+  let perStep: number;
   try {
-    const cost = costModel({ ...model, hash: "" });
-    steps = cost.train?.steps ?? null;
-    perStep = cost.train?.flopsPerStep ?? 0;
+    // Only the training FLOPs per token are needed, not the whole report (memory, rooflines): as costModel, but lean.
+    const ir: IRModel = { ...model, hash: "" };
+    const closing = new Map<number, number>();
+    for (const r of ir.residuals) if (r.end > r.start) closing.set(r.end - 1, (closing.get(r.end - 1) ?? 0) + 1);
+    const layers = ir.layers.map((l, i) => layerCost(l, ir, closing.get(i) ?? 0));
+    perStep = trainCost(train, layers, modelTotals(layers, tokensPerPassOf(ir))).flopsPerStep;
   } catch {
     return true; // a layer without a cost formula is reported where costs are needed (E0690)
   }
-  if (steps === null) return true;
+  const steps = perStep > 0 ? Math.floor(train.horizon.flops / perStep) : 0;
   if (steps >= 1 && steps <= MAX_STEPS) return true;
   const span = horizonSpan(train) ?? train.span;
   const few = steps < 1;

@@ -27,6 +27,8 @@ const compileCommand: typeof import("./commands/compile.js").compileCommand = as
   (await import("./commands/compile.js")).compileCommand(...args);
 const trainCommand: typeof import("./commands/train.js").trainCommand = async (...args) =>
   (await import("./commands/train.js")).trainCommand(...args);
+const sweepCommand: typeof import("./commands/sweep.js").sweepCommand = async (...args) =>
+  (await import("./commands/sweep.js")).sweepCommand(...args);
 const explainCommand: typeof import("./commands/explain.js").explainCommand = async (...args) =>
   (await import("./commands/explain.js")).explainCommand(...args);
 const initCommand: typeof import("./commands/init.js").initCommand = async (...args) =>
@@ -182,6 +184,34 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .addHelpText("after", examples(["peerc train specs/tiny.peer", "peerc train specs/tiny.peer -- --steps 50 --backend cpu --out runs/tiny", "peerc train specs/tiny.peer --target torch -- --steps 50"]))
     .action(async (file: string, trainerFlags: string[], opts: { model?: string; target: string }) => {
       exitCode = await trainCommand(io, file, { model: opts.model, trainerArgs: trainerFlags, target: opts.target });
+    });
+
+  program
+    .command("sweep")
+    .description("train every model and variant of a spec at one FLOP budget; write results.json, results.md and plots (resumable)")
+    .argument("<file>", ".peer file")
+    .requiredOption("--flops-budget <flops>", "training FLOPs per variant: each trains for the steps this buys it")
+    .requiredOption("-o, --out <dir>", "sweep folder: results, plots, one run folder per variant")
+    .option("-j, --jobs <n>", "variants trained at once", "1")
+    .option("-t, --target <target>", "tfjs (the TensorFlow.js trainer); torch is not available for sweeps yet", "tfjs")
+    .option("--seed <n>", "seed of the weights and batch order of every variant", "1")
+    .option("--data <file>", "training text for every variant (default: each spec's data)")
+    .option("--val-data <file>", "validation text for every variant")
+    .option("--eval-batches <n>", "validation batches (default: the whole validation split)")
+    .option("--backend <name>", "trainer backend (see peerc train -- --help)")
+    .addHelpText("after", examples(["peerc sweep specs/isoflop.peer --flops-budget 2e12 -o runs/isoflop", "peerc sweep specs/isoflop.peer --flops-budget 2e12 --data data/python-docs.txt -o runs/isoflop-docs"]))
+    .action(async (file: string, opts: { flopsBudget: string; out: string; jobs: string; target: string; seed: string; data?: string; valData?: string; evalBatches?: string; backend?: string }) => {
+      exitCode = await sweepCommand(io, file, {
+        flopsBudget: positiveNumber(opts.flopsBudget, "--flops-budget"),
+        outDir: opts.out,
+        jobs: Math.max(1, positiveInt(opts.jobs, "--jobs")),
+        target: opts.target,
+        seed: positiveInt(opts.seed, "--seed"),
+        data: opts.data,
+        valData: opts.valData,
+        evalBatches: opts.evalBatches === undefined ? undefined : Math.max(1, positiveInt(opts.evalBatches, "--eval-batches")),
+        backend: opts.backend,
+      });
     });
 
   program

@@ -5,6 +5,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { IRLayer, LayerArchitecture, ModelArchitecture } from "../../ir/types.js";
+import { weightName } from "../../kinds/manifest.js";
+import { runtimeLayerWeights } from "../../kinds/runtime.js";
 import type { ForwardContext, NamedVariable, RoutingRecord, RuntimeLayer, SparseTable } from "../layers/layer.js";
 import { allFinite } from "../layers/ops.js";
 import { createLayer } from "./factories.js";
@@ -100,7 +102,8 @@ function withoutLocations(layer: LayerArchitecture): IRLayer {
 export function buildModel(model: ModelArchitecture, options: BuildOptions): LanguageModel {
   const ctx = createBuildContext({ seed: options.seed, backend: options.backend, blocks: countBlocks(model) });
   const embed = model.layers.find((l) => l.kind === "embed");
-  const embeddingName = embed ? `${embed.path}.weight` : null;
+  // The embedding's table by its manifest name (kinds/embed/weights.ts), for a tied lm_head.
+  const embeddingName = embed ? weightName(embed.path, runtimeLayerWeights(embed)[0]!) : null;
   const layers = model.layers.map((layer) => createLayer(withoutLocations(layer), ctx, embeddingName));
   const variables = layers.flatMap((l) => l.variables);
   const sparseTables = layers.flatMap((l) => l.sparseTables);

@@ -191,8 +191,12 @@ export function torchLayer(layer: LayerArchitecture, ctx: TorchLayerContext): To
         tables: [
           { part: "experts.u", rows: layer.experts, cols: layer.dModel, std: 1 / Math.sqrt(layer.dModel) },
           { part: "experts.v", rows: layer.experts, cols: layer.dModel, std: 1 / Math.sqrt(layer.heads * layer.topk) },
+          ...(layer.glu ? [{ part: "experts.g", rows: layer.experts, cols: layer.dModel, std: 1 / Math.sqrt(layer.dModel) }] : []),
         ],
-        body: [...routeLines(layer, layer.path, layer.experts), `return rt.peer_experts(x, gates, ids, ${p("experts.u")}, ${p("experts.v")}, ${pyString(layer.act)}, ctx.training)`],
+        body: [
+          ...routeLines(layer, layer.path, layer.experts),
+          `return rt.peer_experts(x, gates, ids, ${p("experts.u")}, ${p("experts.v")}, ${pyString(layer.act)}, ctx.training${layer.glu ? `, ${p("experts.g")}` : ""})`,
+        ],
       };
     }
     case "pkm": {

@@ -57,7 +57,7 @@ model xa {
 }
 ${TRAIN("xa")}`;
 
-/** Learned positions, attention bias, PKM (per-head keys, LayerNorm queries, sigmoid), MoE token and expert choice, PEER without query norm, untied head with bias. */
+/** Learned positions, attention bias, PKM (per-head keys, LayerNorm queries, sigmoid), MoE token and expert choice, PEER without query norm, PEER with GLU experts, untied head with bias. */
 const MIXED_SPEC = `
 model xb {
   vocab 256
@@ -69,6 +69,7 @@ model xb {
   residual { norm rms; moe(experts: 4, hidden: 32, topk: 2, act: relu) }
   residual { norm rms; moe(experts: 4, hidden: 32, routing: expert, capacity: 2.0, act: gelu_tanh) }
   residual { norm rms; peer(experts: 8^2, heads: 2, topk: 3, sub_topk: 5, key_dim: 8, act: gelu_tanh, query_norm: none, keys: per_head, query_bias: false) }
+  residual { norm rms; peer(experts: 6^2, heads: 2, topk: 2, key_dim: 8, act: silu, glu: true) }
   norm rms
   lm_head untied(bias: true)
 }
@@ -174,6 +175,14 @@ beforeAll(async () => {
   await tf.setBackend("cpu");
 });
 
+/**
+ * Loss tolerance per step. xa's losses agree to float rounding (4.8e-7 measured).
+ * xb's MoE capacity cut-offs and top-k choices are discrete: a last-bit
+ * difference near a tie flips one token's routing and the trajectories then
+ * drift apart slowly (6.0e-4 measured at step 11; PEERC_TORCH_FIGURES=1 prints it).
+ */
+const LOSS_TOLERANCE: Record<string, number> = { xa: 1e-5, xb: 2e-3 };
+
 for (const spec of [PEER_SPEC, MIXED_SPEC]) {
   const c = found ? prepare(spec) : null;
   const name = checkedModels(spec)[0]!.name;
@@ -203,7 +212,7 @@ for (const spec of [PEER_SPEC, MIXED_SPEC]) {
       expect(arch).toEqual(JSON.parse(architectureJson(c!.model)));
     });
 
-    it("trains 20 steps from the same weights and batches to the same losses (within 2e-3 per step)", () => {
+    it(`trains 20 steps from the same weights and batches to the same losses (within ${LOSS_TOLERANCE[name]} per step)`, () => {
       const seed = 5;
       const init = path.join(dir, `${name}-init.safetensors`);
       writeInitial(buildModel(c!.model, { seed, backend: "cpu" }), init);
@@ -213,7 +222,7 @@ for (const spec of [PEER_SPEC, MIXED_SPEC]) {
       const torchLosses = fs.readFileSync(path.join(run, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { loss?: number }).filter((r) => r.loss !== undefined).map((r) => r.loss!);
       expect(torchLosses).toHaveLength(20);
       figure(`${name}: 20 steps, max |loss diff| ${Math.max(...losses.map((l, i) => Math.abs(l - torchLosses[i]!))).toExponential(2)} (loss ${losses[0]!.toFixed(4)} -> ${losses[19]!.toFixed(4)})`);
-      for (let i = 0; i < 20; i++) expect(Math.abs(torchLosses[i]! - losses[i]!), `step ${i + 1}: ts ${losses[i]}, torch ${torchLosses[i]}`).toBeLessThan(2e-3);
+      for (let i = 0; i < 20; i++) expect(Math.abs(torchLosses[i]! - losses[i]!), `step ${i + 1}: ts ${losses[i]}, torch ${torchLosses[i]}`).toBeLessThan(LOSS_TOLERANCE[name]!);
       expect(losses[19]!).toBeLessThan(losses[0]!);
     });
   });

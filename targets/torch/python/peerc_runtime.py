@@ -292,12 +292,20 @@ def apply_lazy_adamw(table, rows, grad, lr, beta1, beta2, eps, weight_decay, ste
     table.last_step[at] = step
 
 
-def peer_experts(x, gates, ids, down, up, act, training):
-    """PEER: out_t = Σ_e g[t,e] · act(u_id · x_t) · v_id. x [T, d], gates / ids [T, h·k]."""
+def peer_experts(x, gates, ids, down, up, act, training, gate=None):
+    """PEER: out_t = Σ_e g[t,e] · act(u_id · x_t) · v_id; GLU experts: g · act(g_id · x) · (u_id · x) · v_id.
+
+    x [T, d], gates / ids [T, h·k].
+    """
     u = down.gather(ids, training)  # [T, h·k, d]
     v = up.gather(ids, training)
     pre = torch.einsum("td,tsd->ts", x, u)
-    return torch.einsum("ts,tsd->td", gates * activate(pre, act), v)
+    if gate is not None:
+        g_rows = gate.gather(ids, training)
+        hidden = activate(torch.einsum("td,tsd->ts", x, g_rows), act) * pre
+    else:
+        hidden = activate(pre, act)
+    return torch.einsum("ts,tsd->td", gates * hidden, v)
 
 
 def pkm_values(gates, ids, values, training):

@@ -77,7 +77,7 @@ function importLines(ctx: EmitContext, code: string): string {
 
 /** The ARCHITECTURE literal: what the runtime builds and trains from, one layer or residual per line. */
 function architectureText(model: IRModel): string {
-  const { budgets: _budgets, baseName: _baseName, sweep: _sweep, ...arch } = architectureOf(model);
+  const arch = architectureOf(model);
   const lines = ["/** What the runtime builds the weights from and trains with (budgets and the rest of the report: report.json). */"];
   lines.push("export const ARCHITECTURE = {");
   for (const [key, value] of Object.entries(arch).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {

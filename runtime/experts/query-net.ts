@@ -10,8 +10,8 @@
  * tf.batchNorm (whose gradient uses the slow Tile kernel): training normalises
  * with the statistics of all tokens of the pass (so token t sees the future: the
  * PKM "causality issue"), evaluation with running statistics updated as
- * running ← (1 − 0.1)·running + 0.1·batch (PyTorch's momentum; the running
- * variance uses the unbiased batch variance). LayerNorm normalises each head's
+ * running ← (1 − m)·running + m·batch with m = BN_MOMENTUM = 0.5 (not PyTorch's
+ * 0.1, see below; the running variance uses the unbiased batch variance). LayerNorm normalises each head's
  * dk-vector separately. Sub-keys are stored [dk/2, √N] (column i = sub-key i)
  * so the score matmul needs no transpose.
  */

@@ -32,7 +32,7 @@ const figure = (line: string) => {
 
 const TRAIN = (name: string) => `
 train ${name} {
-  batch 8
+  batch 4
   steps 20
   optimizer adamw(lr: 3e-3, betas: (0.9, 0.95), weight_decay: 0.1, clip: 1.0, expert_lr: 1e-2)
   schedule cosine(warmup: 10%, min_lr: 10%)

@@ -6,7 +6,7 @@
  * a kind (tests, experiments).
  */
 import type { IRLayer, LayerKind } from "../../ir/types.js";
-import { runtimeKindOf } from "../../kinds/runtime.js";
+import { RUNTIME_KINDS, runtimeKindOf } from "../../kinds/runtime.js";
 import type { RuntimeLayer } from "../layers/layer.js";
 import { Rng } from "../data/rng.js";
 import { streamSeed, type LayerBuildContext } from "./init.js";
@@ -29,7 +29,7 @@ export function registerLayerFactory<K extends LayerKind>(kind: K, factory: Laye
 }
 
 export function hasLayerFactory(kind: LayerKind): boolean {
-  return overrides.has(kind) || runtimeKindOf({ kind }) !== undefined;
+  return overrides.has(kind) || Object.prototype.hasOwnProperty.call(RUNTIME_KINDS, kind);
 }
 
 /** Builds the runtime layer of one IR layer. `embeddingName` is the embed weight's name (for a tied head). */

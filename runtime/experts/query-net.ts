@@ -16,10 +16,9 @@
  * so the score matmul needs no transpose.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { KeySharing, QueryNorm } from "../../ir/types.js";
 import type { NamedVariable } from "../layers/layer.js";
 import { weightName, weightSize } from "../../kinds/manifest.js";
-import { queryWeights, subKeyNames } from "../../kinds/product-keys/weights.js";
+import { queryWeights, subKeyNames, type QueryShape } from "../../kinds/product-keys/weights.js";
 import { fillUniform, type UniformRng } from "./init.js";
 
 /**
@@ -34,15 +33,9 @@ import { fillUniform, type UniformRng } from "./init.js";
 export const BN_MOMENTUM = 0.5;
 export const NORM_EPS = 1e-5;
 
-export interface QueryNetSpec {
+/** The product-key query shape of the manifest (kinds/product-keys/weights.ts) at a layer path. */
+export interface QueryNetSpec extends QueryShape {
   readonly path: string;
-  readonly dModel: number;
-  readonly heads: number;
-  readonly keyDim: number;
-  readonly subKeys: number;
-  readonly queryNorm: QueryNorm;
-  readonly keys: KeySharing;
-  readonly queryBias: boolean;
 }
 
 export interface SubKeyScores {

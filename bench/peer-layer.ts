@@ -53,6 +53,9 @@ interface Result {
   readonly updateMs: number[];
   /** The part of updateMs spent in the expert tables' lazy AdamW (ExpertTable.step). */
   readonly tableUpdateMs: number[];
+  /** Process CPU time (user + system) of the step and of its update: less sensitive than wall time to other jobs on the cores. */
+  readonly stepCpuMs: number[];
+  readonly updateCpuMs: number[];
   readonly peakRssMiB: number;
   readonly wasmHeapMiB: number;
   readonly tableMiB: number;
@@ -134,20 +137,29 @@ async function child(subKeys: number, mode: Mode): Promise<Result> {
   const stepMs: number[] = [];
   const updateMs: number[] = [];
   const tableUpdateMs: number[] = [];
+  const stepCpuMs: number[] = [];
+  const updateCpuMs: number[] = [];
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   let touchedRows = 0;
   for (let s = 0; s <= STEPS; s++) {
     let start = performance.now();
     tf.tidy(() => forward().dataSync());
     const fwd = performance.now() - start;
     start = performance.now();
+    const cpuStart = cpuMs();
     const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(forward(), r)) as tf.Scalar, vars.map((v) => v.variable));
     value.dataSync();
     touchedRows = layer.down.touchedRows;
     tableStepMs = 0;
+    const cpuUpdate = cpuMs();
     const startUpdate = performance.now();
     optimizer.apply(gradsByName(vars, grads), 1e-3, 1e-3);
     const update = performance.now() - startUpdate;
     const total = performance.now() - start;
+    const cpuEnd = cpuMs();
     value.dispose();
     for (const g of Object.values(grads)) g.dispose();
     if (s > 0) {
@@ -155,10 +167,12 @@ async function child(subKeys: number, mode: Mode): Promise<Result> {
       stepMs.push(total);
       updateMs.push(update);
       tableUpdateMs.push(tableStepMs);
+      stepCpuMs.push(cpuEnd - cpuStart);
+      updateCpuMs.push(cpuEnd - cpuUpdate);
     }
   }
   return {
-    subKeys, mode, initS, fwdMs, stepMs, updateMs, tableUpdateMs, touchedRows,
+    subKeys, mode, initS, fwdMs, stepMs, updateMs, tableUpdateMs, stepCpuMs, updateCpuMs, touchedRows,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
     wasmHeapMiB: (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength / MiB,
     // Dense: the JS tables (still allocated, unused) plus U, V and their Adam moments in the wasm heap.
@@ -195,14 +209,14 @@ function parent(): void {
   }
   const base = results.find((r) => r.mode === "sparse" && r.subKeys === sizes[0]);
   console.log(`\nPEER layer step: ${TOKENS} tokens, d ${D}, h ${HEADS}, k ${TOPK}, key dim ${KEY_DIM}, query BN, wasm (1 thread); median of ${STEPS} steps after 1 warm-up`);
-  console.log("| N | path | init s | fwd ms | step ms (fwd+bwd+update) | update ms (of it expert tables) | update / step | step / N=64² | peak RSS MiB | wasm heap MiB | expert tables + Adam state MiB (static) | RSS − tables − state MiB | rows touched per step |");
+  console.log("| N | path | init s | fwd ms | step ms (fwd+bwd+update) | update ms (of it expert tables) | update / step (wall; CPU time) | step / N=64² | peak RSS MiB | wasm heap MiB | expert tables + Adam state MiB (static) | RSS − tables − state MiB | rows touched per step |");
   console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of results) {
     const ratio = base ? (median(r.stepMs) / median(base.stepMs)).toFixed(2) : "-";
     console.log(
       `| ${r.subKeys}² = ${(r.subKeys ** 2).toLocaleString("en-US")} | ${r.mode} | ${r.initS.toFixed(1)} | ${median(r.fwdMs).toFixed(0)} | ` +
         `${median(r.stepMs).toFixed(0)} (min ${Math.min(...r.stepMs).toFixed(0)}) | ${median(r.updateMs).toFixed(0)} (${median(r.tableUpdateMs).toFixed(0)}) | ` +
-        `${(100 * median(r.stepMs.map((s, i) => r.updateMs[i] / s))).toFixed(0)}% | ${ratio} | ` +
+        `${(100 * median(r.stepMs.map((s, i) => r.updateMs[i] / s))).toFixed(0)}%; ${(100 * median(r.stepCpuMs.map((s, i) => r.updateCpuMs[i] / s))).toFixed(0)}% | ${ratio} | ` +
         `${r.peakRssMiB.toFixed(0)} | ${r.wasmHeapMiB.toFixed(0)} | ${r.tableMiB.toFixed(0)} (${r.mode === "dense" ? "dense" : r.staticMiB.toFixed(0)}) | ` +
         `${(r.peakRssMiB - r.tableMiB).toFixed(0)} | ${r.touchedRows.toLocaleString("en-US")} |`,
     );

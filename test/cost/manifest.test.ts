@@ -50,6 +50,21 @@ describe("weight manifests against the cost model", () => {
     expect([...kinds].sort()).toEqual([...LAYER_KINDS].sort());
   });
 
+  it("docs/weights.md names every tensor of every manifest (export names)", () => {
+    const doc = fs.readFileSync(path.join(repo, "docs/weights.md"), "utf8");
+    const missing = new Set<string>();
+    for (const model of models) {
+      for (const layer of model.layers) {
+        for (const w of layerWeights(layer)) {
+          // The page writes one MoE expert as ffw's tensors and per-head keys as keys.<head>.
+          const name = w.name.replace(/^experts\.\d+\./, "").replace(/^keys\.\d+\./, "keys.<head>.");
+          if (!doc.includes("`P." + name + "`")) missing.add(`${layer.kind}: P.${name}`);
+        }
+      }
+    }
+    expect([...missing]).toEqual([]);
+  });
+
   for (const model of models) {
     it(`${model.name}: params, buffers and sparse tables per layer`, () => {
       for (const layer of model.layers) {

@@ -220,9 +220,17 @@ class ExpertTable:
         self.grad_rows = None
         self.shard = None  # (rank, world) when row-sharded
 
+    @property
+    def device(self):
+        return self.table.device
+
+    def to_device(self, device):
+        """Moves the table and its optimizer state (CPU by default; `train.py` puts them on the GPU under CUDA)."""
+        self.table, self.m, self.v, self.last_step = (t.to(device) for t in (self.table, self.m, self.v, self.last_step))
+
     def gather(self, ids, training):
-        """Rows ids [...] -> [..., cols] on ids' device; the table itself stays on the CPU."""
-        flat = ids.reshape(-1).cpu()
+        """Rows ids [...] -> [..., cols] on ids' device, wherever the table lives."""
+        flat = ids.reshape(-1).to(self.device)
         if not training or not torch.is_grad_enabled():
             return self._fetch(flat).reshape(*ids.shape, self.cols).to(ids.device)
         unique, inverse = torch.unique(flat, return_inverse=True)
@@ -238,7 +246,7 @@ class ExpertTable:
     def collect_grads(self):
         """Merges this step's row gradients (summing repeated rows) into grad_ids / grad_rows."""
         ids = [u for u, leaf in self.pending]
-        grads = [(leaf.grad if leaf.grad is not None else torch.zeros_like(leaf)).cpu() for u, leaf in self.pending]
+        grads = [(leaf.grad if leaf.grad is not None else torch.zeros_like(leaf)).to(self.device, torch.float32) for u, leaf in self.pending]
         self.pending = []
         if self.grad_ids is not None:
             ids.insert(0, self.grad_ids)
@@ -248,7 +256,7 @@ class ExpertTable:
         all_ids = torch.cat(ids)
         all_grads = torch.cat(grads)
         unique, inverse = torch.unique(all_ids, return_inverse=True)
-        summed = torch.zeros(unique.shape[0], self.cols, dtype=all_grads.dtype)
+        summed = torch.zeros(unique.shape[0], self.cols, dtype=all_grads.dtype, device=self.device)
         summed.index_add_(0, inverse, all_grads)
         self.grad_ids, self.grad_rows = unique, summed
 
@@ -279,7 +287,7 @@ def apply_lazy_adamw(table, rows, grad, lr, beta1, beta2, eps, weight_decay, ste
     at = rows if local is None else local
     g = grad.double()
     skipped = (step - table.last_step[at] - 1).clamp(min=0).double()
-    decay = torch.ones_like(skipped) if weight_decay == 0 else torch.pow(torch.tensor(1 - lr * weight_decay, dtype=torch.float64), skipped + 1)
+    decay = torch.ones_like(skipped) if weight_decay == 0 else torch.pow(torch.full_like(skipped, 1 - lr * weight_decay), skipped + 1)
     m = beta1 * table.m[at].double() + (1 - beta1) * g
     v = beta2 * table.v[at].double() + (1 - beta2) * g * g
     c1 = 1 / (1 - beta1 ** step)
@@ -348,7 +356,7 @@ def moe(x, router, experts, act, routing, topk, capacity_factor, aux_loss, ctx, 
             denominators = probs.gather(1, top).sum(1)
         if ctx.training and aux_loss > 0:
             total = sum(chosen)
-            fraction = torch.tensor([c / total if total > 0 else 0.0 for c in chosen], dtype=probs.dtype)
+            fraction = torch.tensor([c / total if total > 0 else 0.0 for c in chosen], dtype=probs.dtype, device=probs.device)
             ctx.add_aux_loss((fraction * probs.mean(0)).sum() * num * aux_loss)
     else:
         capacity = min(tokens, max(1, math.floor(capacity_factor * tokens / num)))
@@ -358,7 +366,7 @@ def moe(x, router, experts, act, routing, topk, capacity_factor, aux_loss, ctx, 
     for e, rows in enumerate(lists):
         if not rows:
             continue
-        index = torch.tensor(rows, dtype=torch.int64)
+        index = torch.tensor(rows, dtype=torch.int64, device=x.device)
         gate = probs[index, e]
         if denominators is not None:
             gate = gate / denominators[index]
@@ -640,11 +648,25 @@ def init_distributed(device):
     return rank, world
 
 
+def comm_device():
+    """Where collective buffers must live: the GPU under NCCL, the CPU under gloo."""
+    if torch.distributed.is_initialized() and torch.distributed.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def all_reduce_sum_(t):
+    """In-place all_reduce (sum) of any tensor, staged through the collective's device."""
+    staged = t.to(comm_device())
+    torch.distributed.all_reduce(staged)
+    t.copy_(staged.to(t.device))
+
+
 def all_reduce_mean_(tensors, world):
     if world == 1 or not tensors:
         return
     flat = torch.cat([t.reshape(-1) for t in tensors])
-    torch.distributed.all_reduce(flat)
+    all_reduce_sum_(flat)
     flat /= world
     offset = 0
     for t in tensors:
@@ -656,14 +678,16 @@ def all_reduce_mean_(tensors, world):
 def _exchange(send_lists, dtype, cols):
     """all_to_all of variable-size row blocks: send_lists[r] is [n_r, cols] (or [n_r]) for rank r."""
     world = len(send_lists)
-    counts = torch.tensor([t.shape[0] for t in send_lists], dtype=torch.int64)
-    recv_counts = torch.zeros(world, dtype=torch.int64)
+    dev = comm_device()
+    home = send_lists[0].device if send_lists else torch.device("cpu")
+    counts = torch.tensor([t.shape[0] for t in send_lists], dtype=torch.int64, device=dev)
+    recv_counts = torch.zeros(world, dtype=torch.int64, device=dev)
     torch.distributed.all_to_all_single(recv_counts, counts)
-    send = torch.cat([t.reshape(t.shape[0], -1) for t in send_lists]) if send_lists else torch.zeros(0, cols, dtype=dtype)
     width = cols if cols else 1
-    recv = torch.zeros(int(recv_counts.sum()), width, dtype=dtype)
+    send = torch.cat([t.reshape(t.shape[0], -1).to(dev, dtype) for t in send_lists])
+    recv = torch.zeros(int(recv_counts.sum()), width, dtype=dtype, device=dev)
     torch.distributed.all_to_all_single(recv, send.reshape(-1, width).contiguous(), recv_counts.tolist(), counts.tolist())
-    return recv, recv_counts.tolist()
+    return recv.to(home), recv_counts.tolist()
 
 
 def _owner_split(ids, world):
@@ -683,8 +707,8 @@ def sharded_fetch(table, ids):
     rows = table.table[local]
     blocks = list(torch.split(rows, req_counts))
     got, _ = _exchange(blocks, torch.float32, table.cols)
-    out = torch.empty(ids.shape[0], table.cols)
-    out[order] = got
+    out = torch.empty(ids.shape[0], table.cols, device=table.device)
+    out[order] = got.to(table.device)
     return out
 
 
@@ -698,22 +722,23 @@ def reduce_table_grads(table, world):
     table.collect_grads()
     if world == 1:
         return
-    ids = table.grad_ids if table.grad_ids is not None else torch.zeros(0, dtype=torch.int64)
-    grads = table.grad_rows if table.grad_rows is not None else torch.zeros(0, table.cols)
+    ids = table.grad_ids if table.grad_ids is not None else torch.zeros(0, dtype=torch.int64, device=table.device)
+    grads = table.grad_rows if table.grad_rows is not None else torch.zeros(0, table.cols, device=table.device)
     if table.shard is None:
-        counts = [torch.zeros(1, dtype=torch.int64) for _ in range(world)]
-        torch.distributed.all_gather(counts, torch.tensor([ids.shape[0]], dtype=torch.int64))
+        dev = comm_device()
+        counts = [torch.zeros(1, dtype=torch.int64, device=dev) for _ in range(world)]
+        torch.distributed.all_gather(counts, torch.tensor([ids.shape[0]], dtype=torch.int64, device=dev))
         most = max(int(c) for c in counts)
-        pad_ids = torch.full((most,), -1, dtype=torch.int64)
-        pad_ids[: ids.shape[0]] = ids
-        pad_grads = torch.zeros(most, table.cols)
-        pad_grads[: ids.shape[0]] = grads
+        pad_ids = torch.full((most,), -1, dtype=torch.int64, device=dev)
+        pad_ids[: ids.shape[0]] = ids.to(dev)
+        pad_grads = torch.zeros(most, table.cols, device=dev)
+        pad_grads[: ids.shape[0]] = grads.to(dev)
         all_ids = [torch.zeros_like(pad_ids) for _ in range(world)]
         all_grads = [torch.zeros_like(pad_grads) for _ in range(world)]
         torch.distributed.all_gather(all_ids, pad_ids)
         torch.distributed.all_gather(all_grads, pad_grads)
-        got_ids = torch.cat([a[: int(c)] for a, c in zip(all_ids, counts)])
-        got_grads = torch.cat([g[: int(c)] for g, c in zip(all_grads, counts)])
+        got_ids = torch.cat([a[: int(c)] for a, c in zip(all_ids, counts)]).to(table.device)
+        got_grads = torch.cat([g[: int(c)] for g, c in zip(all_grads, counts)]).to(table.device)
     else:
         order, per_owner, counts = _owner_split(ids, world)
         got_ids, _ = _exchange([q.reshape(-1, 1) for q in per_owner], torch.int64, 1)
@@ -723,7 +748,7 @@ def reduce_table_grads(table, world):
         table.grad_ids, table.grad_rows = None, None
         return
     unique, inverse = torch.unique(got_ids, return_inverse=True)
-    summed = torch.zeros(unique.shape[0], table.cols)
+    summed = torch.zeros(unique.shape[0], table.cols, device=table.device)
     summed.index_add_(0, inverse, got_grads)
     table.grad_ids, table.grad_rows = unique, summed / world
 
@@ -753,7 +778,7 @@ def gather_sharded(table, full):
     torch.distributed.all_gather_object(parts, full)
     out = torch.zeros((table.rows,) + tuple(full.shape[1:]), dtype=full.dtype)
     for r in range(world):
-        out[torch.arange(r, table.rows, world)] = parts[r]
+        out[torch.arange(r, table.rows, world)] = parts[r].cpu()
     return out
 
 
@@ -938,6 +963,7 @@ USAGE = """usage: train.py [options]   (also: torchrun --nproc_per_node N train.
   --export <dir>           write the final weights (dir/weights.safetensors) and dir/architecture.json
   --init-from <file>       start from these weights (an export's weights.safetensors, e.g. from the TypeScript trainer)
   --shard-tables           under torchrun: split PEER/PKM expert tables by rows across ranks (all_to_all)
+  --tables-on-cpu          under CUDA, keep expert tables and their moments in host memory (default: on the GPU)
   --compile                wrap the model in torch.compile (PyTorch 2.x only)
   --threads <n>            CPU threads (torch.set_num_threads)
   --nproc <n>              start n local ranks itself (what torchrun --nproc_per_node n does; Debian's
@@ -947,9 +973,9 @@ USAGE = """usage: train.py [options]   (also: torchrun --nproc_per_node N train.
 def parse_args(argv, model_name):
     o = {"data": None, "val-data": None, "steps": None, "tokens": None, "batch": None, "device": "auto", "out": None, "resume": False,
          "seed": None, "eval-every": None, "eval-batches": 16, "log-every": None, "checkpoint-every": None, "export": None,
-         "init-from": None, "shard-tables": False, "compile": False, "threads": None, "nproc": None, "force-memory": False, "help": False}
+         "init-from": None, "shard-tables": False, "tables-on-cpu": False, "compile": False, "threads": None, "nproc": None, "force-memory": False, "help": False}
     ints = {"steps", "tokens", "batch", "eval-every", "eval-batches", "log-every", "checkpoint-every", "threads", "nproc"}
-    flags = {"resume", "shard-tables", "compile", "force-memory", "help"}
+    flags = {"resume", "shard-tables", "tables-on-cpu", "compile", "force-memory", "help"}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -1110,6 +1136,9 @@ def _train(o, spec, train, data_path, here, architecture, out):
         tensors, _ = read_safetensors(o["init-from"])
         model.load_tensors(tensors, o["init-from"])
     model.to(device)
+    if device.type == "cuda" and not o["tables-on-cpu"]:
+        for t in model.tables():
+            t.to_device(device)
     if o["shard-tables"] and world > 1:
         for t in model.tables():
             shard_table(t, rank, world)
@@ -1137,6 +1166,9 @@ def _train(o, spec, train, data_path, here, architecture, out):
         optimizer.step = state["optimizerStep"]
         sampler = BatchSampler(data, data.train, context, micro, state["data"])
         tokens_seen = state["tokensSeen"]
+        if device.type == "cuda" and not o["tables-on-cpu"]:
+            for t in model.tables():
+                t.to_device(device)
         if o["shard-tables"] and world > 1:
             for t in model.tables():
                 shard_table(t, rank, world)
@@ -1180,7 +1212,7 @@ def _train(o, spec, train, data_path, here, architecture, out):
                 ce = cross_entropy(logits, targets.reshape(-1).to(device))
                 sums += torch.tensor([float(ce) * targets.numel(), targets.numel()], dtype=torch.float64)
         if world > 1 and not o["shard-tables"]:
-            torch.distributed.all_reduce(sums)
+            all_reduce_sum_(sums)
         total, count = float(sums[0]), float(sums[1])
         if count == 0:
             return
@@ -1230,7 +1262,7 @@ def _train(o, spec, train, data_path, here, architecture, out):
                 p.grad = g
             all_reduce_mean_(grads, world)
             if world > 1:
-                torch.distributed.all_reduce(loss_sum)
+                all_reduce_sum_(loss_sum)
                 loss_sum /= world
             for t in model.tables():
                 reduce_table_grads(t, world)
@@ -1238,7 +1270,7 @@ def _train(o, spec, train, data_path, here, architecture, out):
             sparse_rep = sum(t.grad_squared_norm() for t in model.tables() if t.shard is None)
             sparse_sh = torch.tensor([sum(t.grad_squared_norm() for t in model.tables() if t.shard is not None)], dtype=torch.float64)
             if world > 1 and any(t.shard is not None for t in model.tables()):
-                torch.distributed.all_reduce(sparse_sh)
+                all_reduce_sum_(sparse_sh)
             norm = math.sqrt(dense_sq + sparse_rep + float(sparse_sh[0]))
             loss_v, ce_v, aux_v = [float(x) / n_micro for x in loss_sum]
             if not math.isfinite(loss_v) or not math.isfinite(norm):

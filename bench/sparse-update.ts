@@ -9,6 +9,7 @@
  *   update in slot order (random rows).
  * after: ExpertTable as it is — ascending-row slots, deferred scale folded into
  *   the update, gradient rows zeroed while in cache.
+ * bf16: the same with bf16 moments (stochastic rounding), when BF16=1.
  *
  *   npx tsx bench/sparse-update.ts        (ROUNDS=n, default 4)
  */
@@ -76,6 +77,9 @@ class Before {
 
 const before = new Before();
 const after = new ExpertTable("u", ROWS, COLS, (t) => t.fill(0.01));
+const bf16 = process.env["BF16"] === "1" ? new ExpertTable("u16", ROWS, COLS, (t) => t.fill(0.01), { moments: "bf16" }) : null;
+type Side = "before" | "after" | "bf16";
+const sides: Side[] = bf16 === null ? ["before", "after"] : ["before", "after", "bf16"];
 let seed = 7;
 const random = (): number => {
   seed ^= seed << 13;
@@ -84,23 +88,24 @@ const random = (): number => {
   return (seed >>> 0) / 4294967296;
 };
 const ids = new Int32Array(IDS);
-const ms: Record<"before" | "after", number[]> = { before: [], after: [] };
+const ms: Record<Side, number[]> = { before: [], after: [], bf16: [] };
 let distinct = 0;
 for (let round = 0; round <= ROUNDS; round++) {
   for (let i = 0; i < IDS; i++) ids[i] = Math.floor(random() * ROWS);
-  for (const side of round % 2 === 0 ? (["before", "after"] as const) : (["after", "before"] as const)) {
+  for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+    const table = side === "bf16" ? bf16! : after;
     // Backward stand-in: reserve the slots and add a gradient into each (not timed).
-    const offsets = side === "before" ? before.reserve(ids) : after.reserveGradRows(ids);
-    const grad = side === "before" ? before.grad : after.gradients;
+    const offsets = side === "before" ? before.reserve(ids) : table.reserveGradRows(ids);
+    const grad = side === "before" ? before.grad : table.gradients;
     for (let n = 0; n < IDS; n++) for (let c = 0; c < COLS; c++) grad[offsets[n]! + c]! += 1e-3 * (((n + c) % 7) - 3);
-    distinct = side === "before" ? before.count : after.touchedRows;
+    distinct = side === "before" ? before.count : table.touchedRows;
     const t0 = performance.now();
     if (side === "before") {
       before.scale(0.5);
       before.step(round + 1);
     } else {
-      after.scaleGrads(0.5);
-      after.step({ ...HYPER, step: round + 1 });
+      table.scaleGrads(0.5);
+      table.step({ ...HYPER, step: round + 1 });
     }
     if (round > 0) ms[side].push(performance.now() - t0); // round 0 is the warm-up
   }
@@ -108,5 +113,6 @@ for (let round = 0; round <= ROUNDS; round++) {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`one [${ROWS}, ${COLS}] table, ${distinct.toLocaleString("en-US")} distinct rows per step, clip scale + update, ${ROUNDS} alternating rounds after a warm-up`);
 console.log(`| | ms per step, median (all) |\n|---|---|`);
-for (const side of ["before", "after"] as const) console.log(`| ${side} | ${median(ms[side]).toFixed(0)} (${ms[side].map((x) => x.toFixed(0)).join(", ")}) |`);
+for (const side of sides) console.log(`| ${side} | ${median(ms[side]).toFixed(0)} (${ms[side].map((x) => x.toFixed(0)).join(", ")}) |`);
 console.log(`ratio before / after, per round: ${ms.before.map((b, i) => (b / ms.after[i]!).toFixed(2)).join(", ")}`);
+if (bf16 !== null) console.log(`ratio bf16 / after (fp32), per round: ${ms.bf16.map((b, i) => (b / ms.after[i]!).toFixed(2)).join(", ")}`);

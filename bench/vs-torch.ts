@@ -152,7 +152,12 @@ function runTorch(config: Config, threads: number): SideResult | string {
   return { stepS: r.step_s, probeGflops: r.probe_gflops };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** Median; the mean of the two middle values for an even count (ROUNDS=2 must not report the max). */
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+};
 
 function parent(): void {
   const configs = ALL.filter((c) => CONFIGS.includes(c.name));

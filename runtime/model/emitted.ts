@@ -136,17 +136,42 @@ export function ropeTables(seqLen: number, o: { heads: number; headDim: number; 
   };
 }
 
+const swaps = new Map<string, (x: tf.Tensor2D) => tf.Tensor2D>();
+
+/**
+ * x [n, heads·headDim] with the two halves of every head exchanged: one gather
+ * of the columns by a constant permutation. The permutation is its own
+ * inverse, so the gradient is the same gather of dy (a custom gradient: the
+ * gather's own would scatter-add).
+ */
+function swapHalves(heads: number, headDim: number): (x: tf.Tensor2D) => tf.Tensor2D {
+  const key = `${heads}:${headDim}`;
+  let swap = swaps.get(key);
+  if (!swap) {
+    const half = headDim / 2;
+    const perm = constant(`swap:${key}`, () =>
+      tf.tensor1d(Array.from({ length: heads * headDim }, (_, c) => (c % headDim < half ? c + half : c - half)), "int32"),
+    );
+    const gathered = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+      value: tf.gather(inputs[0] as tf.Tensor, perm, 1),
+      gradFunc: (dy: tf.Tensor) => tf.gather(dy, perm, 1),
+    }));
+    swap = (x) => gathered(x) as tf.Tensor2D;
+    swaps.set(key, swap);
+  }
+  return swap;
+}
+
 /**
  * RoPE on projections x [B·T, heads·headDim] → [B, T, heads, headDim]:
- * x·cos + swap(x)·sin, swap exchanging the two halves of every head (slices and
- * a concat, 3 FLOPs per element). Exactly the rotate-half (x1, x2) ↦ (x1·cos − x2·sin, x2·cos + x1·sin).
+ * x·cos + swap(x)·sin, swap exchanging the two halves of every head (a column
+ * gather, no FLOPs), 3 FLOPs per element. Exactly the rotate-half
+ * (x1, x2) ↦ (x1·cos − x2·sin, x2·cos + x1·sin), the sign being in `sin`.
  */
 export function rotary(x: tf.Tensor, tables: RopeTables, o: { batch: number; seqLen: number; heads: number; headDim: number }): tf.Tensor4D {
   const { batch, seqLen, heads, headDim } = o;
-  const half = headDim / 2;
-  const perHead = tf.reshape(x, [batch, seqLen, heads, headDim]);
-  const swapped = tf.concat([tf.slice(perHead, [0, 0, 0, half], [-1, -1, -1, half]), tf.slice(perHead, [0, 0, 0, 0], [-1, -1, -1, half])], 3);
   const rows = [batch, seqLen, heads * headDim];
+  const swapped = swapHalves(heads, headDim)(x as tf.Tensor2D);
   const out = tf.add(tf.mul(tf.reshape(x, rows), tables.cos), tf.mul(tf.reshape(swapped, rows), tables.sin));
   return tf.reshape(out, [batch, seqLen, heads, headDim]);
 }

@@ -63,7 +63,7 @@ describe("runtime helpers of emitted code", () => {
     await selectBackend("wasm");
   });
 
-  it("rotary equals the generic rotate-half RoPE", () => {
+  it("rotary equals the generic rotate-half RoPE, values and gradient", () => {
     const [B, T, H, hd] = [2, 5, 3, 8];
     const x = tf.randomNormal([B * T, H * hd], 0, 1, "float32", 7) as tf.Tensor2D;
     const generic = applyRope(tf.reshape(x, [B, T, H, hd]) as tf.Tensor4D, 10_000);
@@ -71,6 +71,14 @@ describe("runtime helpers of emitted code", () => {
     expect(emitted.shape).toEqual([B, T, H, hd]);
     const diff = tf.max(tf.abs(tf.sub(generic, emitted))).dataSync()[0]!;
     expect(diff).toBeLessThan(1e-6);
+    // Same gradient (the swap's custom gradient is the swap of dy).
+    const r = tf.randomNormal([B, T, H, hd], 0, 1, "float32", 8);
+    const gGeneric = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(applyRope(tf.reshape(t, [B, T, H, hd]) as tf.Tensor4D, 10_000), r)))(x);
+    const gEmitted = tf.grad((t: tf.Tensor) =>
+      tf.sum(tf.mul(rotary(t, ropeTables(T, { heads: H, headDim: hd, base: 10_000, scale: 1 }), { batch: B, seqLen: T, heads: H, headDim: hd }), r)),
+    )(x);
+    expect(tf.max(tf.abs(tf.sub(gGeneric, gEmitted))).dataSync()[0]!).toBeLessThan(1e-5);
+    expect(tf.max(tf.abs(gEmitted)).dataSync()[0]!).toBeGreaterThan(1e-2);
     // Not trivially equal: position 0 is unrotated, later positions are not.
     expect(tf.max(tf.abs(tf.sub(x, tf.reshape(emitted, [B * T, H * hd])))).dataSync()[0]!).toBeGreaterThan(1e-2);
   });

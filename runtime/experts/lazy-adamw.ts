@@ -127,6 +127,10 @@ export interface LazyAdamwBf16State {
   readonly cols: number;
 }
 
+// Row scratch for the bf16 update: new moments as float32 and their bits (grown on demand, reused).
+let rowScratch = new Float32Array(0);
+let rowBits = new Uint32Array(0);
+
 // Scratch for float32 ↔ bit-pattern punning (one element, stays in L1).
 const punF = new Float32Array(1);
 const punU = new Uint32Array(punF.buffer);
@@ -184,33 +188,42 @@ export function lazyAdamwRowsBf16(
   const rootC2 = 1 / Math.sqrt(1 - Math.pow(beta2, step));
   const stochastic = rounding === "stochastic";
   const decode = bf16Table();
+  // New moments of one row as float32, encoded to bf16 in a second, branch-free loop over the bits.
+  if (rowScratch.length < 2 * cols) {
+    rowScratch = new Float32Array(2 * cols);
+    rowBits = new Uint32Array(rowScratch.buffer);
+  }
+  const newF = rowScratch;
+  const newBits = rowBits;
   let r = rng | 0 || 0x9e3779b9;
   for (let k = 0; k < count; k++) {
     const s = order === null ? k : order[k];
     const row = touched[s];
     const decay = weightDecay === 0 ? 1 : Math.pow(keep, Math.max(1, step - lastStep[row]));
     const base = row * cols;
-    const end = base + cols;
-    for (let i = base, j = s * cols; i < end; i++, j++) {
+    for (let c = 0, i = base, j = s * cols; c < cols; c++, i++, j++) {
       const g = grad[j];
       const mi = beta1 * decode[m[i]] + a1 * g;
       const vi = beta2 * decode[v[i]] + a2 * g * g;
-      let add = 0x7fff;
-      let addV = 0x7fff;
-      if (stochastic) {
+      newF[c] = mi;
+      newF[cols + c] = vi;
+      table[i] = table[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * rootC2 + eps);
+    }
+    if (stochastic) {
+      for (let c = 0; c < cols; c++) {
         r ^= r << 13;
         r ^= r >>> 17;
         r ^= r << 5;
-        add = r & 0xffff;
-        addV = (r >>> 16) & 0xffff;
+        m[base + c] = (newBits[c] + (r & 0xffff)) >>> 16;
+        v[base + c] = (newBits[cols + c] + (r >>> 16)) >>> 16;
       }
-      punF[0] = mi;
-      let bits = punU[0];
-      m[i] = (bits + (stochastic ? add : add + ((bits >>> 16) & 1))) >>> 16;
-      punF[0] = vi;
-      bits = punU[0];
-      v[i] = (bits + (stochastic ? addV : addV + ((bits >>> 16) & 1))) >>> 16;
-      table[i] = table[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * rootC2 + eps);
+    } else {
+      for (let c = 0; c < cols; c++) {
+        const bm = newBits[c];
+        const bv = newBits[cols + c];
+        m[base + c] = (bm + 0x7fff + ((bm >>> 16) & 1)) >>> 16;
+        v[base + c] = (bv + 0x7fff + ((bv >>> 16) & 1)) >>> 16;
+      }
     }
     if (clearGrad) grad.fill(0, s * cols, (s + 1) * cols);
     lastStep[row] = step;

@@ -15,6 +15,7 @@ import type { LayerDef } from "../compiler/check/layers/layer.js";
 import type { KindCost, LayerCost } from "../compiler/cost/types.js";
 import type { WeightManifest } from "./manifest.js";
 import type { LayerEmitter } from "../compiler/emit/layer-types.js";
+import type { TorchEmitter } from "../targets/torch/kind-types.js";
 
 /** The IR layer of kind K. */
 export type LayerOf<K extends LayerKind> = Extract<IRLayer, { kind: K }>;
@@ -40,8 +41,8 @@ export interface KindModule<K extends LayerKind = LayerKind> {
   };
   /** The TypeScript emitter: the body of the layer's specialised forward (compiler/emit/layer-types.ts). */
   readonly emit: LayerEmitter<LayerOf<K>>;
-  /** The PyTorch target (engineer F). */
-  readonly torch?: unknown;
+  /** The PyTorch target's emitter (kinds/<kind>/torch.ts; targets/torch/kind-types.ts). */
+  readonly torch?: TorchEmitter<LayerOf<K>>;
 }
 
 /** A record with the kind's own layer type, checked where it is written. */

@@ -4,6 +4,7 @@ import { embed } from "./check.js";
 import { embedCost } from "./cost.js";
 import { embedWeights } from "./weights.js";
 import { emitEmbed } from "./emit.js";
+import { torchEmbed } from "./torch.js";
 
 export const embedKind = defineKind({
   kind: "embed",
@@ -11,6 +12,7 @@ export const embedKind = defineKind({
   cost: embedCost,
   weights: embedWeights,
   emit: emitEmbed,
+  torch: torchEmbed,
   summary: (a) => `${a.vocab}×${a.dim}`,
   budgetHelp: {
     size: (_where) => `use a smaller vocabulary or width, or tie the lm_head to the embedding`,

@@ -4,6 +4,7 @@ import { lmHead } from "./check.js";
 import { lmHeadCost } from "./cost.js";
 import { lmHeadWeights } from "./weights.js";
 import { emitLmHead } from "./emit.js";
+import { torchLmHead } from "./torch.js";
 
 export const lmHeadKind = defineKind({
   kind: "lm_head",
@@ -11,6 +12,7 @@ export const lmHeadKind = defineKind({
   cost: lmHeadCost,
   weights: lmHeadWeights,
   emit: emitLmHead,
+  torch: torchLmHead,
   summary: (a) => `${a.d_model}→${a.vocab}${a.tied ? " tied" : ""}`,
   budgetHelp: {
     size: (_where) => `use a smaller vocabulary or width, or tie the lm_head to the embedding`,

@@ -4,6 +4,7 @@ import { norm } from "./check.js";
 import { normCost } from "./cost.js";
 import { normWeights } from "./weights.js";
 import { emitNorm } from "./emit.js";
+import { torchNorm } from "./torch.js";
 
 export const normKind = defineKind({
   kind: "norm",
@@ -11,5 +12,6 @@ export const normKind = defineKind({
   cost: normCost,
   weights: normWeights,
   emit: emitNorm,
+  torch: torchNorm,
   summary: (a) => `${a.type} ${a.dim}`,
 });

@@ -5,6 +5,7 @@ import { peer } from "./check.js";
 import { peerCost } from "./cost.js";
 import { peerWeights } from "./weights.js";
 import { emitPeer } from "./emit.js";
+import { torchPeer } from "./torch.js";
 
 export const peerKind = defineKind({
   kind: "peer",
@@ -12,6 +13,7 @@ export const peerKind = defineKind({
   cost: peerCost,
   weights: peerWeights,
   emit: emitPeer,
+  torch: torchPeer,
   summary: (a) => `N ${squareCount(Number(a.experts))}, h ${a.heads}, k ${a.topk}, dk ${a.key_dim}${a.glu ? ", glu" : ""}`,
   budgetHelp: {
     size: (where) => `use fewer experts${where} (the tables are 2·N·d for PEER, N·value_dim for PKM), or raise the limit`,

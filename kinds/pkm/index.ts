@@ -5,6 +5,7 @@ import { pkm } from "./check.js";
 import { pkmCost } from "./cost.js";
 import { pkmWeights } from "./weights.js";
 import { emitPkm } from "./emit.js";
+import { torchPkm } from "./torch.js";
 
 export const pkmKind = defineKind({
   kind: "pkm",
@@ -12,6 +13,7 @@ export const pkmKind = defineKind({
   cost: pkmCost,
   weights: pkmWeights,
   emit: emitPkm,
+  torch: torchPkm,
   summary: (a) => `N ${squareCount(Number(a.memories))}, h ${a.heads}, k ${a.topk}, dk ${a.key_dim}`,
   budgetHelp: {
     size: (where) => `use fewer memories${where} (the tables are 2·N·d for PEER, N·value_dim for PKM), or raise the limit`,

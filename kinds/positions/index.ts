@@ -4,6 +4,7 @@ import { positions } from "./check.js";
 import { positionsCost } from "./cost.js";
 import { positionsWeights } from "./weights.js";
 import { emitPositions } from "./emit.js";
+import { torchPositions } from "./torch.js";
 
 export const positionsKind = defineKind({
   kind: "positions",
@@ -11,5 +12,6 @@ export const positionsKind = defineKind({
   cost: positionsCost,
   weights: positionsWeights,
   emit: emitPositions,
+  torch: torchPositions,
   summary: (a) => `${a.context}×${a.dim}`,
 });

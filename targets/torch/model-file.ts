@@ -8,7 +8,9 @@
 import type { LayerArchitecture, ModelArchitecture } from "../../ir/types.js";
 import type { ModelCost } from "../../compiler/cost/types.js";
 import { layerCostLine } from "../../compiler/emit/cost-comment.js";
-import { initExpr, partAttribute, torchLayer, type TorchLayer, type TorchPart } from "./layers.js";
+import { KINDS } from "../../kinds/index.js";
+import type { IRLayer } from "../../ir/types.js";
+import { asLayer, initExpr, partAttribute, type TorchEmitter, type TorchLayer, type TorchLayerContext, type TorchPart } from "./kind-types.js";
 import { pyFloat, pyIdentifier, pyString, pyValue } from "./python.js";
 
 interface LayerClass {
@@ -22,6 +24,13 @@ function signature(layer: LayerArchitecture): string {
   const { path: _path, index: _index, ...rest } = layer as LayerArchitecture & { argSpans?: unknown };
   delete (rest as { argSpans?: unknown }).argSpans;
   return JSON.stringify(rest);
+}
+
+/** The layer's module from its kind's `torch` emitter (kinds/<kind>/torch.ts). */
+function torchLayer(layer: LayerArchitecture, ctx: TorchLayerContext): TorchLayer {
+  const emit = KINDS[layer.kind].torch as TorchEmitter<IRLayer> | undefined;
+  if (!emit) throw new Error(`layer kind ${layer.kind} has no torch emitter (kinds/${layer.kind}/torch.ts)`);
+  return emit(asLayer(layer), ctx);
 }
 
 function className(layer: LayerArchitecture, n: number): string {

@@ -23,7 +23,7 @@ export interface SweepPlotOptions {
   readonly height?: number;
 }
 
-const MARGIN = { left: 64, right: 150, top: 40, bottom: 48 };
+const BASE_MARGIN = { left: 64, right: 150, top: 40, bottom: 48 };
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 const escapeXml = (s: string): string =>
@@ -51,7 +51,10 @@ function linearDomain(lo: number, hi: number): { lo: number; hi: number; step: n
 }
 
 export function sweepPlotSvg(series: readonly PlotSeries[], options: SweepPlotOptions): string {
-  const width = options.width ?? 720;
+  // The legend sits right of the plot: room for the longest name (about 7 px a character at 12 px).
+  const longest = Math.max(0, ...series.map((s) => s.name.length));
+  const MARGIN = { ...BASE_MARGIN, right: Math.max(BASE_MARGIN.right, 36 + 7 * longest) };
+  const width = options.width ?? 640 + MARGIN.right;
   const height = options.height ?? 420;
   const clean = series.map((s) => ({
     name: s.name,

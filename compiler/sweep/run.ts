@@ -264,13 +264,57 @@ function resultsOf(variants: readonly PlannedVariant[], settings: SweepSettings,
 export const PARAMS_PLOT = "bpb-vs-params.svg";
 export const EXPERTS_PLOT = "bpb-vs-experts.svg";
 
-/** Series per method: (params, bpb) for Figure 1; (N, bpb) for Figure 3a, only methods whose variants differ in N. */
+/**
+ * Axes of a method's value lists that change its expert count: a key k such that two variants differing
+ * only in k have different N (e.g. `experts`, not the width `d`).
+ */
+function expertAxes(variants: readonly SweepVariantResult[]): Set<string> {
+  const keys = new Set(variants.flatMap((v) => Object.keys(v.values)));
+  const axes = new Set<string>();
+  for (const k of keys) {
+    const others = [...keys].filter((o) => o !== k);
+    for (const a of variants) {
+      for (const b of variants) {
+        if (a.values[k] !== b.values[k] && a.experts !== b.experts && others.every((o) => a.values[o] === b.values[o])) axes.add(k);
+      }
+    }
+  }
+  return axes;
+}
+
+function seriesName(method: string, v: SweepVariantResult, keys: readonly string[]): string {
+  const parts = keys.filter((k) => k in v.values).map((k) => `${k}=${v.values[k]}`);
+  return parts.length === 0 ? method : `${method} ${parts.join(",")}`;
+}
+
+function grouped(variants: readonly SweepVariantResult[], name: (v: SweepVariantResult) => string, x: (v: SweepVariantResult) => number): PlotSeries[] {
+  const out = new Map<string, { x: number; y: number }[]>();
+  for (const v of variants) {
+    const key = name(v);
+    out.set(key, [...(out.get(key) ?? []), { x: x(v), y: v.val_bpb }]);
+  }
+  return [...out].map(([n, points]) => ({ name: n, points }));
+}
+
+/**
+ * Plot series. Against parameters (Figure 1): one series per method at a fixed expert count — the model
+ * and its expert-axis values (`iso_peer experts=1024`), through its sizes. Against N (Figure 3a): one
+ * series per method and size — the model and its other values (`iso_peer d=64`), only where N varies.
+ */
 export function plotSeries(results: SweepResults): { params: PlotSeries[]; experts: PlotSeries[] } {
   const methods = [...new Set(results.variants.map((v) => v.method))];
-  const params = methods.map((m) => ({ name: m, points: results.variants.filter((v) => v.method === m).map((v) => ({ x: v.params, y: v.val_bpb })) }));
-  const experts = methods
-    .map((m) => ({ name: m, points: results.variants.filter((v) => v.method === m && v.experts !== null).map((v) => ({ x: v.experts!, y: v.val_bpb })) }))
-    .filter((s) => new Set(s.points.map((p) => p.x)).size >= 2);
+  const params: PlotSeries[] = [];
+  const experts: PlotSeries[] = [];
+  for (const m of methods) {
+    const members = results.variants.filter((v) => v.method === m);
+    const axes = expertAxes(members);
+    const keys = [...new Set(members.flatMap((v) => Object.keys(v.values)))];
+    params.push(...grouped(members, (v) => seriesName(m, v, keys.filter((k) => axes.has(k))), (v) => v.params));
+    if (axes.size > 0) {
+      const routed = members.filter((v) => v.experts !== null);
+      experts.push(...grouped(routed, (v) => seriesName(m, v, keys.filter((k) => !axes.has(k))), (v) => v.experts!).filter((s) => s.points.length >= 2));
+    }
+  }
   return { params, experts };
 }
 

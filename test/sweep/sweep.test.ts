@@ -87,7 +87,8 @@ describe("peerc sweep", () => {
       expect(p.expert_usage[0].unevenness).toBeLessThanOrEqual(Math.log(p.experts));
     }
 
-    expect(series(fs.readFileSync(path.join(out, "bpb-vs-params.svg"), "utf8"))).toEqual(["dense", "peer"]);
+    // Against parameters: one series per method at each N; against N: the PEER model (its only other axis is N).
+    expect(series(fs.readFileSync(path.join(out, "bpb-vs-params.svg"), "utf8"))).toEqual(["dense", "peer experts=16", "peer experts=64"]);
     expect(series(fs.readFileSync(path.join(out, "bpb-vs-experts.svg"), "utf8"))).toEqual(["peer"]);
     const md = fs.readFileSync(path.join(out, "results.md"), "utf8");
     for (const v of results.variants) expect(md).toContain(`| ${v.val_bpb.toFixed(4)} |`);

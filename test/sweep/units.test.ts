@@ -70,23 +70,32 @@ describe("a run's metrics.jsonl into a sweep result", () => {
 });
 
 describe("sweep plots", () => {
-  const variant = (name: string, method: string, params: number, experts: number | null, bpb: number) => ({
-    name, method, values: {}, spec_hash: "h", params, active_params: params, experts, train_flops_per_token: 1, budget_tokens: 1,
+  const variant = (name: string, method: string, values: Record<string, number>, params: number, experts: number | null, bpb: number) => ({
+    name, method, values, spec_hash: "h", params, active_params: params, experts, train_flops_per_token: 1, budget_tokens: 1,
     tokens_per_step: 1, steps: 1, tokens_trained: 1, val_loss: 1, val_bpb: bpb, expert_usage: [], seconds: 0, run_dir: "runs/x",
   });
   const results: SweepResults = {
     schema: SWEEP_RESULTS_SCHEMA, spec: "s.peer", flops_budget: 1e9, target: "tfjs", seed: 1, data: null, val_data: null, eval_batches: null, missing: [],
-    variants: [variant("d1", "dense", 1e4, null, 3), variant("d2", "dense", 4e4, null, 2.5), variant("p1", "peer", 2e4, 16, 2.8), variant("p2", "peer", 9e4, 64, 2.2), variant("k", "pkm", 3e4, 16, 2.9)],
+    variants: [
+      variant("d1", "dense", { d: 32 }, 1e4, null, 3),
+      variant("d2", "dense", { d: 64 }, 4e4, null, 2.5),
+      variant("p1", "peer", { d: 32, experts: 16 }, 2e4, 16, 2.8),
+      variant("p2", "peer", { d: 32, experts: 64 }, 3e4, 64, 2.6),
+      variant("p3", "peer", { d: 64, experts: 16 }, 6e4, 16, 2.4),
+      variant("p4", "peer", { d: 64, experts: 64 }, 9e4, 64, 2.2),
+      variant("k", "pkm", { d: 32 }, 3e4, 16, 2.9),
+    ],
   };
 
-  it("has one series per method against parameters, and against N only for methods whose variants differ in N", () => {
+  it("against parameters: one series per method at a fixed N; against N: one per method and size, only where N varies", () => {
     const s = plotSeries(results);
-    expect(s.params.map((x) => [x.name, x.points.length])).toEqual([["dense", 2], ["peer", 2], ["pkm", 1]]);
-    expect(s.experts.map((x) => x.name)).toEqual(["peer"]);
-    expect(s.experts[0]!.points).toEqual([{ x: 16, y: 2.8 }, { x: 64, y: 2.2 }]);
+    expect(s.params.map((x) => [x.name, x.points.length])).toEqual([["dense", 2], ["peer experts=16", 2], ["peer experts=64", 2], ["pkm", 1]]);
+    expect(s.params[1]!.points).toEqual([{ x: 2e4, y: 2.8 }, { x: 6e4, y: 2.4 }]);
+    expect(s.experts.map((x) => x.name)).toEqual(["peer d=32", "peer d=64"]);
+    expect(s.experts[1]!.points).toEqual([{ x: 16, y: 2.4 }, { x: 64, y: 2.2 }]);
     const svg = sweepPlotSvg(s.params, { title: "t <&>", xLabel: "parameters", yLabel: "bpb" });
-    expect([...svg.matchAll(/<g class="series" data-method="([^"]*)">/g)].map((m) => m[1])).toEqual(["dense", "peer", "pkm"]);
-    expect(svg.match(/<circle [^>]*r="4"/g)!.length).toBe(5 + 3); // a marker per variant + one per legend entry
+    expect([...svg.matchAll(/<g class="series" data-method="([^"]*)">/g)].map((m) => m[1])).toEqual(["dense", "peer experts=16", "peer experts=64", "pkm"]);
+    expect(svg.match(/<circle [^>]*r="4"/g)!.length).toBe(7 + 4); // a marker per variant + one per legend entry
     expect(svg).toContain("t &lt;&amp;&gt;");
     expect(sweepPlotSvg(s.params, { title: "t <&>", xLabel: "parameters", yLabel: "bpb" })).toBe(svg);
   });

@@ -2,7 +2,8 @@
  * One weight layout across targets: the TypeScript runtime and the emitted
  * PyTorch model (targets/torch) read each other's files and compute the same
  * logits, and 20 training steps from the same weights and batches give the
- * same losses. Needs a python3 that imports torch (Debian: python3-torch);
+ * same losses (2 accumulated micro-batches per step, warmup + cosine, clipping,
+ * a separate expert learning rate). Needs a python3 that imports torch (Debian: python3-torch);
  * without one every test here is reported as skipped, with the reason.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,6 +34,7 @@ const figure = (line: string) => {
 const TRAIN = (name: string) => `
 train ${name} {
   batch 4
+  micro_batch 2
   steps 20
   optimizer adamw(lr: 3e-3, betas: (0.9, 0.95), weight_decay: 0.1, clip: 1.0, expert_lr: 1e-2)
   schedule cosine(warmup: 10%, min_lr: 10%)

@@ -76,6 +76,24 @@ function expectClose(a: number[], b: number[], tol: number): void {
   a.forEach((x, i) => expect(Math.abs(x - b[i]!), `entry ${i}: ${x} vs ${b[i]}`).toBeLessThan(tol));
 }
 
+describe.skipIf(found === null)(`torch train.py user errors${REASON}`, () => {
+  it("prints one error line and exits 1 or 2, never a traceback", () => {
+    const cases: [string[], number, string][] = [
+      [["--bogus"], 2, 'error: unknown option "--bogus"'],
+      [["--steps", "0"], 2, "error: --steps must be a positive integer"],
+      [["--init-from", path.join(dir, "missing.safetensors")], 1, "missing.safetensors: cannot be read"],
+      [["--init-from", corpus], 1, "not a safetensors file"],
+      [["--resume"], 2, "error: --resume: no checkpoint in"],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = spawnSync(found!.python, [path.join(folder, "train.py"), "--data", corpus, "--out", path.join(dir, "errors"), ...args], { encoding: "utf8" });
+      expect(r.status, args.join(" ")).toBe(code);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr).not.toContain("Traceback");
+    }
+  });
+});
+
 describe.skipIf(found === null)(`torch target on 2 gloo ranks${REASON}`, () => {
   it("2 ranks equal 1 process with the same global batch", () => {
     train("one", []);

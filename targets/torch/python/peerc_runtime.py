@@ -402,10 +402,18 @@ _DTYPES = {"F32": (torch.float32, 4), "F64": (torch.float64, 8), "I32": (torch.i
 
 def read_safetensors(path):
     """{name: tensor} and the metadata of a safetensors file (pure Python + torch)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (size,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + size].decode("utf-8"))
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise UserError("%s: cannot be read (%s)" % (path, e.strerror or e))
+    try:
+        (size,) = struct.unpack("<Q", raw[:8])
+        if size > len(raw) - 8:
+            raise ValueError("truncated: header length %d, file has %d bytes after it" % (size, len(raw) - 8))
+        header = json.loads(raw[8:8 + size].decode("utf-8"))
+    except (struct.error, ValueError, UnicodeDecodeError) as e:
+        raise UserError("%s: not a safetensors file (%s)" % (path, e))
     meta = header.pop("__metadata__", {}) or {}
     base = 8 + size
     out = {}

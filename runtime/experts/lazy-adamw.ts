@@ -41,6 +41,8 @@ export interface LazyAdamwOptions {
   readonly clearGrad?: boolean;
   /** Visit order: slot indices (0 … count−1) instead of 0, 1, …; e.g. slots sorted by row. */
   readonly order?: Int32Array | null;
+  /** First visit index (default 0): the call handles visits from … count−1 (a thread's share). */
+  readonly from?: number;
 }
 
 /**
@@ -69,7 +71,7 @@ export function lazyAdamwRows(
   const rootC2 = 1 / Math.sqrt(1 - Math.pow(beta2, step));
   let owedCached = -1;
   let decayCached = 1;
-  for (let k = 0; k < count; k++) {
+  for (let k = options.from ?? 0; k < count; k++) {
     const s = order === null ? k : order[k];
     const row = touched[s];
     const owed = Math.max(1, step - lastStep[row]);

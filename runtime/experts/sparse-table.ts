@@ -33,8 +33,9 @@
 import * as tf from "@tensorflow/tfjs";
 import type { SparseStepConfig, SparseTable } from "../layers/layer.js";
 import { customOp, readHost, writeTensor } from "./host-tensor.js";
-import { fromBf16, lazyAdamwRows, lazyAdamwRowsBf16, settleDecay, toBf16, type MomentRounding } from "./lazy-adamw.js";
+import { fromBf16, lazyAdamwRowsBf16, settleDecay, toBf16, type MomentRounding } from "./lazy-adamw.js";
 import { gatherRows } from "./row-kernels.js";
+import { expertThreads, lazyAdamwRowsThreaded, sharedFloat32, sharedInt32 } from "./update-threads.js";
 
 const MIN_SCRATCH_ROWS = 256;
 
@@ -48,6 +49,11 @@ export interface ExpertTableOptions {
   readonly rounding?: MomentRounding;
   /** Seed of the stochastic rounding stream (deterministic per table); default 1. */
   readonly seed?: number;
+  /**
+   * Threads for the update (1 or 2; default `expertThreads()`). With 2 the arrays live in
+   * SharedArrayBuffers and a worker updates half the rows (fp32 moments only; bf16 uses 1).
+   */
+  readonly threads?: number;
 }
 
 export class ExpertTable implements SparseTable {
@@ -58,6 +64,8 @@ export class ExpertTable implements SparseTable {
   readonly lastStep: Int32Array;
   readonly moments: MomentPrecision;
   readonly rounding: MomentRounding;
+  /** Threads the update uses (see ExpertTableOptions.threads). */
+  readonly threads: number;
   private rng: number;
   /** Zero-size trainable variable that connects `gather` to the gradient tape. */
   readonly anchor: tf.Variable;
@@ -68,9 +76,9 @@ export class ExpertTable implements SparseTable {
   /** Factor owed by every pending gradient (see scaleGrads). */
   private pendingScale = 1;
   /** Reused scratch: reserveGradRows offsets, its fresh rows, step's visit order. */
-  private offsets = new Int32Array(0);
-  private freshRows = new Int32Array(0);
-  private order = new Int32Array(0);
+  private offsets: Int32Array = new Int32Array(0);
+  private freshRows: Int32Array = new Int32Array(0);
+  private order: Int32Array = new Int32Array(0);
 
   constructor(
     readonly name: string,
@@ -83,24 +91,26 @@ export class ExpertTable implements SparseTable {
     if (!Number.isSafeInteger(rows * cols) || rows <= 0 || cols <= 0) {
       throw new Error(`${name}: invalid table shape [${rows}, ${cols}]`);
     }
-    this.table = allocate(name, rows, cols);
-    init(this.table);
     this.moments = options.moments ?? "fp32";
+    this.threads = this.moments === "bf16" ? 1 : Math.max(1, Math.min(2, options.threads ?? expertThreads()));
+    const shared = this.threads > 1;
+    this.table = allocate(name, rows, cols, 4, shared);
+    init(this.table);
     this.rounding = options.rounding ?? "stochastic";
     this.rng = ((options.seed ?? 1) * 0x9e3779b1) | 0 || 1;
     const bytes = this.moments === "bf16" ? 2 : 4;
-    this.m = allocate(`${name}.adam_m`, rows, cols, bytes);
-    this.v = allocate(`${name}.adam_v`, rows, cols, bytes);
+    this.m = allocate(`${name}.adam_m`, rows, cols, bytes, shared);
+    this.v = allocate(`${name}.adam_v`, rows, cols, bytes, shared);
     // Fresh arrays are zero pages that the OS maps on first write. Writing them now
     // makes the memory resident at start-up (an out-of-memory shows at once, not
     // hours in) and keeps page faults out of the first steps' timings.
     this.m.fill(0);
     this.v.fill(0);
-    this.lastStep = new Int32Array(rows);
+    this.lastStep = shared ? sharedInt32(rows) : new Int32Array(rows);
     this.rowSlot = new Int32Array(rows).fill(-1);
     const scratchRows = Math.min(rows, MIN_SCRATCH_ROWS);
-    this.touched = new Int32Array(scratchRows);
-    this.grad = new Float32Array(scratchRows * cols);
+    this.touched = this.int32(scratchRows);
+    this.grad = this.float32(scratchRows * cols);
     this.anchor = tf.variable(tf.zeros([0]), true);
   }
 
@@ -215,7 +225,7 @@ export class ExpertTable implements SparseTable {
       this.rng = lazyAdamwRowsBf16(state, this.touched, count, this.grad, config, this.rounding, this.rng, options);
     } else {
       const state = { table, m: this.m as Float32Array, v: this.v as Float32Array, lastStep, cols };
-      lazyAdamwRows(state, this.touched, count, this.grad, config, options);
+      lazyAdamwRowsThreaded(this.threads, state, this.touched, count, this.grad, config, options);
     }
     for (let s = 0; s < count; s++) this.rowSlot[this.touched[s]] = -1;
     this.touchedCount = 0;
@@ -305,13 +315,22 @@ export class ExpertTable implements SparseTable {
     let ascending = true;
     for (let s = 1; s < count && ascending; s++) ascending = touched[s - 1] < touched[s];
     if (ascending) return null;
-    if (this.order.length < count) this.order = new Int32Array(touched.length);
+    if (this.order.length < count) this.order = this.int32(touched.length);
     // Sort the rows, then map each back to its slot.
     const order = this.order.subarray(0, count);
     order.set(touched.subarray(0, count));
     order.sort();
     for (let k = 0; k < count; k++) order[k] = this.rowSlot[order[k]];
     return order;
+  }
+
+  /** Scratch arrays: shared when a worker takes part in the update. */
+  private int32(length: number): Int32Array {
+    return this.threads > 1 ? sharedInt32(length) : new Int32Array(length);
+  }
+
+  private float32(length: number): Float32Array {
+    return this.threads > 1 ? sharedFloat32(length) : new Float32Array(length);
   }
 
   private checkIds(ids: Int32Array): void {
@@ -323,9 +342,9 @@ export class ExpertTable implements SparseTable {
   private ensureScratch(needed: number): void {
     if (needed <= this.touched.length) return;
     const capacity = Math.min(this.rows, Math.max(needed, Math.ceil(this.touched.length * 1.5)));
-    const touched = new Int32Array(capacity);
+    const touched = this.int32(capacity);
     touched.set(this.touched.subarray(0, this.touchedCount));
-    const grad = new Float32Array(capacity * this.cols);
+    const grad = this.float32(capacity * this.cols);
     grad.set(this.grad.subarray(0, this.touchedCount * this.cols));
     this.touched = touched;
     this.grad = grad;
@@ -333,10 +352,11 @@ export class ExpertTable implements SparseTable {
 }
 
 /** A zeroed rows × cols Float32Array (or Uint16Array for bf16), or an error that says which table did not fit. */
-function allocate(name: string, rows: number, cols: number): Float32Array;
-function allocate(name: string, rows: number, cols: number, bytes: number): Float32Array | Uint16Array;
-function allocate(name: string, rows: number, cols: number, bytes = 4): Float32Array | Uint16Array {
+function allocate(name: string, rows: number, cols: number, bytes: 4, shared: boolean): Float32Array;
+function allocate(name: string, rows: number, cols: number, bytes: number, shared: boolean): Float32Array | Uint16Array;
+function allocate(name: string, rows: number, cols: number, bytes: number, shared: boolean): Float32Array | Uint16Array {
   try {
+    if (shared) return new Float32Array(new SharedArrayBuffer(rows * cols * 4));
     return bytes === 2 ? new Uint16Array(rows * cols) : new Float32Array(rows * cols);
   } catch (error) {
     const gib = (rows * cols * bytes) / 2 ** 30;

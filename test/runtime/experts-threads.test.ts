@@ -1,0 +1,108 @@
+/**
+ * The expert update on two threads (a worker over SharedArrayBuffer tables)
+ * gives the same bits as on one, over several steps with clipping-style scales,
+ * decay and gradient accumulation (the sorted-order path).
+ */
+import { describe, expect, it } from "vitest";
+import { ExpertTable } from "../../runtime/experts/sparse-table.js";
+import { MIN_PARALLEL_ELEMENTS, parallelUpdateCount, setExpertThreads, expertThreads } from "../../runtime/experts/update-threads.js";
+import { randomArray, seededRng } from "./experts-fixtures.js";
+
+describe("expert update threads", () => {
+  it("1 and 2 threads give identical tables, moments and last steps", () => {
+    const rows = 4096;
+    const cols = 64;
+    const init = randomArray(rows * cols, seededRng(41));
+    const one = new ExpertTable("one", rows, cols, (a) => a.set(init), { threads: 1 });
+    const two = new ExpertTable("two", rows, cols, (a) => a.set(init), { threads: 2 });
+    expect(two.threads).toBe(2);
+    expect(two.table.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(one.table.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    const rng = seededRng(42);
+    const parallelBefore = parallelUpdateCount();
+    let largest = 0;
+    for (let step = 1; step <= 5; step++) {
+      const passes = step % 2 === 0 ? 2 : 1; // two passes: slots not in row order → sorted visit order
+      for (let p = 0; p < passes; p++) {
+        const ids = Int32Array.from({ length: 3000 }, () => Math.floor(rng() * rows));
+        const g = randomArray(ids.length * cols, rng);
+        for (const t of [one, two]) {
+          const off = t.reserveGradRows(ids);
+          const grads = t.gradients;
+          for (let n = 0; n < ids.length; n++) for (let c = 0; c < cols; c++) grads[off[n] + c] += g[n * cols + c];
+        }
+      }
+      largest = Math.max(largest, two.touchedRows * cols);
+      for (const t of [one, two]) {
+        t.scaleGrads(0.7);
+        t.step({ lr: 0.01, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, step });
+      }
+      expect(two.table).toEqual(one.table);
+      expect(two.m).toEqual(one.m);
+      expect(two.v).toEqual(one.v);
+      expect(two.lastStep).toEqual(one.lastStep);
+    }
+    // The steps were large enough to use the worker.
+    expect(largest).toBeGreaterThanOrEqual(MIN_PARALLEL_ELEMENTS);
+    expect(parallelUpdateCount() - parallelBefore).toBe(5);
+    expect(Array.from(one.table)).not.toEqual(Array.from(init));
+  });
+
+  it("setExpertThreads sets the default for new tables and rejects bad counts; bf16 tables stay on one thread", () => {
+    const before = expertThreads();
+    try {
+      expect(setExpertThreads(4)).toBe(2);
+      expect(new ExpertTable("t", 8, 2, () => undefined).threads).toBe(2);
+      expect(new ExpertTable("t", 8, 2, () => undefined, { moments: "bf16" }).threads).toBe(1);
+      expect(() => setExpertThreads(0)).toThrow(/positive integer/);
+    } finally {
+      setExpertThreads(before);
+    }
+    expect(new ExpertTable("t", 8, 2, () => undefined).threads).toBe(before);
+  });
+});
+
+describe("expert update threads in training", () => {
+  it("specs/tiny.peer trains to the same losses on 1 and 2 update threads", async () => {
+    const fs = await import("node:fs");
+    const path = await import("node:path");
+    const { checkSource } = await import("../../compiler/check/index.js");
+    const { buildModel, selectBackend, Trainer } = await import("../../runtime/index.js");
+    const file = path.resolve(import.meta.dirname, "../../specs/tiny.peer");
+    const ir = checkSource("specs/tiny.peer", fs.readFileSync(file, "utf8")).program.models[0]!;
+    const train = ir.train!;
+    const backend = await selectBackend("wasm");
+    const before = expertThreads();
+    const losses: number[][] = [];
+    const parallelBefore = parallelUpdateCount();
+    try {
+      for (const threads of [1, 2]) {
+        setExpertThreads(threads);
+        const lm = buildModel(ir, { seed: 3, backend: backend.name });
+        expect(lm.sparseTables.length).toBeGreaterThan(0);
+        let state = 99;
+        const data = {
+          next: () => {
+            const n = train.batch * ir.context;
+            const inputs = new Int32Array(n);
+            const targets = new Int32Array(n);
+            for (let i = 0; i < n; i++) {
+              state = (state * 1103515245 + 12345) >>> 0;
+              inputs[i] = state >>> 24;
+              targets[i] = (inputs[i]! * 7 + 3) & 255;
+            }
+            return { rows: train.batch, context: ir.context, inputs, targets };
+          },
+        };
+        const trainer = new Trainer(lm, { optimizer: train.optimizer, schedule: train.schedule, totalSteps: 100, microBatches: 1 }, data);
+        losses.push([0, 1, 2].map(() => trainer.step().loss));
+        lm.dispose();
+      }
+    } finally {
+      setExpertThreads(before);
+    }
+    expect(losses[1]).toEqual(losses[0]);
+    expect(losses[0]![2]).toBeLessThan(losses[0]![0]!);
+    expect(parallelUpdateCount()).toBeGreaterThan(parallelBefore);
+  });
+});

@@ -11,7 +11,7 @@ import { layerCostLine } from "../../compiler/emit/cost-comment.js";
 import { KINDS } from "../../kinds/index.js";
 import type { IRLayer } from "../../ir/types.js";
 import { asLayer, initExpr, partAttribute, type TorchEmitter, type TorchLayer, type TorchLayerContext, type TorchPart } from "./kind-types.js";
-import { pyFloat, pyIdentifier, pyString, pyValue } from "./python.js";
+import { pyFloat, pyIdentifiers, pyString, pyValue } from "./python.js";
 
 interface LayerClass {
   readonly name: string;
@@ -153,7 +153,7 @@ export function emitTorchModelFile({ model, cost, header }: TorchModelFileInput)
     }
     classOf.push(cls);
   }
-  const attrs = model.layers.map((l) => pyIdentifier(l.path));
+  const attrs = pyIdentifiers(model.layers.map((l) => l.path));
   const embed = model.layers.findIndex((l) => l.kind === "embed");
   const embedAttr = embed >= 0 ? attrs[embed]! : null;
   if (model.layers.some((l) => l.kind === "lm_head" && l.tied) && embedAttr === null) throw new Error(`${model.name}: a tied lm_head needs an embed layer`);

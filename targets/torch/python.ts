@@ -60,9 +60,31 @@ export function pyValue(value: unknown, indent = ""): string {
   return `{\n${entries.map(([k, v]) => `${inner}${pyString(k)}: ${pyValue(v, inner)}`).join(",\n")},\n${indent}}`;
 }
 
-/** A layer path ([a-z0-9_.]) as a Python identifier. */
+const PY_KEYWORDS = new Set(
+  "False None True and as assert async await break class continue def del elif else except finally for from global if import in is lambda nonlocal not or pass raise return try while with yield match case type".split(" "),
+);
+
+/** A layer path ([a-z0-9_.]) as a Python identifier (not a keyword, not starting with a digit). */
 export function pyIdentifier(path: string): string {
   if (!/^[a-z0-9_.]+$/.test(path)) throw new Error(`layer path is not [a-z0-9_.]: ${JSON.stringify(path)}`);
   const id = path.replace(/\./g, "__");
-  return /^[0-9]/.test(id) ? `l_${id}` : id;
+  return /^[0-9]/.test(id) || PY_KEYWORDS.has(id) ? `l_${id}` : id;
+}
+
+/** Distinct identifiers for distinct paths ("a.b" and "a__b" would collide): later ones get _2, _3, … */
+export function pyIdentifiers(paths: readonly string[]): string[] {
+  // Names the model class already has (torch.nn.Module's and peerc_runtime.LanguageModel's) stay free.
+  const used = new Set<string>(
+    ("ids ctx x training record_routing layer_list forward path train eval to cuda cpu float double half type apply " +
+      "parameters buffers modules children named_parameters named_buffers named_modules add_module register_buffer " +
+      "register_parameter state_dict load_state_dict zero_grad requires_grad_ share_memory get_parameter loss tables " +
+      "init_weights load_tensors export_tensors dense_parameters buffers_named param_count layer_modules").split(" "),
+  );
+  return paths.map((p) => {
+    const base = pyIdentifier(p);
+    let id = base;
+    for (let n = 2; used.has(id); n++) id = `${base}_${n}`;
+    used.add(id);
+    return id;
+  });
 }

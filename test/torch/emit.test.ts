@@ -100,3 +100,10 @@ train q {
     for (const n of ["embed.weight", "blocks.0.attention.wq", "blocks.1.peer.query.w", "blocks.1.peer.query.bn.running_var", "blocks.1.peer.keys.1", "blocks.1.peer.experts.u", "blocks.1.peer.experts.v", "norm.gain"]) expect(list).toContain(n);
   });
 });
+
+describe("torch identifiers", () => {
+  it("keeps layer attributes distinct, off Python keywords and off the model's own names", async () => {
+    const { pyIdentifiers } = await import("../../targets/torch/python.js");
+    expect(pyIdentifiers(["a.b", "a__b", "pass", "train", "0x", "norm"])).toEqual(["a__b", "a__b_2", "l_pass", "train_2", "l_0x", "norm"]);
+  });
+});

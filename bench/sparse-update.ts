@@ -10,8 +10,9 @@
  * after: ExpertTable as it is — ascending-row slots, deferred scale folded into
  *   the update, gradient rows zeroed while in cache.
  * bf16: the same with bf16 moments (stochastic rounding), when BF16=1.
+ * 2 threads: "after" with the update split over a worker (SharedArrayBuffer tables), when THREADS=1.
  *
- *   npx tsx bench/sparse-update.ts        (ROUNDS=n, default 4)
+ *   npx tsx bench/sparse-update.ts        (ROUNDS=n, default 4; BF16=1, THREADS=1 add sides)
  */
 import { ExpertTable } from "../runtime/experts/sparse-table.js";
 
@@ -78,8 +79,9 @@ class Before {
 const before = new Before();
 const after = new ExpertTable("u", ROWS, COLS, (t) => t.fill(0.01));
 const bf16 = process.env["BF16"] === "1" ? new ExpertTable("u16", ROWS, COLS, (t) => t.fill(0.01), { moments: "bf16" }) : null;
-type Side = "before" | "after" | "bf16";
-const sides: Side[] = bf16 === null ? ["before", "after"] : ["before", "after", "bf16"];
+const twoThreads = process.env["THREADS"] === "1" ? new ExpertTable("u2", ROWS, COLS, (t) => t.fill(0.01), { threads: 2 }) : null;
+type Side = "before" | "after" | "bf16" | "2 threads";
+const sides: Side[] = ["before", "after", ...(bf16 === null ? [] : (["bf16"] as const)), ...(twoThreads === null ? [] : (["2 threads"] as const))];
 let seed = 7;
 const random = (): number => {
   seed ^= seed << 13;
@@ -88,12 +90,12 @@ const random = (): number => {
   return (seed >>> 0) / 4294967296;
 };
 const ids = new Int32Array(IDS);
-const ms: Record<Side, number[]> = { before: [], after: [], bf16: [] };
+const ms: Record<Side, number[]> = { before: [], after: [], bf16: [], "2 threads": [] };
 let distinct = 0;
 for (let round = 0; round <= ROUNDS; round++) {
   for (let i = 0; i < IDS; i++) ids[i] = Math.floor(random() * ROWS);
   for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-    const table = side === "bf16" ? bf16! : after;
+    const table = side === "bf16" ? bf16! : side === "2 threads" ? twoThreads! : after;
     // Backward stand-in: reserve the slots and add a gradient into each (not timed).
     const offsets = side === "before" ? before.reserve(ids) : table.reserveGradRows(ids);
     const grad = side === "before" ? before.grad : table.gradients;
@@ -115,4 +117,5 @@ console.log(`one [${ROWS}, ${COLS}] table, ${distinct.toLocaleString("en-US")} d
 console.log(`| | ms per step, median (all) |\n|---|---|`);
 for (const side of sides) console.log(`| ${side} | ${median(ms[side]).toFixed(0)} (${ms[side].map((x) => x.toFixed(0)).join(", ")}) |`);
 console.log(`ratio before / after, per round: ${ms.before.map((b, i) => (b / ms.after[i]!).toFixed(2)).join(", ")}`);
+if (twoThreads !== null) console.log(`ratio 2 threads / 1 thread (after), per round: ${ms["2 threads"].map((b, i) => (b / ms.after[i]!).toFixed(2)).join(", ")}`);
 if (bf16 !== null) console.log(`ratio bf16 / after (fp32), per round: ${ms.bf16.map((b, i) => (b / ms.after[i]!).toFixed(2)).join(", ")}`);

@@ -27,7 +27,8 @@ import { costModel } from "../compiler/cost/index.js";
 import type { IRModel, PeerLayer, PkmLayer } from "../ir/types.js";
 import { createPeerDeviceLayer } from "../kinds/peer/device.js";
 import { createPkmDeviceLayer } from "../kinds/pkm/device.js";
-import { describeBackend, releaseBackend, selectBackend } from "../runtime/backend/select.js";
+import { describeBackend, selectBackend } from "../runtime/backend/select.js";
+import { shutdownWebGpu } from "../runtime/backend/webgpu.js";
 import { Rng } from "../runtime/data/rng.js";
 import type { ForwardContext } from "../runtime/layers/layer.js";
 import { mfu } from "../runtime/metrics/mfu.js";
@@ -180,4 +181,4 @@ if (small) {
   console.log(await lmRate("specs/peer-1m.peer (batch 8)", model("specs/peer-1m.peer", peer1m), 8, peak));
   console.log(await lmRate("paper-like d 1024 (N 1024², h 8, k 16, 4 blocks, context 512, batch 8)", model("paper.peer", paperLike(1024, 1024, 8, 16, 256, 512)), 8, peak));
 }
-releaseBackend();
+shutdownWebGpu();

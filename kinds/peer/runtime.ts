@@ -13,6 +13,8 @@ import { peerExperts, peerExpertsGathered } from "../../runtime/experts/expert-k
 import { QueryNet } from "../../runtime/experts/query-net.js";
 import { route } from "../../runtime/experts/router.js";
 import type { ExpertTable } from "../../runtime/experts/sparse-table.js";
+import { isDeviceBackend } from "../../runtime/backend/webgpu.js";
+import { createPeerDeviceLayer } from "./device.js";
 import type { KindRuntime } from "../../runtime/layers/kind.js";
 import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
 import { createExpertTables, requireTable, type ExpertLayerInit } from "../product-keys/runtime.js";
@@ -63,5 +65,6 @@ export function createPeerLayer(layer: PeerLayer, init: ExpertLayerInit): PeerRu
 export const peerRuntime: KindRuntime<PeerLayer> = {
   kind: "peer",
   weights: peerWeights,
-  create: (layer, _ctx, env) => createPeerLayer(layer, { rng: env.rng, dModel: layer.dModel }),
+  // On a device backend (webgpu, tensorflow) the device implementation keeps everything on the device (docs/gpu.md).
+  create: (layer, ctx, env) => (isDeviceBackend(ctx.backend) ? createPeerDeviceLayer : createPeerLayer)(layer, { rng: env.rng, dModel: layer.dModel }),
 };

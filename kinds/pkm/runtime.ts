@@ -9,6 +9,8 @@ import { pkmValues } from "../../runtime/experts/expert-kernels.js";
 import { QueryNet } from "../../runtime/experts/query-net.js";
 import { route } from "../../runtime/experts/router.js";
 import type { ExpertTable } from "../../runtime/experts/sparse-table.js";
+import { isDeviceBackend } from "../../runtime/backend/webgpu.js";
+import { createPkmDeviceLayer } from "./device.js";
 import type { KindRuntime } from "../../runtime/layers/kind.js";
 import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
 import { createExpertTables, requireTable, type ExpertLayerInit } from "../product-keys/runtime.js";
@@ -46,5 +48,6 @@ export function createPkmLayer(layer: PkmLayer, init: ExpertLayerInit): PkmRunti
 export const pkmRuntime: KindRuntime<PkmLayer> = {
   kind: "pkm",
   weights: pkmWeights,
-  create: (layer, _ctx, env) => createPkmLayer(layer, { rng: env.rng, dModel: layer.dModel }),
+  // On a device backend (webgpu, tensorflow) the device implementation keeps everything on the device (docs/gpu.md).
+  create: (layer, ctx, env) => (isDeviceBackend(ctx.backend) ? createPkmDeviceLayer : createPkmLayer)(layer, { rng: env.rng, dModel: layer.dModel }),
 };

@@ -67,7 +67,7 @@ export class DeviceTable {
       const variable = tf.variable(tf.tensor2d(values.subarray(start * cols, end * cols), [end - start, cols]), true);
       this.shards.push(variable);
       // Tables are never weight-decayed unless decay_all (the host ExpertTable's rule).
-      this.named.push({ name: count === 1 ? name : `${name}.shard${s}`, variable, noDecay: true });
+      this.named.push({ name: count === 1 ? name : `${name}.shard${s}`, variable, noDecay: true, lrGroup: "table" });
     }
   }
 

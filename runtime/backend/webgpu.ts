@@ -74,10 +74,16 @@ interface DeviceState {
   lastScope: string;
   errors: { message: string; scope: string }[];
   released: boolean;
+  destroyed: boolean;
 }
 
 let state: DeviceState | null = null;
 let shimInstalled = false;
+
+/** A device is open and tfjs's current backend is webgpu. */
+function active(): boolean {
+  return state !== null && !state.released && tf.getBackend() === "webgpu";
+}
 
 /** A software rasteriser/compute device rather than a GPU. */
 export function isSoftwareAdapter(info: { vendor?: string; architecture?: string; description?: string; device?: string }, fallback = false): boolean {
@@ -189,8 +195,11 @@ export async function initWebGpu(options: { readonly allowSoftware: boolean }): 
     removeNavigatorGpu();
     return { ok: false, why: `requestDevice failed: ${message(error)}` };
   }
-  const s: DeviceState = { device, adapter: facts, scope: "", lastScope: "", errors: [], released: false };
+  const s: DeviceState = { device, adapter: facts, scope: "", lastScope: "", errors: [], released: false, destroyed: false };
   state = s;
+  // A device still open when Node exits can abort the exit inside Dawn's/llvmpipe's threads
+  // ("The futex facility returned an unexpected error code"): destroy it first.
+  process.once("exit", () => abandon(s));
   // Dawn dispatches validation errors synchronously while the offending op is encoded
   // (measured: test/webgpu/backend.test.ts), so `scope` names the layer that issued it.
   device.addEventListener("uncapturederror", (event) => {
@@ -207,15 +216,29 @@ export async function initWebGpu(options: { readonly allowSoftware: boolean }): 
   try {
     ok = await tf.setBackend("webgpu");
   } catch (error) {
-    releaseWebGpu();
+    abandon(s);
     return { ok: false, why: `the webgpu backend failed to initialise: ${message(error)}` };
   }
   if (!ok) {
-    releaseWebGpu();
+    abandon(s);
     return { ok: false, why: "the webgpu backend failed to initialise" };
   }
   guardReads(tf.backend());
   return { ok: true, adapter: facts };
+}
+
+/** Drops a device whose backend failed to start. */
+function abandon(s: DeviceState): void {
+  if (s.destroyed) return;
+  s.destroyed = true;
+  s.released = true;
+  if (tf.findBackendFactory("webgpu") !== null) tf.removeBackend("webgpu");
+  try {
+    s.device.destroy();
+  } catch {
+    // Already lost.
+  }
+  removeNavigatorGpu();
 }
 
 function softwareReason(a: AdapterFacts): string {
@@ -238,13 +261,13 @@ function guardReads(backend: tf.KernelBackend): void {
 
 /** Facts of the open adapter, or null when webgpu is not in use. */
 export function webGpuAdapter(): AdapterFacts | null {
-  return state !== null && !state.released ? state.adapter : null;
+  return active() ? state!.adapter : null;
 }
 
 /** The device's limits (tfjs backend.device.limits), or null. */
 export function webGpuLimits(): { maxStorageBufferBindingSize: number; maxBufferSize: number } | null {
-  if (state === null || state.released) return null;
-  const l = state.device.limits;
+  if (!active()) return null;
+  const l = state!.device.limits;
   return { maxStorageBufferBindingSize: l.maxStorageBufferBindingSize ?? 0, maxBufferSize: l.maxBufferSize ?? 0 };
 }
 
@@ -264,7 +287,7 @@ export function throwIfDeviceError(): void {
 
 /** Runs `fn` labelled as layer `path`: device errors raised inside it name the layer and throw on exit. */
 export function inDeviceScope<T>(path: string, fn: () => T): T {
-  if (state === null || state.released) return fn();
+  if (state === null || !active()) return fn();
   throwIfDeviceError();
   const outer = state.scope;
   state.scope = path;
@@ -279,7 +302,7 @@ export function inDeviceScope<T>(path: string, fn: () => T): T {
 
 /** Labels the backward ops of a layer: identity on x whose gradient sets the scope label. */
 export function labelBackward<T extends tf.Tensor>(x: T, label: string): T {
-  if (state === null || state.released) return x;
+  if (state === null || !active()) return x;
   const s = state;
   const body = (input: tf.Tensor) => ({
     value: tf.clone(input),
@@ -295,31 +318,19 @@ export function labelBackward<T extends tf.Tensor>(x: T, label: string): T {
 
 /** Test hook: issues an invalid device call inside the current scope (a buffer both MAP_READ and STORAGE). */
 export function injectDeviceError(): void {
-  if (state === null || state.released) throw new Error("injectDeviceError: webgpu is not in use");
+  if (state === null || !active()) throw new Error("injectDeviceError: webgpu is not in use");
   const usage = (globalThis as unknown as { GPUBufferUsage: Record<string, number> }).GPUBufferUsage;
   state.device.createBuffer({ size: 4, usage: usage.MAP_READ! | usage.STORAGE! });
 }
 
 /**
- * Ends the webgpu session: backend disposed, device destroyed, navigator.gpu
- * removed, so the process can exit. Idempotent.
+ * Ends the webgpu session as far as the process is concerned: navigator.gpu is
+ * removed, after which Dawn lets Node exit (../shared/webgpu.md). The device
+ * and the tfjs backend stay: tensors that outlive a run (module caches, a test
+ * running several trainers in one process) stay readable, and a later
+ * initWebGpu reuses them. Idempotent.
  */
 export function releaseWebGpu(): void {
-  if (state === null || state.released) {
-    removeNavigatorGpu();
-    return;
-  }
-  state.released = true;
-  try {
-    if (tf.findBackendFactory("webgpu") !== null) tf.removeBackend("webgpu");
-  } catch {
-    // Disposing an already broken backend: nothing left to free.
-  }
-  try {
-    state.device.destroy();
-  } catch {
-    // A lost device cannot be destroyed twice.
-  }
   removeNavigatorGpu();
 }
 
@@ -336,4 +347,29 @@ export function storageBindingLimit(): number {
 export function describeAdapter(a: AdapterFacts): string {
   const mib = (n: number) => `${Math.floor(n / 2 ** 20).toLocaleString("en-US")} MiB`;
   return `${a.description}; vendor ${a.vendor}, architecture ${a.architecture}${a.software && a.architecture !== "software" ? " (software)" : ""}; maxStorageBufferBindingSize ${mib(a.maxStorageBufferBindingSize)}, maxBufferSize ${mib(a.maxBufferSize)}`;
+}
+
+/** True when host reads must be awaited (webgpu in Node: tfjs's dataSync needs OffscreenCanvas). */
+export function asyncReads(): boolean {
+  return tf.getBackend() === "webgpu";
+}
+
+/**
+ * Makes `tensors` readable synchronously: on webgpu each is read once with
+ * `await data()` (tfjs then keeps the host copy, so dataSync returns it);
+ * elsewhere nothing to do. For checkpoints and exports, never inside a step.
+ */
+export async function readableOnHost(tensors: readonly tf.Tensor[]): Promise<void> {
+  if (!asyncReads()) return;
+  for (const t of tensors) if (!t.isDisposed) await t.data();
+}
+
+/**
+ * Destroys the device and unregisters the backend (tests and benchmarks, at
+ * their very end): a process that dies with a device open can abort inside
+ * Dawn's threads. Tensors still on the device become unreadable.
+ */
+export function shutdownWebGpu(): void {
+  if (state !== null && !state.released) abandon(state);
+  removeNavigatorGpu();
 }

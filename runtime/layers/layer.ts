@@ -13,6 +13,8 @@ export interface NamedVariable {
   readonly variable: tf.Variable;
   /** Excluded from weight decay unless the spec says `decay_all` (norms, biases, embeddings). */
   readonly noDecay: boolean;
+  /** "table": an expert table held as a variable (device backends); AdamW gives it the tables' learning rate. */
+  readonly lrGroup?: "table";
 }
 
 /** Hyper-parameters of one sparse (lazy) AdamW step. */

@@ -51,7 +51,7 @@ export class AdamW {
     const { beta1, beta2, eps, weightDecay, decayAll } = this.config;
     const backend = wasmHeap();
     if (backend !== null && this.hostMode) this.applyHost(backend, grads, lr, t);
-    else this.applyOps(grads, lr, t);
+    else this.applyOps(grads, lr, t, tableLr);
     for (const table of this.tables) {
       table.step({ lr: tableLr, beta1, beta2, eps, weightDecay: decayAll ? weightDecay : 0, step: t });
     }
@@ -61,11 +61,13 @@ export class AdamW {
   hostMode = true;
 
   /** The dense update as tf ops, per variable (any backend). */
-  private applyOps(grads: ReadonlyMap<string, tf.Tensor>, lr: number, t: number): void {
+  private applyOps(grads: ReadonlyMap<string, tf.Tensor>, lr: number, t: number, tableLr = lr): void {
     const { beta1, beta2, eps, weightDecay, decayAll } = this.config;
     const correction1 = 1 - Math.pow(beta1, t);
     const correction2 = 1 - Math.pow(beta2, t);
-    for (const { name, variable, noDecay } of this.variables) {
+    for (const { name, variable, noDecay, lrGroup } of this.variables) {
+      // Expert tables held as variables (device backends) take the tables' rate.
+      const rate = lrGroup === "table" ? tableLr : lr;
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
       tf.tidy(() => {
@@ -74,7 +76,7 @@ export class AdamW {
         v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
         let update = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), eps));
         if (weightDecay > 0 && (decayAll || !noDecay)) update = tf.add(update, tf.mul(variable, weightDecay));
-        variable.assign(tf.sub(variable, tf.mul(update, lr)));
+        variable.assign(tf.sub(variable, tf.mul(update, rate)));
       });
     }
   }

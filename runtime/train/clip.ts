@@ -42,6 +42,20 @@ function squaredSum(x: Float32Array): number {
   return s0 + s1 + s2 + s3;
 }
 
+/** Σ‖g‖² of dense gradients as one device scalar (null when there are none): read it however the backend allows. */
+export function gradSquaredSum(grads: Iterable<tf.Tensor>): tf.Scalar | null {
+  const list = [...grads];
+  if (list.length === 0) return null;
+  return tf.tidy(() => tf.addN(list.map((g) => tf.sum(tf.square(g)))) as tf.Scalar);
+}
+
+/** Σ of the sparse tables' squared gradient norms (host-side tables). */
+export function tableGradSquaredSum(tables: readonly SparseTable[]): number {
+  let sparse = 0;
+  for (const t of tables) sparse += t.gradSquaredNorm();
+  return sparse;
+}
+
 /** The factor that brings `norm` down to `maxNorm` (1 when already within, or when clipping is off). */
 export function clipFactor(norm: number, maxNorm: number | null): number {
   if (maxNorm === null || !(norm > maxNorm)) return 1;

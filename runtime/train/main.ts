@@ -18,7 +18,8 @@ import * as tf from "@tensorflow/tfjs";
 import { UsageError, UserError } from "../../diagnostics/errors.js";
 import { visible } from "../../diagnostics/source.js";
 import type { ModelArchitecture } from "../../ir/types.js";
-import { describeBackend, selectBackend } from "../backend/select.js";
+import { describeBackend, releaseBackend, selectBackend } from "../backend/select.js";
+import { asyncReads, readableOnHost } from "../backend/webgpu.js";
 import { saveCheckpoint } from "../checkpoint/index.js";
 import { BatchSampler, DataError, decodedByteLength, openDataset, sequentialBatches, type Dataset } from "../data/index.js";
 import {
@@ -107,6 +108,8 @@ export async function trainMain(argv: readonly string[], target: TrainTarget, io
     return 70;
   } finally {
     for (const d of datasets) d.close();
+    // Dawn keeps the process alive until its device is gone.
+    releaseBackend();
   }
 }
 
@@ -144,18 +147,19 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
   const checkpoints = checkpointer(options.out, ir, run);
   try {
     while (trainer.stepCount < totalSteps) {
-      const stats = stepOrExplain(trainer, checkpoints.last, settings.checkpointEvery);
+      const stats = await stepOrExplain(trainer, checkpoints.last, settings.checkpointEvery);
       run.tokensSeen += stats.tokens;
       const last = stats.step === totalSteps;
       logStep(log, stats, run.tokensSeen, target, stats.step % settings.logEvery === 0 || last);
-      if (stats.step % settings.evalEvery === 0 || last) evaluate(stats.step, run.tokensSeen);
-      if (stats.step % settings.checkpointEvery === 0 || last) checkpoints.save(stats.step);
+      if (stats.step % settings.evalEvery === 0 || last) await evaluate(stats.step, run.tokensSeen);
+      if (stats.step % settings.checkpointEvery === 0 || last) await checkpoints.save(stats.step);
     }
   } finally {
     log.close(`${ir.name} loss`);
   }
 
   if (options.export) {
+    await readableOnHost([...model.variables.map((v) => v.variable), ...model.buffers().map((b) => b.tensor)]);
     const exported = exportModel(options.export, model, ir);
     io.out(`exported ${exported.tensors} tensors (${exported.values.toLocaleString("en-US")} values) to ${exported.weightsFile}, the architecture to ${exported.architectureFile}`);
   }
@@ -353,13 +357,13 @@ function evaluator(
   valSource: { source: Dataset["source"]; split: Dataset["val"] },
   ds: Dataset,
   log: RunLog,
-): (step: number, tokensSeen: number) => void {
+): (step: number, tokensSeen: number) => Promise<void> {
   const kindOf = new Map(target.ir.layers.map((l) => [l.path, l.kind] as const));
-  return (step, tokensSeen) => {
+  return async (step, tokensSeen) => {
     const routing = new RoutingStats();
     const batches = [...sequentialBatches(valSource.source, valSource.split, s.context, s.microBatch, options.evalBatches)];
     if (batches.length === 0) return;
-    const { crossEntropy, tokens } = trainer.evaluate(batches, routing.recorder);
+    const { crossEntropy, tokens } = asyncReads() ? await trainer.evaluateAsync(batches, routing.recorder) : trainer.evaluate(batches, routing.recorder);
     const bytes = batches.reduce((n, b) => n + decodedByteLength(ds.tokenizer, b.targets), 0);
     const bpb = bitsPerByte(crossEntropy, tokens, bytes);
     log.val.push({ step, loss: crossEntropy });
@@ -378,12 +382,14 @@ export function usageText(u: UsageSummary, kind: string | undefined): string {
 }
 
 /** Atomic checkpoints of the run; `last` is the newest good one (a resumed run starts with the one it resumed from). */
-function checkpointer(out: string, ir: ModelArchitecture, run: Run): { save(step: number): void; readonly last: { step: number; path: string } | null } {
+function checkpointer(out: string, ir: ModelArchitecture, run: Run): { save(step: number): Promise<void>; readonly last: { step: number; path: string } | null } {
   const state = { last: run.resumedFrom };
   const { trainer } = run;
   const { optimizer: settings, schedule, totalSteps } = trainer.config;
   return {
-    save(step) {
+    async save(step) {
+      // webgpu reads only asynchronously: fetch every tensor first, then the writer's reads hit the host copies.
+      await readableOnHost([...trainer.model.variables.map((v) => v.variable), ...trainer.model.buffers().map((b) => b.tensor), ...trainer.optimizer.state().map((s) => s.tensor)]);
       const folder = saveCheckpoint(out, {
         weights: modelWeights(trainer.model),
         optimizer: [...optimizerMoments(trainer.optimizer), ...tableStates(trainer.model)],
@@ -406,9 +412,9 @@ function checkpointer(out: string, ir: ModelArchitecture, run: Run): { save(step
 }
 
 /** One optimizer step; a divergence says what is true of this run's checkpoints. */
-function stepOrExplain(trainer: Trainer, last: { step: number; path: string } | null, checkpointEvery: number) {
+async function stepOrExplain(trainer: Trainer, last: { step: number; path: string } | null, checkpointEvery: number) {
   try {
-    return trainer.step();
+    return asyncReads() ? await trainer.stepAsync() : trainer.step();
   } catch (error) {
     if (!(error instanceof TrainingDivergedError)) throw error;
     const kept =
@@ -445,6 +451,8 @@ function lineStream(io: TrainIO): NodeJS.WritableStream {
 let peak: number | null = null;
 /** Peak matmul FLOP/s of this backend, measured once and cached on disk by runtime/metrics. */
 function peakFlops(): number {
+  // The probe times matmuls through dataSync, which webgpu cannot do: no MFU there (docs/gpu.md).
+  if (asyncReads()) return Number.NaN;
   // A quick probe every run (3 timed 512² matmuls, ~20 ms) that can only raise the cached peak.
   if (peak === null) peak = cachedPeak(tf as unknown as MatmulTf, { refresh: true, trials: 3 });
   return peak;

@@ -10,7 +10,7 @@ import type { IROptimizer, IRSchedule } from "../../ir/types.js";
 import type { RoutingRecord } from "../layers/layer.js";
 import { crossEntropyLoss, type LanguageModel } from "../model/model.js";
 import { AdamW } from "./adamw.js";
-import { clipFactor, globalGradNorm, scaleGradients } from "./clip.js";
+import { clipFactor, gradSquaredSum, scaleGradients, tableGradSquaredSum } from "./clip.js";
 import { TrainingDivergedError } from "./errors.js";
 import { learningRate } from "./schedule.js";
 
@@ -49,6 +49,45 @@ export interface StepStats {
   readonly seconds: number;
 }
 
+type Accumulated = { grads: Map<string, tf.Tensor>; loss: number; crossEntropy: number; auxLoss: number; tokens: number; lastIds: tf.Tensor2D };
+
+/**
+ * A computation that yields every scalar tensor it reads on the host and gets
+ * its value back: one body for the synchronous driver (dataSync: wasm, cpu,
+ * tensorflow) and the asynchronous one (await data(): webgpu).
+ */
+type Reads<T> = Generator<tf.Tensor, T, number>;
+
+function readSync<T>(computation: Reads<T>): T {
+  let next = computation.next(0);
+  while (!next.done) {
+    let value: number;
+    try {
+      value = next.value.dataSync()[0]!;
+    } catch (error) {
+      next = computation.throw(error);
+      continue;
+    }
+    next = computation.next(value);
+  }
+  return next.value;
+}
+
+async function readAsync<T>(computation: Reads<T>): Promise<T> {
+  let next = computation.next(0);
+  while (!next.done) {
+    let value: number;
+    try {
+      value = (await next.value.data())[0]!;
+    } catch (error) {
+      next = computation.throw(error);
+      continue;
+    }
+    next = computation.next(value);
+  }
+  return next.value;
+}
+
 export class Trainer {
   readonly optimizer: AdamW;
   private readonly nameOf = new Map<string, string>();
@@ -81,7 +120,12 @@ export class Trainer {
    * (by NamedVariable.name; the caller disposes them). Sparse tables accumulate
    * their own row gradients. Throws TrainingDivergedError on a non-finite loss.
    */
-  accumulateGradients(): { grads: Map<string, tf.Tensor>; loss: number; crossEntropy: number; auxLoss: number; tokens: number; lastIds: tf.Tensor2D } {
+  accumulateGradients(): Accumulated {
+    return readSync(this.accumulateReads());
+  }
+
+  /** accumulateGradients as a computation that yields each scalar it reads (see Reads). */
+  private *accumulateReads(): Reads<Accumulated> {
     const stepNumber = this.optimizer.step + 1;
     const n = this.config.microBatches;
     const grads = new Map<string, tf.Tensor>();
@@ -106,10 +150,10 @@ export class Trainer {
           return r.loss;
         }, varList);
         targets.dispose();
-        const value = result.value.dataSync()[0]!;
         const kept = parts as { ce: tf.Scalar; aux: tf.Scalar | null } | null;
-        const ceValue = kept ? kept.ce.dataSync()[0]! : value;
-        const auxValue = kept?.aux ? kept.aux.dataSync()[0]! : 0;
+        const value: number = yield result.value;
+        const ceValue: number = kept ? yield kept.ce : value;
+        const auxValue: number = kept?.aux ? yield kept.aux : 0;
         kept?.ce.dispose();
         kept?.aux?.dispose();
         result.value.dispose();
@@ -138,13 +182,34 @@ export class Trainer {
   }
 
   step(): StepStats {
+    return readSync(this.stepReads());
+  }
+
+  /**
+   * step() for backends that can only read asynchronously (webgpu in Node,
+   * whose dataSync needs OffscreenCanvas): the same computation, each host read
+   * awaited. Reads per step: loss, cross entropy (and aux loss) per micro-batch,
+   * and the gradient norm.
+   */
+  stepAsync(): Promise<StepStats> {
+    return readAsync(this.stepReads());
+  }
+
+  private *stepReads(): Reads<StepStats> {
     const started = performance.now();
     const { lr, tableLr } = this.currentLearningRates();
     const stepNumber = this.optimizer.step + 1;
     const tables = this.model.sparseTables;
-    const { grads, loss, crossEntropy, auxLoss, tokens, lastIds } = this.accumulateGradients();
+    const { grads, loss, crossEntropy, auxLoss, tokens, lastIds } = yield* this.accumulateReads();
     try {
-      const gradNorm = globalGradNorm(grads.values(), tables);
+      const dense = gradSquaredSum(grads.values());
+      let denseValue = 0;
+      try {
+        denseValue = dense === null ? 0 : yield dense;
+      } finally {
+        dense?.dispose();
+      }
+      const gradNorm = Math.sqrt(denseValue + tableGradSquaredSum(tables));
       if (!Number.isFinite(gradNorm)) throw this.diverged(stepNumber, lastIds, `gradient norm is ${gradNorm}`);
       scaleGradients(grads, tables, clipFactor(gradNorm, this.config.optimizer.clip));
       this.optimizer.apply(grads, lr, tableLr);
@@ -160,15 +225,30 @@ export class Trainer {
 
   /** Mean cross entropy (nats/token) over the given batches, in eval mode; `recordRouting` sees every routing decision. */
   evaluate(batches: Iterable<TrainBatch>, recordRouting?: (record: RoutingRecord) => void): { crossEntropy: number; tokens: number } {
+    return readSync(this.evaluateReads(batches, recordRouting));
+  }
+
+  /** evaluate() with awaited reads (see stepAsync). */
+  evaluateAsync(batches: Iterable<TrainBatch>, recordRouting?: (record: RoutingRecord) => void): Promise<{ crossEntropy: number; tokens: number }> {
+    return readAsync(this.evaluateReads(batches, recordRouting));
+  }
+
+  private *evaluateReads(batches: Iterable<TrainBatch>, recordRouting?: (record: RoutingRecord) => void): Reads<{ crossEntropy: number; tokens: number }> {
     let sum = 0;
     let tokens = 0;
     for (const batch of batches) {
       const n = batch.rows * batch.context;
-      const value = tf.tidy(() => {
+      const loss = tf.tidy(() => {
         const ids = tf.tensor2d(batch.inputs, [batch.rows, batch.context], "int32");
         const { logits } = this.model.forward(ids, "eval", recordRouting);
-        return crossEntropyLoss(logits, tf.tensor1d(batch.targets, "int32")).dataSync()[0]!;
+        return crossEntropyLoss(logits, tf.tensor1d(batch.targets, "int32"));
       });
+      let value: number;
+      try {
+        value = yield loss;
+      } finally {
+        loss.dispose();
+      }
       sum += value * n;
       tokens += n;
     }

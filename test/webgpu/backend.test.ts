@@ -1,12 +1,12 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, describe, expect, it } from "vitest";
 import { UserError } from "../../diagnostics/errors.js";
-import { describeBackend, releaseBackend, selectBackend } from "../../runtime/backend/select.js";
-import { DeviceError, inDeviceScope, injectDeviceError, webGpuAdapter } from "../../runtime/backend/webgpu.js";
+import { describeBackend, selectBackend } from "../../runtime/backend/select.js";
+import { DeviceError, inDeviceScope, injectDeviceError, webGpuAdapter, shutdownWebGpu } from "../../runtime/backend/webgpu.js";
 import { noAdapter, skipNote } from "./adapter.js";
 
 describe.skipIf(noAdapter !== null)(`webgpu backend selection and device errors${skipNote}`, () => {
-  afterAll(() => releaseBackend());
+  afterAll(() => shutdownWebGpu());
 
   it("auto never picks a software adapter, and says why webgpu was not used", async () => {
     const report = await selectBackend("auto");

@@ -12,8 +12,8 @@ import { createPeerLayer } from "../../kinds/peer/runtime.js";
 import { createPkmDeviceLayer } from "../../kinds/pkm/device.js";
 import { createPkmLayer } from "../../kinds/pkm/runtime.js";
 import { deviceTopk, DeviceTable } from "../../kinds/product-keys/device.js";
-import { releaseBackend, selectBackend } from "../../runtime/backend/select.js";
-import { webGpuAdapter } from "../../runtime/backend/webgpu.js";
+import { selectBackend } from "../../runtime/backend/select.js";
+import { webGpuAdapter, shutdownWebGpu } from "../../runtime/backend/webgpu.js";
 import { Rng } from "../../runtime/data/rng.js";
 import { productKeyTopk } from "../../runtime/experts/product-keys.js";
 import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
@@ -57,7 +57,7 @@ describe.skipIf(noAdapter !== null)(`PEER/PKM device layers on webgpu vs the hos
   beforeAll(async () => {
     await selectBackend("webgpu");
   });
-  afterAll(() => releaseBackend());
+  afterAll(() => shutdownWebGpu());
 
   for (const [name, layer] of [["PEER", PEER], ["PKM (per-head keys)", PKM]] as const) {
     it(`${name}: same output and gradients as the host layer with the same seed`, async () => {

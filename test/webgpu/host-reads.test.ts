@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../compiler/check/index.js";
 import type { PeerLayer } from "../../ir/types.js";
 import { createPeerDeviceLayer, type PeerDeviceLayer } from "../../kinds/peer/device.js";
-import { releaseBackend, selectBackend } from "../../runtime/backend/select.js";
+import { selectBackend } from "../../runtime/backend/select.js";
+import { shutdownWebGpu } from "../../runtime/backend/webgpu.js";
 import { Rng } from "../../runtime/data/rng.js";
 import { registerLayerFactory } from "../../runtime/model/factories.js";
 import { streamSeed } from "../../runtime/model/init.js";
@@ -56,7 +57,7 @@ describe.skipIf(noAdapter !== null)(`host reads per training step on webgpu${ski
       return createPeerDeviceLayer(layer, { rng: () => rng.nextFloat(), dModel: layer.dModel });
     });
   });
-  afterAll(() => releaseBackend());
+  afterAll(() => shutdownWebGpu());
 
   const results: { layers: number; sqrtN: number; counts: Counts }[] = [];
   for (const [layers, sqrtN] of [[1, 16], [3, 16], [1, 32]] as const) {

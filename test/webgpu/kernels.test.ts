@@ -9,7 +9,8 @@ import type { Activation } from "../../ir/types.js";
 import { fusedPeerExperts, kernelTopkIds } from "../../kinds/peer/device-kernels.js";
 import { peerExpertMath } from "../../kinds/peer/device.js";
 import { peerKernels, topkKernel } from "../../kinds/peer/wgsl.js";
-import { releaseBackend, selectBackend } from "../../runtime/backend/select.js";
+import { selectBackend } from "../../runtime/backend/select.js";
+import { shutdownWebGpu } from "../../runtime/backend/webgpu.js";
 import { Rng } from "../../runtime/data/rng.js";
 import { productKeyTopk } from "../../runtime/experts/product-keys.js";
 import { noAdapter, skipNote } from "./adapter.js";
@@ -39,7 +40,7 @@ describe.skipIf(noAdapter !== null)(`WGSL kernels on webgpu vs the reference${sk
   beforeAll(async () => {
     await selectBackend("webgpu");
   });
-  afterAll(() => releaseBackend());
+  afterAll(() => shutdownWebGpu());
 
   for (const [subKeys, subTopk, topk] of [[16, 4, 4], [32, 8, 16], [8, 3, 9]] as const) {
     it(`product-key top-k kernel = host search (√N ${subKeys}, k' ${subTopk}, k ${topk})`, async () => {

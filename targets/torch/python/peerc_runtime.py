@@ -555,9 +555,12 @@ class BatchSampler:
             self.rng = Rng.from_seed(start)
             self.drawn = 0
 
-    def next(self):
+    def next(self, rows=None):
+        """The next batch; `rows` (a slice) reads only those rows: every rank draws all offsets, reads its own."""
         offsets = self.split[1] - self.context
         starts = [self.split[0] + self.rng.next_int(offsets) for _ in range(self.batch)]
+        if rows is not None:
+            starts = starts[rows]
         windows = torch.stack([self.data.tokens[s:s + self.context + 1] for s in starts])
         self.drawn += 1
         return windows[:, :-1].contiguous(), windows[:, 1:].contiguous()
@@ -1255,8 +1258,7 @@ def _train(o, spec, train, data_path, here, architecture, out):
                 p.grad = None
             loss_sum = torch.zeros(3, dtype=torch.float64)
             for _ in range(n_micro):
-                inputs, targets = sampler.next()
-                inputs, targets = inputs[rank * per_rank:(rank + 1) * per_rank], targets[rank * per_rank:(rank + 1) * per_rank]
+                inputs, targets = sampler.next(slice(rank * per_rank, (rank + 1) * per_rank))
                 logits, ctx = forward(inputs.to(device), True)
                 ce = cross_entropy(logits, targets.reshape(-1).to(device))
                 aux = sum(ctx.aux) if ctx.aux else None

@@ -48,13 +48,18 @@ export interface EmittedFlops {
  */
 export function emittedCostLine(cost: LayerCost, flops: EmittedFlops | undefined): string {
   if (!flops) return layerCostLine(cost);
-  const terms = [...cost.terms.filter((t) => !flops.folded.includes(t.name)), ...flops.extra];
-  const matrix = terms.reduce((a, t) => a + t.matrix, 0);
-  const elementwise = terms.reduce((a, t) => a + t.elementwise, 0);
+  const { matrix, elementwise } = emittedForward(cost, flops);
   const model = cost.forward.matrix + cost.forward.elementwise;
   const parts = [`params ${groupThousands(cost.params)}`];
   if (cost.activeParams !== cost.params) parts.push(`active ${groupThousands(cost.activeParams)}`);
   if (cost.sharedParams > 0n) parts.push(`shares ${groupThousands(cost.sharedParams)}`);
   parts.push(`forward ${flopsText(matrix + elementwise)}/token as emitted (matrix ${flopsText(matrix)}, elementwise ${flopsText(elementwise)}; cost model ${flopsText(model)}: ${flops.note})`);
   return parts.join(" · ");
+}
+
+/** Forward FLOPs per token of the emitted code for one layer: the cost model's terms with `flops` applied. */
+export function emittedForward(cost: LayerCost, flops: EmittedFlops | undefined): { matrix: number; elementwise: number } {
+  if (!flops) return cost.forward;
+  const terms = [...cost.terms.filter((t) => !flops.folded.includes(t.name)), ...flops.extra];
+  return { matrix: terms.reduce((a, t) => a + t.matrix, 0), elementwise: terms.reduce((a, t) => a + t.elementwise, 0) };
 }

@@ -15,7 +15,7 @@ import { tsHeader } from "./header.js";
 import { NameScope } from "./names.js";
 import { commentText, tsString, tsValue, tsValuePretty } from "./strings.js";
 import { architectureOf } from "./architecture.js";
-import { emittedCostLine, flopsText } from "./cost-comment.js";
+import { emittedCostLine, emittedForward, flopsText } from "./cost-comment.js";
 import { modelWeights, WeightTypes } from "./weight-tree.js";
 import { layerCall, layerFunctions, type LayerFunction } from "./layer-functions.js";
 import { access } from "./code.js";
@@ -108,11 +108,15 @@ export function createModel(options: BuildOptions): LanguageModel {
   return emittedModel<Weights>(ARCHITECTURE, options, WEIGHT_COUNT, forward);
 }`;
 
-function blockCostLine(ctx: EmitContext, layers: readonly IRLayer[]): string {
+/** The block's forward FLOPs per token as its code runs them (each layer's emitted figure). */
+function blockCostLine(ctx: EmitContext, layers: readonly IRLayer[], fns: readonly LayerFunction[]): string {
   let fwd = 0;
   for (const l of layers) {
     const c = costOf(ctx, l.path);
-    if (c) fwd += c.forward.matrix + c.forward.elementwise;
+    if (c) {
+      const f = emittedForward(c, fns[l.index]?.emission.flops);
+      fwd += f.matrix + f.elementwise;
+    }
   }
   return `forward ${flopsText(fwd)}/token`;
 }
@@ -130,7 +134,7 @@ export function emitModelFile(ctx: EmitContext): string {
   for (const block of blocks) {
     functions.push([
       `/** One block of ${commentText(block.prefix)}, called for ${block.indices.length === 1 ? "index" : "indices"} ${block.indices.join(", ")}: ${block.summary}`,
-      ` *  ${blockCostLine(ctx, block.layers)} each`,
+      ` *  ${blockCostLine(ctx, block.layers, fns.byLayer)} each`,
       " */",
       block.text,
     ].join("\n"));

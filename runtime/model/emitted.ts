@@ -10,6 +10,7 @@ import type { ModelArchitecture } from "../../ir/types.js";
 import { productKeyTopk, type ProductKeyHits } from "../experts/product-keys.js";
 import { readHost } from "../experts/host-tensor.js";
 import { BN_MOMENTUM, NORM_EPS } from "../experts/query-net.js";
+import { isDeviceBackend } from "../backend/webgpu.js";
 import type { ExpertTable } from "../experts/sparse-table.js";
 import type { ForwardContext } from "../layers/layer.js";
 import { buildModel, crossEntropyLoss, type BuildOptions, type ForwardMode, type ForwardResult, type LanguageModel } from "./model.js";
@@ -73,6 +74,9 @@ export function emittedModel<W>(
   forward: (w: W, ids: tf.Tensor1D, ctx: ForwardContext) => tf.Tensor2D,
 ): LanguageModel {
   const model = buildModel(architecture, options);
+  // On a device backend PEER/PKM are their device implementations (tables as variables, kinds/*/device.ts):
+  // the generic forward runs them; the emitted forward is written against the host tables.
+  if (isDeviceBackend(options.backend) && architecture.layers.some((l) => l.kind === "peer" || l.kind === "pkm")) return model;
   const w = weightTree(model, weightCount) as W;
   const run = (ids: tf.Tensor2D, mode: ForwardMode, recordRouting: ForwardContext["recordRouting"]): ForwardResult => {
     if (ids.dtype !== "int32" || ids.rank !== 2) throw new Error(`forward expects int32 ids [batch, seqLen], got ${ids.dtype} [${ids.shape}]`);

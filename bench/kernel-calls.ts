@@ -15,7 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import { checkSource } from "../compiler/check/index.js";
 import { buildModel, selectBackend, Trainer } from "../runtime/index.js";
 import { builtinCorpus } from "../runtime/data/index.js";
-import { clipFactor, globalGradNorm, scaleGradients } from "../runtime/train/clip.js";
+import { clipFactor, gradSquaredSum, scaleGradients, tableGradSquaredSum } from "../runtime/train/clip.js";
 
 const repo = path.resolve(import.meta.dirname, "..");
 const spec = process.env["SPEC"] ?? "specs/tiny.peer";
@@ -62,7 +62,10 @@ const whole = { count: wholeProfile.kernels.length, top: byKernel(wholeProfile.k
 const { grads, lastIds } = trainer.accumulateGradients();
 const tables = lm.sparseTables;
 const optimizerProfile = await tf.profile(() => {
-  const norm = globalGradNorm(grads.values(), tables);
+  // As Trainer.step does it.
+  const dense = gradSquaredSum(grads.values());
+  const norm = Math.sqrt((dense === null ? 0 : dense.dataSync()[0]!) + tableGradSquaredSum(tables));
+  dense?.dispose();
   scaleGradients(grads, tables, clipFactor(norm, train.optimizer.clip));
   const { lr, tableLr } = trainer.currentLearningRates();
   trainer.optimizer.apply(grads, lr, tableLr);

@@ -42,10 +42,19 @@ function squaredSum(x: Float32Array): number {
   return s0 + s1 + s2 + s3;
 }
 
-/** Σ‖g‖² of dense gradients as one device scalar (null when there are none): read it however the backend allows. */
+/**
+ * Σ‖g‖² of dense gradients as one device scalar (null when there are none): read it however the backend allows.
+ * On wasm the sum is a host pass over the heap buffers (no kernel calls), wrapped in a new scalar.
+ */
 export function gradSquaredSum(grads: Iterable<tf.Tensor>): tf.Scalar | null {
   const list = [...grads];
   if (list.length === 0) return null;
+  const backend = wasmHeap();
+  if (backend !== null && list.every((g) => g.dtype === "float32")) {
+    let sum = 0;
+    for (const g of list) sum += squaredSum(heapView(backend, g));
+    return tf.scalar(sum);
+  }
   return tf.tidy(() => tf.addN(list.map((g) => tf.sum(tf.square(g)))) as tf.Scalar);
 }
 

@@ -32,7 +32,7 @@ export async function compileCommand(io: CliIO, file: string, options: CompileOp
 
   const outDir = path.resolve(io.cwd, options.outDir);
   const target = options.target ?? "ts";
-  if (target !== "ts" && target !== "torch") throw new UsageError(`--target must be ts or torch, got ${JSON.stringify(target)}`);
+  if (target !== "ts" && target !== "tfjs" && target !== "torch") throw new UsageError(`--target must be ts (alias tfjs) or torch, got ${JSON.stringify(target)}`);
   if (target === "torch") {
     const torchFiles = emitTorchModelTrainer(model, { specFile: path.resolve(io.cwd, file), outDir });
     writeTrainer(outDir, torchFiles);

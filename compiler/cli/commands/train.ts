@@ -32,7 +32,7 @@ export async function trainCommand(io: CliIO, file: string, options: TrainOption
   if (note) io.stderr(`note: ${note}\n`);
 
   const specFile = path.resolve(io.cwd, file);
-  if (options.target !== undefined && options.target !== "ts" && options.target !== "torch") throw new UsageError(`--target must be ts or torch, got ${JSON.stringify(options.target)}`);
+  if (options.target !== undefined && !["ts", "tfjs", "torch"].includes(options.target)) throw new UsageError(`--target must be ts (alias tfjs) or torch, got ${JSON.stringify(options.target)}`);
   if (options.target === "torch") return trainTorch(io, model, specFile, options.trainerArgs);
   const dir = cacheDir(specFile, model, PEERC_VERSION, io.env);
   const files = emitModelTrainer(model, { specFile, outDir: dir });

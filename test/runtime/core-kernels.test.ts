@@ -175,7 +175,8 @@ describe("backend selection", () => {
   it("auto says why the native backends were not used and runs on wasm", async () => {
     const report = await selectBackend("auto");
     expect(report.choice).toBe("wasm");
-    expect(report.reasons.map((r) => r.backend)).toEqual(["node-gpu", "node"]);
+    // webgpu is tried between them and used only on a hardware adapter (test/webgpu/backend.test.ts).
+    expect(report.reasons.map((r) => r.backend)).toEqual(["node-gpu", "webgpu", "node"]);
     expect(report.reasons[0]!.why).toMatch(/not installed/);
     expect(describeBackend(report)).toMatch(/^backend: wasm .*not used: node-gpu: not installed/);
   });

@@ -53,6 +53,22 @@ model rope {
   norm rms
   lm_head tied
 }`,
+  nested: `
+model nested {
+  vocab 64
+  context 16
+  embed tokens(dim: 32)
+  positions rope
+  repeat 2 {
+    residual {
+      norm rms
+      residual { norm rms; attention(heads: 2, head_dim: 16, causal) }
+      ffw(hidden: 64, act: gelu)
+    }
+  }
+  norm rms
+  lm_head tied
+}`,
   moe: `
 model moe {
   vocab 64

@@ -50,7 +50,7 @@ export class AdamW {
     const t = ++this.step;
     const { beta1, beta2, eps, weightDecay, decayAll } = this.config;
     const backend = wasmHeap();
-    if (backend !== null && this.hostMode) this.applyHost(backend, grads, lr, t);
+    if (backend !== null && this.hostMode) this.applyHost(backend, grads, lr, t, tableLr);
     else this.applyOps(grads, lr, t, tableLr);
     for (const table of this.tables) {
       table.step({ lr: tableLr, beta1, beta2, eps, weightDecay: decayAll ? weightDecay : 0, step: t });
@@ -89,7 +89,7 @@ export class AdamW {
    * in-place parameter write would leave that cache stale). All allocations
    * happen before any heap view is taken (heap growth detaches views).
    */
-  private applyHost(backend: WasmHeapBackend, grads: ReadonlyMap<string, tf.Tensor>, lr: number, t: number): void {
+  private applyHost(backend: WasmHeapBackend, grads: ReadonlyMap<string, tf.Tensor>, lr: number, t: number, tableLr: number): void {
     const { beta1, beta2, eps, weightDecay, decayAll } = this.config;
     for (const { name } of this.variables) {
       exclusive(backend, this.m.get(name)!);
@@ -100,7 +100,8 @@ export class AdamW {
     const a2 = 1 - beta2;
     const inv1 = 1 / (1 - Math.pow(beta1, t));
     const inv2 = 1 / (1 - Math.pow(beta2, t));
-    this.variables.forEach(({ name, variable, noDecay }, k) => {
+    this.variables.forEach(({ name, variable, noDecay, lrGroup }, k) => {
+      const rate = lrGroup === "table" ? tableLr : lr;
       const grad = grads.get(name);
       const p = heapView(backend, variable);
       const out = backend.typedArrayFromHeap(outputs[k]!) as Float32Array;
@@ -116,7 +117,7 @@ export class AdamW {
         m[i] = mi;
         v[i] = vi;
         const pi = p[i];
-        out[i] = pi - lr * ((mi * inv1) / (Math.sqrt(vi * inv2) + eps) + wd * pi);
+        out[i] = pi - rate * ((mi * inv1) / (Math.sqrt(vi * inv2) + eps) + wd * pi);
       }
     });
     this.variables.forEach(({ variable }, k) => {

@@ -247,11 +247,23 @@ export class ExpertTable implements SparseTable {
   state(): { readonly name: string; readonly data: Float32Array; readonly shape: readonly number[] }[] {
     const shape = [this.rows, this.cols];
     // bf16 moments are saved as their float32 values, so checkpoints do not depend on the precision.
-    const asF32 = (x: Float32Array | Uint16Array): Float32Array => (x instanceof Float32Array ? x : Float32Array.from(x, fromBf16));
+    // Decoded on first read of `data` only (a resume reads just the names; bf16 moments are GiBs at 1024²).
+    const moment = (name: string, x: Float32Array | Uint16Array) => {
+      if (x instanceof Float32Array) return { name, data: x, shape };
+      let decoded: Float32Array | null = null;
+      return {
+        name,
+        shape,
+        get data(): Float32Array {
+          decoded ??= Float32Array.from(x, fromBf16);
+          return decoded;
+        },
+      };
+    };
     return [
       { name: this.name, data: this.table, shape },
-      { name: `${this.name}.adam_m`, data: asF32(this.m), shape },
-      { name: `${this.name}.adam_v`, data: asF32(this.v), shape },
+      moment(`${this.name}.adam_m`, this.m),
+      moment(`${this.name}.adam_v`, this.v),
       // float32 holds step numbers exactly up to 2^24.
       { name: `${this.name}.last_step`, data: Float32Array.from(this.lastStep), shape: [this.rows] },
     ];

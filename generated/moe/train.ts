@@ -7,7 +7,7 @@
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { trainMain, type TrainTarget } from "peerc/runtime";
-import { ARCHITECTURE, MODEL_NAME, SPEC_HASH, createModel } from "./model.js";
+import { ARCHITECTURE, createModel } from "./model.js";
 
 /** Forward and training FLOPs per token (cost model): MFU, and steps from a FLOP budget. */
 const FORWARD_FLOPS_PER_TOKEN = 487_155_840;
@@ -26,41 +26,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The spec's folder, relative to this one: the train section's data path is relative to it. */
 const SPEC_DIR = "../../specs";
 
-/** Every flag with this spec's default (printed by --help; parsed by trainMain). */
-const FLAGS = [
-  { name: "data", value: "FILE", type: "string", default: "../../specs/data/c4-train.txt", excludes: [], description: "training text (UTF-8); default: the spec's data file (path relative to this trainer's folder)" },
-  { name: "val-data", value: "FILE", type: "string", default: null, excludes: [], description: "validation text; default: the held-out tail of --data" },
-  { name: "steps", value: "N", type: "int", default: 52_203, excludes: ["tokens"], description: "optimizer steps (the schedule's horizon)" },
-  { name: "tokens", value: "N", type: "number", default: null, excludes: ["steps"], description: "train on N tokens instead: steps = N / (batch × context)" },
-  { name: "batch", value: "N", type: "int", default: 128, excludes: [], description: "sequences per optimizer step" },
-  { name: "backend", value: "NAME", type: "string", default: "auto", excludes: [], description: "auto | node-gpu | node | wasm | cpu" },
-  { name: "out", value: "DIR", type: "string", default: "runs/moe", excludes: [], description: "run folder: checkpoints, metrics.jsonl, loss.svg" },
-  { name: "resume", value: null, type: "boolean", default: false, excludes: [], description: "continue from the latest checkpoint in --out" },
-  { name: "seed", value: "N", type: "int", default: 1, excludes: [], description: "seed of the weights and of batch sampling" },
-  { name: "eval-every", value: "N", type: "int", default: 100, excludes: [], description: "validate every N steps" },
-  { name: "eval-batches", value: "N", type: "int", default: 16, excludes: [], description: "validation batches per evaluation" },
-  { name: "log-every", value: "N", type: "int", default: 10, excludes: [], description: "log metrics every N steps" },
-  { name: "checkpoint-every", value: "N", type: "int", default: 500, excludes: [], description: "checkpoint every N steps (and at the end)" },
-  { name: "force-memory", value: null, type: "boolean", default: false, excludes: [], description: "start even if the memory preflight estimates the run will not fit" },
-  { name: "export", value: "DIR", type: "string", default: null, excludes: [], description: "after training, write DIR/weights.safetensors and DIR/architecture.json (docs/weights.md)" },
-  { name: "help", value: null, type: "boolean", default: false, excludes: [], description: "print this help and exit" },
-] as const;
-
-function help(): string {
-  const rows = FLAGS.map((f) => {
-    const name = "--" + f.name + (f.value ? " " + f.value : "");
-    const def = f.default === null || f.default === false ? "" : " (default: " + String(f.default) + ")";
-    const excl = f.excludes.length > 0 ? " (not with " + f.excludes.map((e) => "--" + e).join(", ") + ")" : "";
-    return "  " + name.padEnd(24) + f.description + def + excl;
-  });
-  return ["usage: node train.js [flags]", "", "Trains " + JSON.stringify(MODEL_NAME) + " (spec hash " + SPEC_HASH.slice(0, 12) + ").", "", ...rows, ""].join("\n");
-}
-
 async function main(argv: readonly string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(help());
-    return 0;
-  }
   const target: TrainTarget = {
     ir: ARCHITECTURE,
     dataBase: path.resolve(HERE, SPEC_DIR),

@@ -6,431 +6,83 @@
 
 import * as tf from "@tensorflow/tfjs";
 import {
-  buildModel,
+  activate,
   type BuildOptions,
   causalMask,
-  crossEntropyLoss,
   detach,
+  emittedModel,
   ExpertTable,
   type ForwardContext,
-  type ForwardMode,
-  type ForwardResult,
   type LanguageModel,
   pkmValues,
-  productKeyTopk,
-  QUERY_BN_MOMENTUM,
-  QUERY_NORM_EPS,
-  readHost,
-  type RoutingRecord,
+  productKeySearch,
+  queryBatchNorm,
+  rmsNorm,
+  ropeTables,
+  rotary,
   selectedScoresFromKeys,
 } from "peerc/runtime";
 
 export const MODEL_NAME = "pkm";
 export const SPEC_HASH = "1169cfdb79fb8cc05e7198b8b3d672d6e5a55745a5da8bd78da84ab2ada9dd5d";
 
-/** The resolved architecture (the checked IR without source spans): the runtime creates the weights from it. */
+/** What the runtime builds the weights from and trains with (budgets and the rest of the report: report.json). */
 export const ARCHITECTURE = {
-  baseName: "pkm",
-  budgets: [],
   context: 2048,
   dModel: 1024,
   hash: "1169cfdb79fb8cc05e7198b8b3d672d6e5a55745a5da8bd78da84ab2ada9dd5d",
   layers: [
     { dim: 1024, index: 0, kind: "embed", path: "embed", vocab: 32_000 },
     { dim: 1024, eps: 0.00001, index: 1, kind: "norm", path: "blocks.0.mixer.norm", type: "rms" },
-    {
-      bias: false,
-      causal: true,
-      context: 2048,
-      dModel: 1024,
-      headDim: 64,
-      heads: 16,
-      index: 2,
-      kind: "attention",
-      kvHeads: 16,
-      path: "blocks.0.mixer.attention",
-      rope: { base: 10_000 },
-    },
-    {
-      dim: 1024,
-      eps: 0.00001,
-      index: 3,
-      kind: "norm",
-      path: "blocks.0.dense_ffw.norm",
-      type: "rms",
-    },
-    {
-      act: "gelu",
-      bias: false,
-      dModel: 1024,
-      glu: false,
-      hidden: 4096,
-      index: 4,
-      kind: "ffw",
-      path: "blocks.0.dense_ffw.ffw",
-    },
+    { bias: false, causal: true, context: 2048, dModel: 1024, headDim: 64, heads: 16, index: 2, kind: "attention", kvHeads: 16, path: "blocks.0.mixer.attention", rope: { base: 10_000 } },
+    { dim: 1024, eps: 0.00001, index: 3, kind: "norm", path: "blocks.0.dense_ffw.norm", type: "rms" },
+    { act: "gelu", bias: false, dModel: 1024, glu: false, hidden: 4096, index: 4, kind: "ffw", path: "blocks.0.dense_ffw.ffw" },
     { dim: 1024, eps: 0.00001, index: 5, kind: "norm", path: "blocks.1.mixer.norm", type: "rms" },
-    {
-      bias: false,
-      causal: true,
-      context: 2048,
-      dModel: 1024,
-      headDim: 64,
-      heads: 16,
-      index: 6,
-      kind: "attention",
-      kvHeads: 16,
-      path: "blocks.1.mixer.attention",
-      rope: { base: 10_000 },
-    },
-    {
-      dim: 1024,
-      eps: 0.00001,
-      index: 7,
-      kind: "norm",
-      path: "blocks.1.dense_ffw.norm",
-      type: "rms",
-    },
-    {
-      act: "gelu",
-      bias: false,
-      dModel: 1024,
-      glu: false,
-      hidden: 4096,
-      index: 8,
-      kind: "ffw",
-      path: "blocks.1.dense_ffw.ffw",
-    },
+    { bias: false, causal: true, context: 2048, dModel: 1024, headDim: 64, heads: 16, index: 6, kind: "attention", kvHeads: 16, path: "blocks.1.mixer.attention", rope: { base: 10_000 } },
+    { dim: 1024, eps: 0.00001, index: 7, kind: "norm", path: "blocks.1.dense_ffw.norm", type: "rms" },
+    { act: "gelu", bias: false, dModel: 1024, glu: false, hidden: 4096, index: 8, kind: "ffw", path: "blocks.1.dense_ffw.ffw" },
     { dim: 1024, eps: 0.00001, index: 9, kind: "norm", path: "blocks.2.mixer.norm", type: "rms" },
-    {
-      bias: false,
-      causal: true,
-      context: 2048,
-      dModel: 1024,
-      headDim: 64,
-      heads: 16,
-      index: 10,
-      kind: "attention",
-      kvHeads: 16,
-      path: "blocks.2.mixer.attention",
-      rope: { base: 10_000 },
-    },
-    {
-      dim: 1024,
-      eps: 0.00001,
-      index: 11,
-      kind: "norm",
-      path: "blocks.2.dense_ffw.norm",
-      type: "rms",
-    },
-    {
-      act: "gelu",
-      bias: false,
-      dModel: 1024,
-      glu: false,
-      hidden: 4096,
-      index: 12,
-      kind: "ffw",
-      path: "blocks.2.dense_ffw.ffw",
-    },
+    { bias: false, causal: true, context: 2048, dModel: 1024, headDim: 64, heads: 16, index: 10, kind: "attention", kvHeads: 16, path: "blocks.2.mixer.attention", rope: { base: 10_000 } },
+    { dim: 1024, eps: 0.00001, index: 11, kind: "norm", path: "blocks.2.dense_ffw.norm", type: "rms" },
+    { act: "gelu", bias: false, dModel: 1024, glu: false, hidden: 4096, index: 12, kind: "ffw", path: "blocks.2.dense_ffw.ffw" },
     { dim: 1024, eps: 0.00001, index: 13, kind: "norm", path: "blocks.3.mixer.norm", type: "rms" },
-    {
-      bias: false,
-      causal: true,
-      context: 2048,
-      dModel: 1024,
-      headDim: 64,
-      heads: 16,
-      index: 14,
-      kind: "attention",
-      kvHeads: 16,
-      path: "blocks.3.mixer.attention",
-      rope: { base: 10_000 },
-    },
-    {
-      dim: 1024,
-      eps: 0.00001,
-      index: 15,
-      kind: "norm",
-      path: "blocks.3.dense_ffw.norm",
-      type: "rms",
-    },
-    {
-      act: "gelu",
-      bias: false,
-      dModel: 1024,
-      glu: false,
-      hidden: 4096,
-      index: 16,
-      kind: "ffw",
-      path: "blocks.3.dense_ffw.ffw",
-    },
+    { bias: false, causal: true, context: 2048, dModel: 1024, headDim: 64, heads: 16, index: 14, kind: "attention", kvHeads: 16, path: "blocks.3.mixer.attention", rope: { base: 10_000 } },
+    { dim: 1024, eps: 0.00001, index: 15, kind: "norm", path: "blocks.3.dense_ffw.norm", type: "rms" },
+    { act: "gelu", bias: false, dModel: 1024, glu: false, hidden: 4096, index: 16, kind: "ffw", path: "blocks.3.dense_ffw.ffw" },
     { dim: 1024, eps: 0.00001, index: 17, kind: "norm", path: "blocks.4.mixer.norm", type: "rms" },
-    {
-      bias: false,
-      causal: true,
-      context: 2048,
-      dModel: 1024,
-      headDim: 64,
-      heads: 16,
-      index: 18,
-      kind: "attention",
-      kvHeads: 16,
-      path: "blocks.4.mixer.attention",
-      rope: { base: 10_000 },
-    },
-    {
-      dim: 1024,
-      eps: 0.00001,
-      index: 19,
-      kind: "norm",
-      path: "blocks.4.dense_ffw.norm",
-      type: "rms",
-    },
-    {
-      act: "gelu",
-      bias: false,
-      dModel: 1024,
-      glu: false,
-      hidden: 4096,
-      index: 20,
-      kind: "ffw",
-      path: "blocks.4.dense_ffw.ffw",
-    },
+    { bias: false, causal: true, context: 2048, dModel: 1024, headDim: 64, heads: 16, index: 18, kind: "attention", kvHeads: 16, path: "blocks.4.mixer.attention", rope: { base: 10_000 } },
+    { dim: 1024, eps: 0.00001, index: 19, kind: "norm", path: "blocks.4.dense_ffw.norm", type: "rms" },
+    { act: "gelu", bias: false, dModel: 1024, glu: false, hidden: 4096, index: 20, kind: "ffw", path: "blocks.4.dense_ffw.ffw" },
     { dim: 1024, eps: 0.00001, index: 21, kind: "norm", path: "blocks.5.mixer.norm", type: "rms" },
-    {
-      bias: false,
-      causal: true,
-      context: 2048,
-      dModel: 1024,
-      headDim: 64,
-      heads: 16,
-      index: 22,
-      kind: "attention",
-      kvHeads: 16,
-      path: "blocks.5.mixer.attention",
-      rope: { base: 10_000 },
-    },
+    { bias: false, causal: true, context: 2048, dModel: 1024, headDim: 64, heads: 16, index: 22, kind: "attention", kvHeads: 16, path: "blocks.5.mixer.attention", rope: { base: 10_000 } },
     { dim: 1024, eps: 0.00001, index: 23, kind: "norm", path: "blocks.5.norm", type: "rms" },
-    {
-      dModel: 1024,
-      heads: 8,
-      index: 24,
-      keyDim: 256,
-      keys: "per_head",
-      kind: "pkm",
-      memories: 1_048_576,
-      path: "blocks.5.pkm",
-      queryBias: true,
-      queryNorm: "batch",
-      scores: "softmax",
-      subKeys: 1024,
-      subTopk: 32,
-      topk: 32,
-      valueDim: 1024,
-    },
+    { dModel: 1024, heads: 8, index: 24, keyDim: 256, keys: "per_head", kind: "pkm", memories: 1_048_576, path: "blocks.5.pkm", queryBias: true, queryNorm: "batch", scores: "softmax", subKeys: 1024, subTopk: 32, topk: 32, valueDim: 1024 },
     { dim: 1024, eps: 0.00001, index: 25, kind: "norm", path: "blocks.6.mixer.norm", type: "rms" },
-    {
-      bias: false,
-      causal: true,
-      context: 2048,
-      dModel: 1024,
-      headDim: 64,
-      heads: 16,
-      index: 26,
-      kind: "attention",
-      kvHeads: 16,
-      path: "blocks.6.mixer.attention",
-      rope: { base: 10_000 },
-    },
-    {
-      dim: 1024,
-      eps: 0.00001,
-      index: 27,
-      kind: "norm",
-      path: "blocks.6.dense_ffw.norm",
-      type: "rms",
-    },
-    {
-      act: "gelu",
-      bias: false,
-      dModel: 1024,
-      glu: false,
-      hidden: 4096,
-      index: 28,
-      kind: "ffw",
-      path: "blocks.6.dense_ffw.ffw",
-    },
+    { bias: false, causal: true, context: 2048, dModel: 1024, headDim: 64, heads: 16, index: 26, kind: "attention", kvHeads: 16, path: "blocks.6.mixer.attention", rope: { base: 10_000 } },
+    { dim: 1024, eps: 0.00001, index: 27, kind: "norm", path: "blocks.6.dense_ffw.norm", type: "rms" },
+    { act: "gelu", bias: false, dModel: 1024, glu: false, hidden: 4096, index: 28, kind: "ffw", path: "blocks.6.dense_ffw.ffw" },
     { dim: 1024, eps: 0.00001, index: 29, kind: "norm", path: "blocks.7.mixer.norm", type: "rms" },
-    {
-      bias: false,
-      causal: true,
-      context: 2048,
-      dModel: 1024,
-      headDim: 64,
-      heads: 16,
-      index: 30,
-      kind: "attention",
-      kvHeads: 16,
-      path: "blocks.7.mixer.attention",
-      rope: { base: 10_000 },
-    },
-    {
-      dim: 1024,
-      eps: 0.00001,
-      index: 31,
-      kind: "norm",
-      path: "blocks.7.dense_ffw.norm",
-      type: "rms",
-    },
-    {
-      act: "gelu",
-      bias: false,
-      dModel: 1024,
-      glu: false,
-      hidden: 4096,
-      index: 32,
-      kind: "ffw",
-      path: "blocks.7.dense_ffw.ffw",
-    },
+    { bias: false, causal: true, context: 2048, dModel: 1024, headDim: 64, heads: 16, index: 30, kind: "attention", kvHeads: 16, path: "blocks.7.mixer.attention", rope: { base: 10_000 } },
+    { dim: 1024, eps: 0.00001, index: 31, kind: "norm", path: "blocks.7.dense_ffw.norm", type: "rms" },
+    { act: "gelu", bias: false, dModel: 1024, glu: false, hidden: 4096, index: 32, kind: "ffw", path: "blocks.7.dense_ffw.ffw" },
     { dim: 1024, eps: 0.00001, index: 33, kind: "norm", path: "blocks.8.mixer.norm", type: "rms" },
-    {
-      bias: false,
-      causal: true,
-      context: 2048,
-      dModel: 1024,
-      headDim: 64,
-      heads: 16,
-      index: 34,
-      kind: "attention",
-      kvHeads: 16,
-      path: "blocks.8.mixer.attention",
-      rope: { base: 10_000 },
-    },
-    {
-      dim: 1024,
-      eps: 0.00001,
-      index: 35,
-      kind: "norm",
-      path: "blocks.8.dense_ffw.norm",
-      type: "rms",
-    },
-    {
-      act: "gelu",
-      bias: false,
-      dModel: 1024,
-      glu: false,
-      hidden: 4096,
-      index: 36,
-      kind: "ffw",
-      path: "blocks.8.dense_ffw.ffw",
-    },
+    { bias: false, causal: true, context: 2048, dModel: 1024, headDim: 64, heads: 16, index: 34, kind: "attention", kvHeads: 16, path: "blocks.8.mixer.attention", rope: { base: 10_000 } },
+    { dim: 1024, eps: 0.00001, index: 35, kind: "norm", path: "blocks.8.dense_ffw.norm", type: "rms" },
+    { act: "gelu", bias: false, dModel: 1024, glu: false, hidden: 4096, index: 36, kind: "ffw", path: "blocks.8.dense_ffw.ffw" },
     { dim: 1024, eps: 0.00001, index: 37, kind: "norm", path: "blocks.9.mixer.norm", type: "rms" },
-    {
-      bias: false,
-      causal: true,
-      context: 2048,
-      dModel: 1024,
-      headDim: 64,
-      heads: 16,
-      index: 38,
-      kind: "attention",
-      kvHeads: 16,
-      path: "blocks.9.mixer.attention",
-      rope: { base: 10_000 },
-    },
-    {
-      dim: 1024,
-      eps: 0.00001,
-      index: 39,
-      kind: "norm",
-      path: "blocks.9.dense_ffw.norm",
-      type: "rms",
-    },
-    {
-      act: "gelu",
-      bias: false,
-      dModel: 1024,
-      glu: false,
-      hidden: 4096,
-      index: 40,
-      kind: "ffw",
-      path: "blocks.9.dense_ffw.ffw",
-    },
+    { bias: false, causal: true, context: 2048, dModel: 1024, headDim: 64, heads: 16, index: 38, kind: "attention", kvHeads: 16, path: "blocks.9.mixer.attention", rope: { base: 10_000 } },
+    { dim: 1024, eps: 0.00001, index: 39, kind: "norm", path: "blocks.9.dense_ffw.norm", type: "rms" },
+    { act: "gelu", bias: false, dModel: 1024, glu: false, hidden: 4096, index: 40, kind: "ffw", path: "blocks.9.dense_ffw.ffw" },
     { dim: 1024, eps: 0.00001, index: 41, kind: "norm", path: "blocks.10.mixer.norm", type: "rms" },
-    {
-      bias: false,
-      causal: true,
-      context: 2048,
-      dModel: 1024,
-      headDim: 64,
-      heads: 16,
-      index: 42,
-      kind: "attention",
-      kvHeads: 16,
-      path: "blocks.10.mixer.attention",
-      rope: { base: 10_000 },
-    },
-    {
-      dim: 1024,
-      eps: 0.00001,
-      index: 43,
-      kind: "norm",
-      path: "blocks.10.dense_ffw.norm",
-      type: "rms",
-    },
-    {
-      act: "gelu",
-      bias: false,
-      dModel: 1024,
-      glu: false,
-      hidden: 4096,
-      index: 44,
-      kind: "ffw",
-      path: "blocks.10.dense_ffw.ffw",
-    },
+    { bias: false, causal: true, context: 2048, dModel: 1024, headDim: 64, heads: 16, index: 42, kind: "attention", kvHeads: 16, path: "blocks.10.mixer.attention", rope: { base: 10_000 } },
+    { dim: 1024, eps: 0.00001, index: 43, kind: "norm", path: "blocks.10.dense_ffw.norm", type: "rms" },
+    { act: "gelu", bias: false, dModel: 1024, glu: false, hidden: 4096, index: 44, kind: "ffw", path: "blocks.10.dense_ffw.ffw" },
     { dim: 1024, eps: 0.00001, index: 45, kind: "norm", path: "blocks.11.mixer.norm", type: "rms" },
-    {
-      bias: false,
-      causal: true,
-      context: 2048,
-      dModel: 1024,
-      headDim: 64,
-      heads: 16,
-      index: 46,
-      kind: "attention",
-      kvHeads: 16,
-      path: "blocks.11.mixer.attention",
-      rope: { base: 10_000 },
-    },
-    {
-      dim: 1024,
-      eps: 0.00001,
-      index: 47,
-      kind: "norm",
-      path: "blocks.11.dense_ffw.norm",
-      type: "rms",
-    },
-    {
-      act: "gelu",
-      bias: false,
-      dModel: 1024,
-      glu: false,
-      hidden: 4096,
-      index: 48,
-      kind: "ffw",
-      path: "blocks.11.dense_ffw.ffw",
-    },
+    { bias: false, causal: true, context: 2048, dModel: 1024, headDim: 64, heads: 16, index: 46, kind: "attention", kvHeads: 16, path: "blocks.11.mixer.attention", rope: { base: 10_000 } },
+    { dim: 1024, eps: 0.00001, index: 47, kind: "norm", path: "blocks.11.dense_ffw.norm", type: "rms" },
+    { act: "gelu", bias: false, dModel: 1024, glu: false, hidden: 4096, index: 48, kind: "ffw", path: "blocks.11.dense_ffw.ffw" },
     { dim: 1024, eps: 0.00001, index: 49, kind: "norm", path: "norm", type: "rms" },
-    {
-      bias: false,
-      dModel: 1024,
-      index: 50,
-      kind: "lm_head",
-      path: "lm_head",
-      tied: true,
-      vocab: 32_000,
-    },
+    { bias: false, dModel: 1024, index: 50, kind: "lm_head", path: "lm_head", tied: true, vocab: 32_000 },
   ],
   name: "pkm",
   residuals: [
@@ -459,7 +111,6 @@ export const ARCHITECTURE = {
     { end: 47, path: "blocks.11.mixer.residual", start: 45 },
     { end: 49, path: "blocks.11.dense_ffw.residual", start: 47 },
   ],
-  sweep: null,
   train: {
     batch: 128,
     checkpointEvery: 500,
@@ -486,471 +137,100 @@ export const ARCHITECTURE = {
   vocab: 32_000,
 } as const;
 
-const ropeCache = new Map<string, { cos: tf.Tensor2D; sin: tf.Tensor2D; rotate: tf.Tensor2D; }>();
-/**
- * RoPE (rotate-half per head, the runtime's convention) as x·cos + (x·rotate)·sin on [B·T, heads·headDim]:
- * cos, sin [T, heads·headDim] times scale, rotate the ±1 permutation x ↦ (−x2, x1) per head.
- * Built once per shape from host arrays (never on the gradient tape) and kept across steps.
- */
-function ropeTables(seqLen: number, heads: number, headDim: number, base: number, scale: number): { cos: tf.Tensor2D; sin: tf.Tensor2D; rotate: tf.Tensor2D; } {
-  const key = `${seqLen}:${heads}:${headDim}:${base}:${scale}`;
-  let tables = ropeCache.get(key);
-  if (!tables || tables.cos.isDisposed) {
-    const width = heads * headDim;
-    const half = headDim / 2;
-    const cos = new Float32Array(seqLen * width);
-    const sin = new Float32Array(seqLen * width);
-    for (let t = 0; t < seqLen; t++) {
-      for (let c = 0; c < width; c++) {
-        const angle = t * Math.pow(base, (-2 * ((c % headDim) % half)) / headDim);
-        cos[t * width + c] = Math.fround(Math.cos(angle)) * scale;
-        sin[t * width + c] = Math.fround(Math.sin(angle)) * scale;
-      }
-    }
-    const rotate = new Float32Array(width * width);
-    for (let c = 0; c < width; c++) {
-      const i = c % headDim;
-      // column c of x·rotate: −x[c + half] in the first half of a head, x[c − half] in the second
-      if (i < half) rotate[(c + half) * width + c] = -1;
-      else rotate[(c - half) * width + c] = 1;
-    }
-    tables = {
-      cos: tf.keep(tf.tensor2d(cos, [seqLen, width])),
-      sin: tf.keep(tf.tensor2d(sin, [seqLen, width])),
-      rotate: tf.keep(tf.tensor2d(rotate, [width, width])),
+/** Tensors the runtime binds into `Weights` (variables, buffers, expert tables). */
+const WEIGHT_COUNT = 119;
+
+interface EmbedWeights {
+  /** [32_000, 1024] */ readonly weight: tf.Variable;
+}
+
+interface NormRmsWeights {
+  /** [1024] */ readonly gain: tf.Variable;
+}
+
+interface AttentionWeights {
+  /** [1024, 1024] */ readonly wq: tf.Variable;
+  /** [1024, 1024] */ readonly wk: tf.Variable;
+  /** [1024, 1024] */ readonly wv: tf.Variable;
+  /** [1024, 1024] */ readonly wo: tf.Variable;
+}
+
+interface FfwWeights {
+  /** [1024, 4096] */ readonly w_in: tf.Variable;
+  /** [4096, 1024] */ readonly w_out: tf.Variable;
+}
+
+interface PkmWeights {
+  readonly query: {
+    /** [1024, 2048] */ readonly w: tf.Variable;
+    /** [2048] */ readonly b: tf.Variable;
+    readonly bn: {
+      /** [2048] */ readonly gamma: tf.Variable;
+      /** [2048] */ readonly beta: tf.Variable;
+      /** [2048] (buffer, not trained) */ readonly running_mean: tf.Variable;
+      /** [2048] (buffer, not trained) */ readonly running_var: tf.Variable;
     };
-    ropeCache.set(key, tables);
-  }
-  return tables;
+  };
+  readonly keys: readonly ({
+    /** [128, 1024] */ readonly 1: tf.Variable;
+    /** [128, 1024] */ readonly 2: tf.Variable;
+  })[];
+  /** [1_048_576, 1024] (expert table, on the host) */ readonly values: ExpertTable;
 }
 
-/** Every weight the forward reads, by the runtime's variable name. */
-interface Weights {
-  /** "embed.weight" [32_000, 1024] */
-  readonly embedWeight: tf.Variable;
-  /** "blocks.0.mixer.norm.gain" [1024] */
-  readonly blocks0MixerNormGain: tf.Variable;
-  /** "blocks.0.mixer.attention.wq" [1024, 1024] */
-  readonly blocks0MixerAttentionWq: tf.Variable;
-  /** "blocks.0.mixer.attention.wk" [1024, 1024] */
-  readonly blocks0MixerAttentionWk: tf.Variable;
-  /** "blocks.0.mixer.attention.wv" [1024, 1024] */
-  readonly blocks0MixerAttentionWv: tf.Variable;
-  /** "blocks.0.mixer.attention.wo" [1024, 1024] */
-  readonly blocks0MixerAttentionWo: tf.Variable;
-  /** "blocks.0.dense_ffw.norm.gain" [1024] */
-  readonly blocks0DenseFfwNormGain: tf.Variable;
-  /** "blocks.0.dense_ffw.ffw.w_in" [1024, 4096] */
-  readonly blocks0DenseFfwFfwWIn: tf.Variable;
-  /** "blocks.0.dense_ffw.ffw.w_out" [4096, 1024] */
-  readonly blocks0DenseFfwFfwWOut: tf.Variable;
-  /** "blocks.1.mixer.norm.gain" [1024] */
-  readonly blocks1MixerNormGain: tf.Variable;
-  /** "blocks.1.mixer.attention.wq" [1024, 1024] */
-  readonly blocks1MixerAttentionWq: tf.Variable;
-  /** "blocks.1.mixer.attention.wk" [1024, 1024] */
-  readonly blocks1MixerAttentionWk: tf.Variable;
-  /** "blocks.1.mixer.attention.wv" [1024, 1024] */
-  readonly blocks1MixerAttentionWv: tf.Variable;
-  /** "blocks.1.mixer.attention.wo" [1024, 1024] */
-  readonly blocks1MixerAttentionWo: tf.Variable;
-  /** "blocks.1.dense_ffw.norm.gain" [1024] */
-  readonly blocks1DenseFfwNormGain: tf.Variable;
-  /** "blocks.1.dense_ffw.ffw.w_in" [1024, 4096] */
-  readonly blocks1DenseFfwFfwWIn: tf.Variable;
-  /** "blocks.1.dense_ffw.ffw.w_out" [4096, 1024] */
-  readonly blocks1DenseFfwFfwWOut: tf.Variable;
-  /** "blocks.2.mixer.norm.gain" [1024] */
-  readonly blocks2MixerNormGain: tf.Variable;
-  /** "blocks.2.mixer.attention.wq" [1024, 1024] */
-  readonly blocks2MixerAttentionWq: tf.Variable;
-  /** "blocks.2.mixer.attention.wk" [1024, 1024] */
-  readonly blocks2MixerAttentionWk: tf.Variable;
-  /** "blocks.2.mixer.attention.wv" [1024, 1024] */
-  readonly blocks2MixerAttentionWv: tf.Variable;
-  /** "blocks.2.mixer.attention.wo" [1024, 1024] */
-  readonly blocks2MixerAttentionWo: tf.Variable;
-  /** "blocks.2.dense_ffw.norm.gain" [1024] */
-  readonly blocks2DenseFfwNormGain: tf.Variable;
-  /** "blocks.2.dense_ffw.ffw.w_in" [1024, 4096] */
-  readonly blocks2DenseFfwFfwWIn: tf.Variable;
-  /** "blocks.2.dense_ffw.ffw.w_out" [4096, 1024] */
-  readonly blocks2DenseFfwFfwWOut: tf.Variable;
-  /** "blocks.3.mixer.norm.gain" [1024] */
-  readonly blocks3MixerNormGain: tf.Variable;
-  /** "blocks.3.mixer.attention.wq" [1024, 1024] */
-  readonly blocks3MixerAttentionWq: tf.Variable;
-  /** "blocks.3.mixer.attention.wk" [1024, 1024] */
-  readonly blocks3MixerAttentionWk: tf.Variable;
-  /** "blocks.3.mixer.attention.wv" [1024, 1024] */
-  readonly blocks3MixerAttentionWv: tf.Variable;
-  /** "blocks.3.mixer.attention.wo" [1024, 1024] */
-  readonly blocks3MixerAttentionWo: tf.Variable;
-  /** "blocks.3.dense_ffw.norm.gain" [1024] */
-  readonly blocks3DenseFfwNormGain: tf.Variable;
-  /** "blocks.3.dense_ffw.ffw.w_in" [1024, 4096] */
-  readonly blocks3DenseFfwFfwWIn: tf.Variable;
-  /** "blocks.3.dense_ffw.ffw.w_out" [4096, 1024] */
-  readonly blocks3DenseFfwFfwWOut: tf.Variable;
-  /** "blocks.4.mixer.norm.gain" [1024] */
-  readonly blocks4MixerNormGain: tf.Variable;
-  /** "blocks.4.mixer.attention.wq" [1024, 1024] */
-  readonly blocks4MixerAttentionWq: tf.Variable;
-  /** "blocks.4.mixer.attention.wk" [1024, 1024] */
-  readonly blocks4MixerAttentionWk: tf.Variable;
-  /** "blocks.4.mixer.attention.wv" [1024, 1024] */
-  readonly blocks4MixerAttentionWv: tf.Variable;
-  /** "blocks.4.mixer.attention.wo" [1024, 1024] */
-  readonly blocks4MixerAttentionWo: tf.Variable;
-  /** "blocks.4.dense_ffw.norm.gain" [1024] */
-  readonly blocks4DenseFfwNormGain: tf.Variable;
-  /** "blocks.4.dense_ffw.ffw.w_in" [1024, 4096] */
-  readonly blocks4DenseFfwFfwWIn: tf.Variable;
-  /** "blocks.4.dense_ffw.ffw.w_out" [4096, 1024] */
-  readonly blocks4DenseFfwFfwWOut: tf.Variable;
-  /** "blocks.5.mixer.norm.gain" [1024] */
-  readonly blocks5MixerNormGain: tf.Variable;
-  /** "blocks.5.mixer.attention.wq" [1024, 1024] */
-  readonly blocks5MixerAttentionWq: tf.Variable;
-  /** "blocks.5.mixer.attention.wk" [1024, 1024] */
-  readonly blocks5MixerAttentionWk: tf.Variable;
-  /** "blocks.5.mixer.attention.wv" [1024, 1024] */
-  readonly blocks5MixerAttentionWv: tf.Variable;
-  /** "blocks.5.mixer.attention.wo" [1024, 1024] */
-  readonly blocks5MixerAttentionWo: tf.Variable;
-  /** "blocks.5.norm.gain" [1024] */
-  readonly blocks5NormGain: tf.Variable;
-  /** "blocks.5.pkm.query.w" [1024, 2048] */
-  readonly blocks5PkmQueryW: tf.Variable;
-  /** "blocks.5.pkm.query.b" [2048] */
-  readonly blocks5PkmQueryB: tf.Variable;
-  /** "blocks.5.pkm.query.bn.gamma" [2048] */
-  readonly blocks5PkmQueryBnGamma: tf.Variable;
-  /** "blocks.5.pkm.query.bn.beta" [2048] */
-  readonly blocks5PkmQueryBnBeta: tf.Variable;
-  /** "blocks.5.pkm.keys.0.1" [128, 1024] */
-  readonly blocks5PkmKeys01: tf.Variable;
-  /** "blocks.5.pkm.keys.0.2" [128, 1024] */
-  readonly blocks5PkmKeys02: tf.Variable;
-  /** "blocks.5.pkm.keys.1.1" [128, 1024] */
-  readonly blocks5PkmKeys11: tf.Variable;
-  /** "blocks.5.pkm.keys.1.2" [128, 1024] */
-  readonly blocks5PkmKeys12: tf.Variable;
-  /** "blocks.5.pkm.keys.2.1" [128, 1024] */
-  readonly blocks5PkmKeys21: tf.Variable;
-  /** "blocks.5.pkm.keys.2.2" [128, 1024] */
-  readonly blocks5PkmKeys22: tf.Variable;
-  /** "blocks.5.pkm.keys.3.1" [128, 1024] */
-  readonly blocks5PkmKeys31: tf.Variable;
-  /** "blocks.5.pkm.keys.3.2" [128, 1024] */
-  readonly blocks5PkmKeys32: tf.Variable;
-  /** "blocks.5.pkm.keys.4.1" [128, 1024] */
-  readonly blocks5PkmKeys41: tf.Variable;
-  /** "blocks.5.pkm.keys.4.2" [128, 1024] */
-  readonly blocks5PkmKeys42: tf.Variable;
-  /** "blocks.5.pkm.keys.5.1" [128, 1024] */
-  readonly blocks5PkmKeys51: tf.Variable;
-  /** "blocks.5.pkm.keys.5.2" [128, 1024] */
-  readonly blocks5PkmKeys52: tf.Variable;
-  /** "blocks.5.pkm.keys.6.1" [128, 1024] */
-  readonly blocks5PkmKeys61: tf.Variable;
-  /** "blocks.5.pkm.keys.6.2" [128, 1024] */
-  readonly blocks5PkmKeys62: tf.Variable;
-  /** "blocks.5.pkm.keys.7.1" [128, 1024] */
-  readonly blocks5PkmKeys71: tf.Variable;
-  /** "blocks.5.pkm.keys.7.2" [128, 1024] */
-  readonly blocks5PkmKeys72: tf.Variable;
-  /** "blocks.6.mixer.norm.gain" [1024] */
-  readonly blocks6MixerNormGain: tf.Variable;
-  /** "blocks.6.mixer.attention.wq" [1024, 1024] */
-  readonly blocks6MixerAttentionWq: tf.Variable;
-  /** "blocks.6.mixer.attention.wk" [1024, 1024] */
-  readonly blocks6MixerAttentionWk: tf.Variable;
-  /** "blocks.6.mixer.attention.wv" [1024, 1024] */
-  readonly blocks6MixerAttentionWv: tf.Variable;
-  /** "blocks.6.mixer.attention.wo" [1024, 1024] */
-  readonly blocks6MixerAttentionWo: tf.Variable;
-  /** "blocks.6.dense_ffw.norm.gain" [1024] */
-  readonly blocks6DenseFfwNormGain: tf.Variable;
-  /** "blocks.6.dense_ffw.ffw.w_in" [1024, 4096] */
-  readonly blocks6DenseFfwFfwWIn: tf.Variable;
-  /** "blocks.6.dense_ffw.ffw.w_out" [4096, 1024] */
-  readonly blocks6DenseFfwFfwWOut: tf.Variable;
-  /** "blocks.7.mixer.norm.gain" [1024] */
-  readonly blocks7MixerNormGain: tf.Variable;
-  /** "blocks.7.mixer.attention.wq" [1024, 1024] */
-  readonly blocks7MixerAttentionWq: tf.Variable;
-  /** "blocks.7.mixer.attention.wk" [1024, 1024] */
-  readonly blocks7MixerAttentionWk: tf.Variable;
-  /** "blocks.7.mixer.attention.wv" [1024, 1024] */
-  readonly blocks7MixerAttentionWv: tf.Variable;
-  /** "blocks.7.mixer.attention.wo" [1024, 1024] */
-  readonly blocks7MixerAttentionWo: tf.Variable;
-  /** "blocks.7.dense_ffw.norm.gain" [1024] */
-  readonly blocks7DenseFfwNormGain: tf.Variable;
-  /** "blocks.7.dense_ffw.ffw.w_in" [1024, 4096] */
-  readonly blocks7DenseFfwFfwWIn: tf.Variable;
-  /** "blocks.7.dense_ffw.ffw.w_out" [4096, 1024] */
-  readonly blocks7DenseFfwFfwWOut: tf.Variable;
-  /** "blocks.8.mixer.norm.gain" [1024] */
-  readonly blocks8MixerNormGain: tf.Variable;
-  /** "blocks.8.mixer.attention.wq" [1024, 1024] */
-  readonly blocks8MixerAttentionWq: tf.Variable;
-  /** "blocks.8.mixer.attention.wk" [1024, 1024] */
-  readonly blocks8MixerAttentionWk: tf.Variable;
-  /** "blocks.8.mixer.attention.wv" [1024, 1024] */
-  readonly blocks8MixerAttentionWv: tf.Variable;
-  /** "blocks.8.mixer.attention.wo" [1024, 1024] */
-  readonly blocks8MixerAttentionWo: tf.Variable;
-  /** "blocks.8.dense_ffw.norm.gain" [1024] */
-  readonly blocks8DenseFfwNormGain: tf.Variable;
-  /** "blocks.8.dense_ffw.ffw.w_in" [1024, 4096] */
-  readonly blocks8DenseFfwFfwWIn: tf.Variable;
-  /** "blocks.8.dense_ffw.ffw.w_out" [4096, 1024] */
-  readonly blocks8DenseFfwFfwWOut: tf.Variable;
-  /** "blocks.9.mixer.norm.gain" [1024] */
-  readonly blocks9MixerNormGain: tf.Variable;
-  /** "blocks.9.mixer.attention.wq" [1024, 1024] */
-  readonly blocks9MixerAttentionWq: tf.Variable;
-  /** "blocks.9.mixer.attention.wk" [1024, 1024] */
-  readonly blocks9MixerAttentionWk: tf.Variable;
-  /** "blocks.9.mixer.attention.wv" [1024, 1024] */
-  readonly blocks9MixerAttentionWv: tf.Variable;
-  /** "blocks.9.mixer.attention.wo" [1024, 1024] */
-  readonly blocks9MixerAttentionWo: tf.Variable;
-  /** "blocks.9.dense_ffw.norm.gain" [1024] */
-  readonly blocks9DenseFfwNormGain: tf.Variable;
-  /** "blocks.9.dense_ffw.ffw.w_in" [1024, 4096] */
-  readonly blocks9DenseFfwFfwWIn: tf.Variable;
-  /** "blocks.9.dense_ffw.ffw.w_out" [4096, 1024] */
-  readonly blocks9DenseFfwFfwWOut: tf.Variable;
-  /** "blocks.10.mixer.norm.gain" [1024] */
-  readonly blocks10MixerNormGain: tf.Variable;
-  /** "blocks.10.mixer.attention.wq" [1024, 1024] */
-  readonly blocks10MixerAttentionWq: tf.Variable;
-  /** "blocks.10.mixer.attention.wk" [1024, 1024] */
-  readonly blocks10MixerAttentionWk: tf.Variable;
-  /** "blocks.10.mixer.attention.wv" [1024, 1024] */
-  readonly blocks10MixerAttentionWv: tf.Variable;
-  /** "blocks.10.mixer.attention.wo" [1024, 1024] */
-  readonly blocks10MixerAttentionWo: tf.Variable;
-  /** "blocks.10.dense_ffw.norm.gain" [1024] */
-  readonly blocks10DenseFfwNormGain: tf.Variable;
-  /** "blocks.10.dense_ffw.ffw.w_in" [1024, 4096] */
-  readonly blocks10DenseFfwFfwWIn: tf.Variable;
-  /** "blocks.10.dense_ffw.ffw.w_out" [4096, 1024] */
-  readonly blocks10DenseFfwFfwWOut: tf.Variable;
-  /** "blocks.11.mixer.norm.gain" [1024] */
-  readonly blocks11MixerNormGain: tf.Variable;
-  /** "blocks.11.mixer.attention.wq" [1024, 1024] */
-  readonly blocks11MixerAttentionWq: tf.Variable;
-  /** "blocks.11.mixer.attention.wk" [1024, 1024] */
-  readonly blocks11MixerAttentionWk: tf.Variable;
-  /** "blocks.11.mixer.attention.wv" [1024, 1024] */
-  readonly blocks11MixerAttentionWv: tf.Variable;
-  /** "blocks.11.mixer.attention.wo" [1024, 1024] */
-  readonly blocks11MixerAttentionWo: tf.Variable;
-  /** "blocks.11.dense_ffw.norm.gain" [1024] */
-  readonly blocks11DenseFfwNormGain: tf.Variable;
-  /** "blocks.11.dense_ffw.ffw.w_in" [1024, 4096] */
-  readonly blocks11DenseFfwFfwWIn: tf.Variable;
-  /** "blocks.11.dense_ffw.ffw.w_out" [4096, 1024] */
-  readonly blocks11DenseFfwFfwWOut: tf.Variable;
-  /** "norm.gain" [1024] */
-  readonly normGain: tf.Variable;
-  /** "blocks.5.pkm.query.bn.running_mean" [2048] (buffer, not trained) */
-  readonly blocks5PkmQueryBnRunningMean: tf.Variable;
-  /** "blocks.5.pkm.query.bn.running_var" [2048] (buffer, not trained) */
-  readonly blocks5PkmQueryBnRunningVar: tf.Variable;
-  /** "blocks.5.pkm.values" [1048576, 1024] (expert table, outside tfjs) */
-  readonly blocks5PkmValues: ExpertTable;
-}
-
-function variableNamed(model: LanguageModel, name: string, shape: readonly number[]): tf.Variable {
-  for (const layer of model.layers) {
-    for (const v of layer.variables) {
-      if (v.name !== name) continue;
-      if (v.variable.shape.join(",") !== shape.join(",")) {
-        throw new Error(`${name}: the runtime made shape [${v.variable.shape.join(", ")}], this trainer expects [${shape.join(", ")}]; regenerate it with peerc compile`);
-      }
-      return v.variable;
-    }
-  }
-  throw new Error(`${name}: no such variable in the runtime model; regenerate this trainer with peerc compile`);
-}
-
-function bufferNamed(model: LanguageModel, name: string, shape: readonly number[]): tf.Variable {
-  const buffer = model.buffers().find((b) => b.name === name);
-  if (!buffer) throw new Error(`${name}: no such buffer in the runtime model; regenerate this trainer with peerc compile`);
-  if (buffer.tensor.shape.join(",") !== shape.join(",")) {
-    throw new Error(`${name}: the runtime made shape [${buffer.tensor.shape.join(", ")}], this trainer expects [${shape.join(", ")}]; regenerate it with peerc compile`);
-  }
-  return buffer.tensor;
-}
-
-function tableNamed(model: LanguageModel, name: string, rows: number, cols: number): ExpertTable {
-  const table = model.sparseTables.find((t) => t.name === name);
-  if (!(table instanceof ExpertTable)) throw new Error(`${name}: no such expert table in the runtime model; regenerate this trainer with peerc compile`);
-  if (table.rows !== rows || table.cols !== cols) {
-    throw new Error(`${name}: the runtime made [${table.rows}, ${table.cols}], this trainer expects [${rows}, ${cols}]; regenerate it with peerc compile`);
-  }
-  return table;
-}
-
-function bindWeights(model: LanguageModel): Weights {
-  return {
-    embedWeight: variableNamed(model, "embed.weight", [32_000, 1024]),
-    blocks0MixerNormGain: variableNamed(model, "blocks.0.mixer.norm.gain", [1024]),
-    blocks0MixerAttentionWq: variableNamed(model, "blocks.0.mixer.attention.wq", [1024, 1024]),
-    blocks0MixerAttentionWk: variableNamed(model, "blocks.0.mixer.attention.wk", [1024, 1024]),
-    blocks0MixerAttentionWv: variableNamed(model, "blocks.0.mixer.attention.wv", [1024, 1024]),
-    blocks0MixerAttentionWo: variableNamed(model, "blocks.0.mixer.attention.wo", [1024, 1024]),
-    blocks0DenseFfwNormGain: variableNamed(model, "blocks.0.dense_ffw.norm.gain", [1024]),
-    blocks0DenseFfwFfwWIn: variableNamed(model, "blocks.0.dense_ffw.ffw.w_in", [1024, 4096]),
-    blocks0DenseFfwFfwWOut: variableNamed(model, "blocks.0.dense_ffw.ffw.w_out", [4096, 1024]),
-    blocks1MixerNormGain: variableNamed(model, "blocks.1.mixer.norm.gain", [1024]),
-    blocks1MixerAttentionWq: variableNamed(model, "blocks.1.mixer.attention.wq", [1024, 1024]),
-    blocks1MixerAttentionWk: variableNamed(model, "blocks.1.mixer.attention.wk", [1024, 1024]),
-    blocks1MixerAttentionWv: variableNamed(model, "blocks.1.mixer.attention.wv", [1024, 1024]),
-    blocks1MixerAttentionWo: variableNamed(model, "blocks.1.mixer.attention.wo", [1024, 1024]),
-    blocks1DenseFfwNormGain: variableNamed(model, "blocks.1.dense_ffw.norm.gain", [1024]),
-    blocks1DenseFfwFfwWIn: variableNamed(model, "blocks.1.dense_ffw.ffw.w_in", [1024, 4096]),
-    blocks1DenseFfwFfwWOut: variableNamed(model, "blocks.1.dense_ffw.ffw.w_out", [4096, 1024]),
-    blocks2MixerNormGain: variableNamed(model, "blocks.2.mixer.norm.gain", [1024]),
-    blocks2MixerAttentionWq: variableNamed(model, "blocks.2.mixer.attention.wq", [1024, 1024]),
-    blocks2MixerAttentionWk: variableNamed(model, "blocks.2.mixer.attention.wk", [1024, 1024]),
-    blocks2MixerAttentionWv: variableNamed(model, "blocks.2.mixer.attention.wv", [1024, 1024]),
-    blocks2MixerAttentionWo: variableNamed(model, "blocks.2.mixer.attention.wo", [1024, 1024]),
-    blocks2DenseFfwNormGain: variableNamed(model, "blocks.2.dense_ffw.norm.gain", [1024]),
-    blocks2DenseFfwFfwWIn: variableNamed(model, "blocks.2.dense_ffw.ffw.w_in", [1024, 4096]),
-    blocks2DenseFfwFfwWOut: variableNamed(model, "blocks.2.dense_ffw.ffw.w_out", [4096, 1024]),
-    blocks3MixerNormGain: variableNamed(model, "blocks.3.mixer.norm.gain", [1024]),
-    blocks3MixerAttentionWq: variableNamed(model, "blocks.3.mixer.attention.wq", [1024, 1024]),
-    blocks3MixerAttentionWk: variableNamed(model, "blocks.3.mixer.attention.wk", [1024, 1024]),
-    blocks3MixerAttentionWv: variableNamed(model, "blocks.3.mixer.attention.wv", [1024, 1024]),
-    blocks3MixerAttentionWo: variableNamed(model, "blocks.3.mixer.attention.wo", [1024, 1024]),
-    blocks3DenseFfwNormGain: variableNamed(model, "blocks.3.dense_ffw.norm.gain", [1024]),
-    blocks3DenseFfwFfwWIn: variableNamed(model, "blocks.3.dense_ffw.ffw.w_in", [1024, 4096]),
-    blocks3DenseFfwFfwWOut: variableNamed(model, "blocks.3.dense_ffw.ffw.w_out", [4096, 1024]),
-    blocks4MixerNormGain: variableNamed(model, "blocks.4.mixer.norm.gain", [1024]),
-    blocks4MixerAttentionWq: variableNamed(model, "blocks.4.mixer.attention.wq", [1024, 1024]),
-    blocks4MixerAttentionWk: variableNamed(model, "blocks.4.mixer.attention.wk", [1024, 1024]),
-    blocks4MixerAttentionWv: variableNamed(model, "blocks.4.mixer.attention.wv", [1024, 1024]),
-    blocks4MixerAttentionWo: variableNamed(model, "blocks.4.mixer.attention.wo", [1024, 1024]),
-    blocks4DenseFfwNormGain: variableNamed(model, "blocks.4.dense_ffw.norm.gain", [1024]),
-    blocks4DenseFfwFfwWIn: variableNamed(model, "blocks.4.dense_ffw.ffw.w_in", [1024, 4096]),
-    blocks4DenseFfwFfwWOut: variableNamed(model, "blocks.4.dense_ffw.ffw.w_out", [4096, 1024]),
-    blocks5MixerNormGain: variableNamed(model, "blocks.5.mixer.norm.gain", [1024]),
-    blocks5MixerAttentionWq: variableNamed(model, "blocks.5.mixer.attention.wq", [1024, 1024]),
-    blocks5MixerAttentionWk: variableNamed(model, "blocks.5.mixer.attention.wk", [1024, 1024]),
-    blocks5MixerAttentionWv: variableNamed(model, "blocks.5.mixer.attention.wv", [1024, 1024]),
-    blocks5MixerAttentionWo: variableNamed(model, "blocks.5.mixer.attention.wo", [1024, 1024]),
-    blocks5NormGain: variableNamed(model, "blocks.5.norm.gain", [1024]),
-    blocks5PkmQueryW: variableNamed(model, "blocks.5.pkm.query.w", [1024, 2048]),
-    blocks5PkmQueryB: variableNamed(model, "blocks.5.pkm.query.b", [2048]),
-    blocks5PkmQueryBnGamma: variableNamed(model, "blocks.5.pkm.query.bn.gamma", [2048]),
-    blocks5PkmQueryBnBeta: variableNamed(model, "blocks.5.pkm.query.bn.beta", [2048]),
-    blocks5PkmKeys01: variableNamed(model, "blocks.5.pkm.keys.0.1", [128, 1024]),
-    blocks5PkmKeys02: variableNamed(model, "blocks.5.pkm.keys.0.2", [128, 1024]),
-    blocks5PkmKeys11: variableNamed(model, "blocks.5.pkm.keys.1.1", [128, 1024]),
-    blocks5PkmKeys12: variableNamed(model, "blocks.5.pkm.keys.1.2", [128, 1024]),
-    blocks5PkmKeys21: variableNamed(model, "blocks.5.pkm.keys.2.1", [128, 1024]),
-    blocks5PkmKeys22: variableNamed(model, "blocks.5.pkm.keys.2.2", [128, 1024]),
-    blocks5PkmKeys31: variableNamed(model, "blocks.5.pkm.keys.3.1", [128, 1024]),
-    blocks5PkmKeys32: variableNamed(model, "blocks.5.pkm.keys.3.2", [128, 1024]),
-    blocks5PkmKeys41: variableNamed(model, "blocks.5.pkm.keys.4.1", [128, 1024]),
-    blocks5PkmKeys42: variableNamed(model, "blocks.5.pkm.keys.4.2", [128, 1024]),
-    blocks5PkmKeys51: variableNamed(model, "blocks.5.pkm.keys.5.1", [128, 1024]),
-    blocks5PkmKeys52: variableNamed(model, "blocks.5.pkm.keys.5.2", [128, 1024]),
-    blocks5PkmKeys61: variableNamed(model, "blocks.5.pkm.keys.6.1", [128, 1024]),
-    blocks5PkmKeys62: variableNamed(model, "blocks.5.pkm.keys.6.2", [128, 1024]),
-    blocks5PkmKeys71: variableNamed(model, "blocks.5.pkm.keys.7.1", [128, 1024]),
-    blocks5PkmKeys72: variableNamed(model, "blocks.5.pkm.keys.7.2", [128, 1024]),
-    blocks6MixerNormGain: variableNamed(model, "blocks.6.mixer.norm.gain", [1024]),
-    blocks6MixerAttentionWq: variableNamed(model, "blocks.6.mixer.attention.wq", [1024, 1024]),
-    blocks6MixerAttentionWk: variableNamed(model, "blocks.6.mixer.attention.wk", [1024, 1024]),
-    blocks6MixerAttentionWv: variableNamed(model, "blocks.6.mixer.attention.wv", [1024, 1024]),
-    blocks6MixerAttentionWo: variableNamed(model, "blocks.6.mixer.attention.wo", [1024, 1024]),
-    blocks6DenseFfwNormGain: variableNamed(model, "blocks.6.dense_ffw.norm.gain", [1024]),
-    blocks6DenseFfwFfwWIn: variableNamed(model, "blocks.6.dense_ffw.ffw.w_in", [1024, 4096]),
-    blocks6DenseFfwFfwWOut: variableNamed(model, "blocks.6.dense_ffw.ffw.w_out", [4096, 1024]),
-    blocks7MixerNormGain: variableNamed(model, "blocks.7.mixer.norm.gain", [1024]),
-    blocks7MixerAttentionWq: variableNamed(model, "blocks.7.mixer.attention.wq", [1024, 1024]),
-    blocks7MixerAttentionWk: variableNamed(model, "blocks.7.mixer.attention.wk", [1024, 1024]),
-    blocks7MixerAttentionWv: variableNamed(model, "blocks.7.mixer.attention.wv", [1024, 1024]),
-    blocks7MixerAttentionWo: variableNamed(model, "blocks.7.mixer.attention.wo", [1024, 1024]),
-    blocks7DenseFfwNormGain: variableNamed(model, "blocks.7.dense_ffw.norm.gain", [1024]),
-    blocks7DenseFfwFfwWIn: variableNamed(model, "blocks.7.dense_ffw.ffw.w_in", [1024, 4096]),
-    blocks7DenseFfwFfwWOut: variableNamed(model, "blocks.7.dense_ffw.ffw.w_out", [4096, 1024]),
-    blocks8MixerNormGain: variableNamed(model, "blocks.8.mixer.norm.gain", [1024]),
-    blocks8MixerAttentionWq: variableNamed(model, "blocks.8.mixer.attention.wq", [1024, 1024]),
-    blocks8MixerAttentionWk: variableNamed(model, "blocks.8.mixer.attention.wk", [1024, 1024]),
-    blocks8MixerAttentionWv: variableNamed(model, "blocks.8.mixer.attention.wv", [1024, 1024]),
-    blocks8MixerAttentionWo: variableNamed(model, "blocks.8.mixer.attention.wo", [1024, 1024]),
-    blocks8DenseFfwNormGain: variableNamed(model, "blocks.8.dense_ffw.norm.gain", [1024]),
-    blocks8DenseFfwFfwWIn: variableNamed(model, "blocks.8.dense_ffw.ffw.w_in", [1024, 4096]),
-    blocks8DenseFfwFfwWOut: variableNamed(model, "blocks.8.dense_ffw.ffw.w_out", [4096, 1024]),
-    blocks9MixerNormGain: variableNamed(model, "blocks.9.mixer.norm.gain", [1024]),
-    blocks9MixerAttentionWq: variableNamed(model, "blocks.9.mixer.attention.wq", [1024, 1024]),
-    blocks9MixerAttentionWk: variableNamed(model, "blocks.9.mixer.attention.wk", [1024, 1024]),
-    blocks9MixerAttentionWv: variableNamed(model, "blocks.9.mixer.attention.wv", [1024, 1024]),
-    blocks9MixerAttentionWo: variableNamed(model, "blocks.9.mixer.attention.wo", [1024, 1024]),
-    blocks9DenseFfwNormGain: variableNamed(model, "blocks.9.dense_ffw.norm.gain", [1024]),
-    blocks9DenseFfwFfwWIn: variableNamed(model, "blocks.9.dense_ffw.ffw.w_in", [1024, 4096]),
-    blocks9DenseFfwFfwWOut: variableNamed(model, "blocks.9.dense_ffw.ffw.w_out", [4096, 1024]),
-    blocks10MixerNormGain: variableNamed(model, "blocks.10.mixer.norm.gain", [1024]),
-    blocks10MixerAttentionWq: variableNamed(model, "blocks.10.mixer.attention.wq", [1024, 1024]),
-    blocks10MixerAttentionWk: variableNamed(model, "blocks.10.mixer.attention.wk", [1024, 1024]),
-    blocks10MixerAttentionWv: variableNamed(model, "blocks.10.mixer.attention.wv", [1024, 1024]),
-    blocks10MixerAttentionWo: variableNamed(model, "blocks.10.mixer.attention.wo", [1024, 1024]),
-    blocks10DenseFfwNormGain: variableNamed(model, "blocks.10.dense_ffw.norm.gain", [1024]),
-    blocks10DenseFfwFfwWIn: variableNamed(model, "blocks.10.dense_ffw.ffw.w_in", [1024, 4096]),
-    blocks10DenseFfwFfwWOut: variableNamed(model, "blocks.10.dense_ffw.ffw.w_out", [4096, 1024]),
-    blocks11MixerNormGain: variableNamed(model, "blocks.11.mixer.norm.gain", [1024]),
-    blocks11MixerAttentionWq: variableNamed(model, "blocks.11.mixer.attention.wq", [1024, 1024]),
-    blocks11MixerAttentionWk: variableNamed(model, "blocks.11.mixer.attention.wk", [1024, 1024]),
-    blocks11MixerAttentionWv: variableNamed(model, "blocks.11.mixer.attention.wv", [1024, 1024]),
-    blocks11MixerAttentionWo: variableNamed(model, "blocks.11.mixer.attention.wo", [1024, 1024]),
-    blocks11DenseFfwNormGain: variableNamed(model, "blocks.11.dense_ffw.norm.gain", [1024]),
-    blocks11DenseFfwFfwWIn: variableNamed(model, "blocks.11.dense_ffw.ffw.w_in", [1024, 4096]),
-    blocks11DenseFfwFfwWOut: variableNamed(model, "blocks.11.dense_ffw.ffw.w_out", [4096, 1024]),
-    normGain: variableNamed(model, "norm.gain", [1024]),
-    blocks5PkmQueryBnRunningMean: bufferNamed(model, "blocks.5.pkm.query.bn.running_mean", [2048]),
-    blocks5PkmQueryBnRunningVar: bufferNamed(model, "blocks.5.pkm.query.bn.running_var", [2048]),
-    blocks5PkmValues: tableNamed(model, "blocks.5.pkm.values", 1_048_576, 1024),
+interface Block0Weights {
+  readonly mixer: {
+    readonly norm: NormRmsWeights;
+    readonly attention: AttentionWeights;
+  };
+  readonly dense_ffw: {
+    readonly norm: NormRmsWeights;
+    readonly ffw: FfwWeights;
   };
 }
 
-/** "embed" — embed 32000 × 1024
+interface Block5Weights {
+  readonly mixer: {
+    readonly norm: NormRmsWeights;
+    readonly attention: AttentionWeights;
+  };
+  readonly norm: NormRmsWeights;
+  readonly pkm: PkmWeights;
+}
+
+/** The runtime's weights by name, nested: "a.0.b" is w.a[0].b. */
+interface Weights {
+  readonly embed: EmbedWeights;
+  readonly blocks: readonly [Block0Weights, Block0Weights, Block0Weights, Block0Weights, Block0Weights, Block5Weights, Block0Weights, Block0Weights, Block0Weights, Block0Weights, Block0Weights, Block0Weights];
+  readonly norm: NormRmsWeights;
+}
+
+/** embed 32000 × 1024 ("embed")
  *  params 32,768,000 · active 0 · forward 0 FLOP/token (matrix 0 FLOP, elementwise 0 FLOP)
  */
-function embed(w: Weights, ids: tf.Tensor1D): tf.Tensor2D {
-  return tf.gather(w.embedWeight, ids, 0) as tf.Tensor2D; // [batch·seqLen, 1024]
+function embed(w: EmbedWeights, ids: tf.Tensor1D): tf.Tensor2D {
+  return tf.gather(w.weight, ids, 0) as tf.Tensor2D; // [batch·seqLen, 1024]
 }
 
-/** "blocks.0.mixer.norm" — RMSNorm over 1024, eps 0.00001
+/** RMSNorm over 1024, eps 0.00001 (25 layers, "blocks.0.mixer.norm" first)
  *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
  */
-function blocks0MixerNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks0MixerNormGain);
+function normRms(w: NormRmsWeights, x: tf.Tensor2D): tf.Tensor2D {
+  return rmsNorm(x, w.gain, 0.00001) as tf.Tensor2D;
 }
 
-/** "blocks.0.mixer.attention" — attention: 16 heads × 64, causal, RoPE base 10000
- *  params 4,194,304 · forward 16.9 MFLOP/token (matrix 16.8 MFLOP, elementwise 138 kFLOP)
+/** attention: 16 heads × 64, causal, RoPE base 10000 (12 layers, "blocks.0.mixer.attention" first)
+ *  params 4,194,304 · forward 16.9 MFLOP/token as emitted (matrix 16.8 MFLOP, elementwise 105 kFLOP; cost model 16.9 MFLOP: its score scale is folded into q's RoPE tables)
  */
-function blocks0MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+function attention(w: AttentionWeights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
   const B = ctx.batch;
   const T = ctx.seqLen;
-  const q = tf.matMul(x, w.blocks0MixerAttentionWq); // [B·T, 1024]
-  const k = tf.matMul(x, w.blocks0MixerAttentionWk); // [B·T, 1024]
-  const v = tf.matMul(x, w.blocks0MixerAttentionWv);
-  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
-  const kRope = ropeTables(T, 16, 64, 10_000, 1);
-  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
-  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
-  const q4 = tf.reshape(qr, [B, T, 16, 64]);
-  const k4 = tf.reshape(kr, [B, T, 16, 64]);
+  const q = tf.matMul(x, w.wq); // [B·T, 1024]
+  const k = tf.matMul(x, w.wk); // [B·T, 1024]
+  const v = tf.matMul(x, w.wv);
+  // RoPE, rotate-half; q's tables carry the 1/√64 score scale
+  const q4 = rotary(q, ropeTables(T, { heads: 16, headDim: 64, base: 10_000, scale: 0.125 }), { batch: B, seqLen: T, heads: 16, headDim: 64 });
+  const k4 = rotary(k, ropeTables(T, { heads: 16, headDim: 64, base: 10_000, scale: 1 }), { batch: B, seqLen: T, heads: 16, headDim: 64 });
   const kh = tf.transpose(k4, [0, 2, 1, 3]);
   const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
   const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
@@ -959,717 +239,96 @@ function blocks0MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext):
   const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
   const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
   const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
-  return tf.matMul(heads, w.blocks0MixerAttentionWo);
+  return tf.matMul(heads, w.wo);
 }
 
-/** "blocks.0.dense_ffw.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks0DenseFfwNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks0DenseFfwNormGain);
-}
-
-/** "blocks.0.dense_ffw.ffw" — feed-forward 1024 → 4096 → 1024, gelu
+/** feed-forward 1024 → 4096 → 1024, gelu (11 layers, "blocks.0.dense_ffw.ffw" first)
  *  params 8,388,608 · forward 16.8 MFLOP/token (matrix 16.8 MFLOP, elementwise 5.12 kFLOP)
  */
-function blocks0DenseFfwFfw(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const up = tf.matMul(x, w.blocks0DenseFfwFfwWIn); // [n, 4096]
-  const hidden = tf.mul(tf.mul(up, 0.5), tf.add(tf.erf(tf.mul(up, Math.SQRT1_2)), 1)); // exact GELU: ½x(1 + erf(x/√2))
-  return tf.matMul(hidden, w.blocks0DenseFfwFfwWOut); // [n, 1024]
+function ffw(w: FfwWeights, x: tf.Tensor2D): tf.Tensor2D {
+  const up = tf.matMul(x, w.w_in); // [n, 4096]
+  const hidden = activate(up, "gelu");
+  return tf.matMul(hidden, w.w_out); // [n, 1024]
 }
 
-/** "blocks.1.mixer.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks1MixerNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks1MixerNormGain);
-}
-
-/** "blocks.1.mixer.attention" — attention: 16 heads × 64, causal, RoPE base 10000
- *  params 4,194,304 · forward 16.9 MFLOP/token (matrix 16.8 MFLOP, elementwise 138 kFLOP)
- */
-function blocks1MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  const B = ctx.batch;
-  const T = ctx.seqLen;
-  const q = tf.matMul(x, w.blocks1MixerAttentionWq); // [B·T, 1024]
-  const k = tf.matMul(x, w.blocks1MixerAttentionWk); // [B·T, 1024]
-  const v = tf.matMul(x, w.blocks1MixerAttentionWv);
-  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
-  const kRope = ropeTables(T, 16, 64, 10_000, 1);
-  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
-  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
-  const q4 = tf.reshape(qr, [B, T, 16, 64]);
-  const k4 = tf.reshape(kr, [B, T, 16, 64]);
-  const kh = tf.transpose(k4, [0, 2, 1, 3]);
-  const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
-  const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
-  const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
-  const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
-  const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
-  const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
-  return tf.matMul(heads, w.blocks1MixerAttentionWo);
-}
-
-/** "blocks.1.dense_ffw.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks1DenseFfwNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks1DenseFfwNormGain);
-}
-
-/** "blocks.1.dense_ffw.ffw" — feed-forward 1024 → 4096 → 1024, gelu
- *  params 8,388,608 · forward 16.8 MFLOP/token (matrix 16.8 MFLOP, elementwise 5.12 kFLOP)
- */
-function blocks1DenseFfwFfw(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const up = tf.matMul(x, w.blocks1DenseFfwFfwWIn); // [n, 4096]
-  const hidden = tf.mul(tf.mul(up, 0.5), tf.add(tf.erf(tf.mul(up, Math.SQRT1_2)), 1)); // exact GELU: ½x(1 + erf(x/√2))
-  return tf.matMul(hidden, w.blocks1DenseFfwFfwWOut); // [n, 1024]
-}
-
-/** "blocks.2.mixer.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks2MixerNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks2MixerNormGain);
-}
-
-/** "blocks.2.mixer.attention" — attention: 16 heads × 64, causal, RoPE base 10000
- *  params 4,194,304 · forward 16.9 MFLOP/token (matrix 16.8 MFLOP, elementwise 138 kFLOP)
- */
-function blocks2MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  const B = ctx.batch;
-  const T = ctx.seqLen;
-  const q = tf.matMul(x, w.blocks2MixerAttentionWq); // [B·T, 1024]
-  const k = tf.matMul(x, w.blocks2MixerAttentionWk); // [B·T, 1024]
-  const v = tf.matMul(x, w.blocks2MixerAttentionWv);
-  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
-  const kRope = ropeTables(T, 16, 64, 10_000, 1);
-  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
-  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
-  const q4 = tf.reshape(qr, [B, T, 16, 64]);
-  const k4 = tf.reshape(kr, [B, T, 16, 64]);
-  const kh = tf.transpose(k4, [0, 2, 1, 3]);
-  const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
-  const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
-  const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
-  const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
-  const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
-  const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
-  return tf.matMul(heads, w.blocks2MixerAttentionWo);
-}
-
-/** "blocks.2.dense_ffw.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks2DenseFfwNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks2DenseFfwNormGain);
-}
-
-/** "blocks.2.dense_ffw.ffw" — feed-forward 1024 → 4096 → 1024, gelu
- *  params 8,388,608 · forward 16.8 MFLOP/token (matrix 16.8 MFLOP, elementwise 5.12 kFLOP)
- */
-function blocks2DenseFfwFfw(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const up = tf.matMul(x, w.blocks2DenseFfwFfwWIn); // [n, 4096]
-  const hidden = tf.mul(tf.mul(up, 0.5), tf.add(tf.erf(tf.mul(up, Math.SQRT1_2)), 1)); // exact GELU: ½x(1 + erf(x/√2))
-  return tf.matMul(hidden, w.blocks2DenseFfwFfwWOut); // [n, 1024]
-}
-
-/** "blocks.3.mixer.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks3MixerNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks3MixerNormGain);
-}
-
-/** "blocks.3.mixer.attention" — attention: 16 heads × 64, causal, RoPE base 10000
- *  params 4,194,304 · forward 16.9 MFLOP/token (matrix 16.8 MFLOP, elementwise 138 kFLOP)
- */
-function blocks3MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  const B = ctx.batch;
-  const T = ctx.seqLen;
-  const q = tf.matMul(x, w.blocks3MixerAttentionWq); // [B·T, 1024]
-  const k = tf.matMul(x, w.blocks3MixerAttentionWk); // [B·T, 1024]
-  const v = tf.matMul(x, w.blocks3MixerAttentionWv);
-  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
-  const kRope = ropeTables(T, 16, 64, 10_000, 1);
-  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
-  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
-  const q4 = tf.reshape(qr, [B, T, 16, 64]);
-  const k4 = tf.reshape(kr, [B, T, 16, 64]);
-  const kh = tf.transpose(k4, [0, 2, 1, 3]);
-  const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
-  const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
-  const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
-  const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
-  const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
-  const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
-  return tf.matMul(heads, w.blocks3MixerAttentionWo);
-}
-
-/** "blocks.3.dense_ffw.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks3DenseFfwNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks3DenseFfwNormGain);
-}
-
-/** "blocks.3.dense_ffw.ffw" — feed-forward 1024 → 4096 → 1024, gelu
- *  params 8,388,608 · forward 16.8 MFLOP/token (matrix 16.8 MFLOP, elementwise 5.12 kFLOP)
- */
-function blocks3DenseFfwFfw(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const up = tf.matMul(x, w.blocks3DenseFfwFfwWIn); // [n, 4096]
-  const hidden = tf.mul(tf.mul(up, 0.5), tf.add(tf.erf(tf.mul(up, Math.SQRT1_2)), 1)); // exact GELU: ½x(1 + erf(x/√2))
-  return tf.matMul(hidden, w.blocks3DenseFfwFfwWOut); // [n, 1024]
-}
-
-/** "blocks.4.mixer.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks4MixerNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks4MixerNormGain);
-}
-
-/** "blocks.4.mixer.attention" — attention: 16 heads × 64, causal, RoPE base 10000
- *  params 4,194,304 · forward 16.9 MFLOP/token (matrix 16.8 MFLOP, elementwise 138 kFLOP)
- */
-function blocks4MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  const B = ctx.batch;
-  const T = ctx.seqLen;
-  const q = tf.matMul(x, w.blocks4MixerAttentionWq); // [B·T, 1024]
-  const k = tf.matMul(x, w.blocks4MixerAttentionWk); // [B·T, 1024]
-  const v = tf.matMul(x, w.blocks4MixerAttentionWv);
-  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
-  const kRope = ropeTables(T, 16, 64, 10_000, 1);
-  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
-  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
-  const q4 = tf.reshape(qr, [B, T, 16, 64]);
-  const k4 = tf.reshape(kr, [B, T, 16, 64]);
-  const kh = tf.transpose(k4, [0, 2, 1, 3]);
-  const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
-  const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
-  const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
-  const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
-  const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
-  const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
-  return tf.matMul(heads, w.blocks4MixerAttentionWo);
-}
-
-/** "blocks.4.dense_ffw.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks4DenseFfwNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks4DenseFfwNormGain);
-}
-
-/** "blocks.4.dense_ffw.ffw" — feed-forward 1024 → 4096 → 1024, gelu
- *  params 8,388,608 · forward 16.8 MFLOP/token (matrix 16.8 MFLOP, elementwise 5.12 kFLOP)
- */
-function blocks4DenseFfwFfw(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const up = tf.matMul(x, w.blocks4DenseFfwFfwWIn); // [n, 4096]
-  const hidden = tf.mul(tf.mul(up, 0.5), tf.add(tf.erf(tf.mul(up, Math.SQRT1_2)), 1)); // exact GELU: ½x(1 + erf(x/√2))
-  return tf.matMul(hidden, w.blocks4DenseFfwFfwWOut); // [n, 1024]
-}
-
-/** "blocks.5.mixer.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks5MixerNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks5MixerNormGain);
-}
-
-/** "blocks.5.mixer.attention" — attention: 16 heads × 64, causal, RoPE base 10000
- *  params 4,194,304 · forward 16.9 MFLOP/token (matrix 16.8 MFLOP, elementwise 138 kFLOP)
- */
-function blocks5MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  const B = ctx.batch;
-  const T = ctx.seqLen;
-  const q = tf.matMul(x, w.blocks5MixerAttentionWq); // [B·T, 1024]
-  const k = tf.matMul(x, w.blocks5MixerAttentionWk); // [B·T, 1024]
-  const v = tf.matMul(x, w.blocks5MixerAttentionWv);
-  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
-  const kRope = ropeTables(T, 16, 64, 10_000, 1);
-  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
-  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
-  const q4 = tf.reshape(qr, [B, T, 16, 64]);
-  const k4 = tf.reshape(kr, [B, T, 16, 64]);
-  const kh = tf.transpose(k4, [0, 2, 1, 3]);
-  const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
-  const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
-  const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
-  const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
-  const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
-  const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
-  return tf.matMul(heads, w.blocks5MixerAttentionWo);
-}
-
-/** "blocks.5.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks5Norm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks5NormGain);
-}
-
-/** "blocks.5.pkm" — PKM: 1048576 memories (1024² product keys), 8 heads, top-32, value dim 1024
+/** PKM: 1048576 memories (1024² product keys), 8 heads, top-32, value dim 1024 ("blocks.5.pkm")
  *  params 1,077,942,272 · active 4,462,592 · forward 8.94 MFLOP/token (matrix 8.91 MFLOP, elementwise 26.4 kFLOP)
  */
-function blocks5Pkm(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+function pkm(w: PkmWeights, x: tf.Tensor2D, ctx: ForwardContext, path: string): tf.Tensor2D {
   const tokens = x.shape[0];
   // query network: [T, 1024] → [T, 8 heads × 256]
-  const projected: tf.Tensor2D = tf.add(tf.matMul(x, w.blocks5PkmQueryW), w.blocks5PkmQueryB);
-  // BatchNorm: the pass's token statistics in training, the running ones in evaluation
-  let normalised: tf.Tensor2D;
-  if (ctx.training) {
-    const mean = tf.mean(projected, 0);
-    const centred = tf.sub(projected, mean);
-    const variance = tf.mean(tf.square(centred), 0);
-    normalised = tf.mul(centred, tf.rsqrt(tf.add(variance, QUERY_NORM_EPS)));
-    // running ← (1 − m)·running + m·batch, m the runtime's momentum (the running variance takes the unbiased batch variance)
-    const unbiased = tokens > 1 ? tokens / (tokens - 1) : 1;
-    tf.tidy(() => {
-      w.blocks5PkmQueryBnRunningMean.assign(tf.add(tf.mul(w.blocks5PkmQueryBnRunningMean, 1 - QUERY_BN_MOMENTUM), tf.mul(mean, QUERY_BN_MOMENTUM)));
-      w.blocks5PkmQueryBnRunningVar.assign(tf.add(tf.mul(w.blocks5PkmQueryBnRunningVar, 1 - QUERY_BN_MOMENTUM), tf.mul(variance, QUERY_BN_MOMENTUM * unbiased)));
-    });
-  } else {
-    normalised = tf.mul(tf.sub(projected, w.blocks5PkmQueryBnRunningMean), tf.rsqrt(tf.add(w.blocks5PkmQueryBnRunningVar, QUERY_NORM_EPS)));
-  }
-  const q: tf.Tensor2D = tf.add(tf.mul(normalised, w.blocks5PkmQueryBnGamma), w.blocks5PkmQueryBnBeta);
+  const q = queryBatchNorm(tf.add(tf.matMul(x, w.query.w), w.query.b), w.query.bn, ctx.training);
   // sub-key scores [T·8, 1024] per half (row t·8 + head), on a detached copy of q: they only choose
   const frozen = detach(q);
   // heads as the batch of one 3-D matmul per half: [8, T, 128] × [8, 128, 1024]
   const frozenHeads = tf.transpose(tf.reshape(frozen, [tokens, 8, 256]), [1, 0, 2]);
-  const scores1 = tf.reshape(tf.transpose(tf.matMul(tf.slice(frozenHeads, [0, 0, 0], [-1, -1, 128]), tf.stack([w.blocks5PkmKeys01, w.blocks5PkmKeys11, w.blocks5PkmKeys21, w.blocks5PkmKeys31, w.blocks5PkmKeys41, w.blocks5PkmKeys51, w.blocks5PkmKeys61, w.blocks5PkmKeys71])), [1, 0, 2]), [tokens * 8, 1024]) as tf.Tensor2D;
-  const scores2 = tf.reshape(tf.transpose(tf.matMul(tf.slice(frozenHeads, [0, 0, 128], [-1, -1, 128]), tf.stack([w.blocks5PkmKeys02, w.blocks5PkmKeys12, w.blocks5PkmKeys22, w.blocks5PkmKeys32, w.blocks5PkmKeys42, w.blocks5PkmKeys52, w.blocks5PkmKeys62, w.blocks5PkmKeys72])), [1, 0, 2]), [tokens * 8, 1024]) as tf.Tensor2D;
+  const scores1 = tf.reshape(tf.transpose(tf.matMul(tf.slice(frozenHeads, [0, 0, 0], [-1, -1, 128]), tf.stack([w.keys[0][1], w.keys[1][1], w.keys[2][1], w.keys[3][1], w.keys[4][1], w.keys[5][1], w.keys[6][1], w.keys[7][1]])), [1, 0, 2]), [tokens * 8, 1024]) as tf.Tensor2D;
+  const scores2 = tf.reshape(tf.transpose(tf.matMul(tf.slice(frozenHeads, [0, 0, 128], [-1, -1, 128]), tf.stack([w.keys[0][2], w.keys[1][2], w.keys[2][2], w.keys[3][2], w.keys[4][2], w.keys[5][2], w.keys[6][2], w.keys[7][2]])), [1, 0, 2]), [tokens * 8, 1024]) as tf.Tensor2D;
   // exact top-32 of 1_048_576 = 1024² product keys (JS, gradient-free): top-32 per half, 1024 candidate sums
-  const hits = productKeyTopk(readHost(scores1), readHost(scores2), tokens * 8, 1024, 32, 32);
+  const hits = productKeySearch(scores1, scores2, { subTopk: 32, topk: 32 });
   tf.dispose([frozen, scores1, scores2]);
   // the 32 chosen scores per head, recomputed differentiably from q and only the chosen sub-keys
-  const selected = selectedScoresFromKeys(q, [[w.blocks5PkmKeys01, w.blocks5PkmKeys02], [w.blocks5PkmKeys11, w.blocks5PkmKeys12], [w.blocks5PkmKeys21, w.blocks5PkmKeys22], [w.blocks5PkmKeys31, w.blocks5PkmKeys32], [w.blocks5PkmKeys41, w.blocks5PkmKeys42], [w.blocks5PkmKeys51, w.blocks5PkmKeys52], [w.blocks5PkmKeys61, w.blocks5PkmKeys62], [w.blocks5PkmKeys71, w.blocks5PkmKeys72]], hits, { heads: 8, keyDim: 256, subKeys: 1024 });
+  const selected = selectedScoresFromKeys(q, w.keys.map((set) => [set[1], set[2]]), hits, { heads: 8, keyDim: 256, subKeys: 1024 });
   // router weights: softmax over each head's 32 scores → [T, 8·32]
   const gates = tf.reshape(tf.softmax(selected), [tokens, 256]) as tf.Tensor2D;
   if (ctx.recordRouting !== null) {
-    ctx.recordRouting({ path: "blocks.5.pkm", numExperts: 1_048_576, ids: hits.ids, weights: Float32Array.from(gates.dataSync()) });
+    ctx.recordRouting({ path, numExperts: 1_048_576, ids: hits.ids, weights: Float32Array.from(gates.dataSync()) });
   }
   // Σ over 8 heads × 32 memories of g · value_id, fused over the table [1_048_576, 1024]
-  return pkmValues(gates, hits.ids, w.blocks5PkmValues);
+  return pkmValues(gates, hits.ids, w.values);
 }
 
-/** "blocks.6.mixer.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks6MixerNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks6MixerNormGain);
-}
-
-/** "blocks.6.mixer.attention" — attention: 16 heads × 64, causal, RoPE base 10000
- *  params 4,194,304 · forward 16.9 MFLOP/token (matrix 16.8 MFLOP, elementwise 138 kFLOP)
- */
-function blocks6MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  const B = ctx.batch;
-  const T = ctx.seqLen;
-  const q = tf.matMul(x, w.blocks6MixerAttentionWq); // [B·T, 1024]
-  const k = tf.matMul(x, w.blocks6MixerAttentionWk); // [B·T, 1024]
-  const v = tf.matMul(x, w.blocks6MixerAttentionWv);
-  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
-  const kRope = ropeTables(T, 16, 64, 10_000, 1);
-  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
-  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
-  const q4 = tf.reshape(qr, [B, T, 16, 64]);
-  const k4 = tf.reshape(kr, [B, T, 16, 64]);
-  const kh = tf.transpose(k4, [0, 2, 1, 3]);
-  const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
-  const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
-  const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
-  const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
-  const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
-  const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
-  return tf.matMul(heads, w.blocks6MixerAttentionWo);
-}
-
-/** "blocks.6.dense_ffw.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks6DenseFfwNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks6DenseFfwNormGain);
-}
-
-/** "blocks.6.dense_ffw.ffw" — feed-forward 1024 → 4096 → 1024, gelu
- *  params 8,388,608 · forward 16.8 MFLOP/token (matrix 16.8 MFLOP, elementwise 5.12 kFLOP)
- */
-function blocks6DenseFfwFfw(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const up = tf.matMul(x, w.blocks6DenseFfwFfwWIn); // [n, 4096]
-  const hidden = tf.mul(tf.mul(up, 0.5), tf.add(tf.erf(tf.mul(up, Math.SQRT1_2)), 1)); // exact GELU: ½x(1 + erf(x/√2))
-  return tf.matMul(hidden, w.blocks6DenseFfwFfwWOut); // [n, 1024]
-}
-
-/** "blocks.7.mixer.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks7MixerNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks7MixerNormGain);
-}
-
-/** "blocks.7.mixer.attention" — attention: 16 heads × 64, causal, RoPE base 10000
- *  params 4,194,304 · forward 16.9 MFLOP/token (matrix 16.8 MFLOP, elementwise 138 kFLOP)
- */
-function blocks7MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  const B = ctx.batch;
-  const T = ctx.seqLen;
-  const q = tf.matMul(x, w.blocks7MixerAttentionWq); // [B·T, 1024]
-  const k = tf.matMul(x, w.blocks7MixerAttentionWk); // [B·T, 1024]
-  const v = tf.matMul(x, w.blocks7MixerAttentionWv);
-  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
-  const kRope = ropeTables(T, 16, 64, 10_000, 1);
-  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
-  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
-  const q4 = tf.reshape(qr, [B, T, 16, 64]);
-  const k4 = tf.reshape(kr, [B, T, 16, 64]);
-  const kh = tf.transpose(k4, [0, 2, 1, 3]);
-  const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
-  const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
-  const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
-  const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
-  const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
-  const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
-  return tf.matMul(heads, w.blocks7MixerAttentionWo);
-}
-
-/** "blocks.7.dense_ffw.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks7DenseFfwNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks7DenseFfwNormGain);
-}
-
-/** "blocks.7.dense_ffw.ffw" — feed-forward 1024 → 4096 → 1024, gelu
- *  params 8,388,608 · forward 16.8 MFLOP/token (matrix 16.8 MFLOP, elementwise 5.12 kFLOP)
- */
-function blocks7DenseFfwFfw(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const up = tf.matMul(x, w.blocks7DenseFfwFfwWIn); // [n, 4096]
-  const hidden = tf.mul(tf.mul(up, 0.5), tf.add(tf.erf(tf.mul(up, Math.SQRT1_2)), 1)); // exact GELU: ½x(1 + erf(x/√2))
-  return tf.matMul(hidden, w.blocks7DenseFfwFfwWOut); // [n, 1024]
-}
-
-/** "blocks.8.mixer.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks8MixerNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks8MixerNormGain);
-}
-
-/** "blocks.8.mixer.attention" — attention: 16 heads × 64, causal, RoPE base 10000
- *  params 4,194,304 · forward 16.9 MFLOP/token (matrix 16.8 MFLOP, elementwise 138 kFLOP)
- */
-function blocks8MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  const B = ctx.batch;
-  const T = ctx.seqLen;
-  const q = tf.matMul(x, w.blocks8MixerAttentionWq); // [B·T, 1024]
-  const k = tf.matMul(x, w.blocks8MixerAttentionWk); // [B·T, 1024]
-  const v = tf.matMul(x, w.blocks8MixerAttentionWv);
-  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
-  const kRope = ropeTables(T, 16, 64, 10_000, 1);
-  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
-  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
-  const q4 = tf.reshape(qr, [B, T, 16, 64]);
-  const k4 = tf.reshape(kr, [B, T, 16, 64]);
-  const kh = tf.transpose(k4, [0, 2, 1, 3]);
-  const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
-  const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
-  const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
-  const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
-  const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
-  const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
-  return tf.matMul(heads, w.blocks8MixerAttentionWo);
-}
-
-/** "blocks.8.dense_ffw.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks8DenseFfwNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks8DenseFfwNormGain);
-}
-
-/** "blocks.8.dense_ffw.ffw" — feed-forward 1024 → 4096 → 1024, gelu
- *  params 8,388,608 · forward 16.8 MFLOP/token (matrix 16.8 MFLOP, elementwise 5.12 kFLOP)
- */
-function blocks8DenseFfwFfw(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const up = tf.matMul(x, w.blocks8DenseFfwFfwWIn); // [n, 4096]
-  const hidden = tf.mul(tf.mul(up, 0.5), tf.add(tf.erf(tf.mul(up, Math.SQRT1_2)), 1)); // exact GELU: ½x(1 + erf(x/√2))
-  return tf.matMul(hidden, w.blocks8DenseFfwFfwWOut); // [n, 1024]
-}
-
-/** "blocks.9.mixer.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks9MixerNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks9MixerNormGain);
-}
-
-/** "blocks.9.mixer.attention" — attention: 16 heads × 64, causal, RoPE base 10000
- *  params 4,194,304 · forward 16.9 MFLOP/token (matrix 16.8 MFLOP, elementwise 138 kFLOP)
- */
-function blocks9MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  const B = ctx.batch;
-  const T = ctx.seqLen;
-  const q = tf.matMul(x, w.blocks9MixerAttentionWq); // [B·T, 1024]
-  const k = tf.matMul(x, w.blocks9MixerAttentionWk); // [B·T, 1024]
-  const v = tf.matMul(x, w.blocks9MixerAttentionWv);
-  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
-  const kRope = ropeTables(T, 16, 64, 10_000, 1);
-  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
-  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
-  const q4 = tf.reshape(qr, [B, T, 16, 64]);
-  const k4 = tf.reshape(kr, [B, T, 16, 64]);
-  const kh = tf.transpose(k4, [0, 2, 1, 3]);
-  const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
-  const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
-  const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
-  const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
-  const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
-  const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
-  return tf.matMul(heads, w.blocks9MixerAttentionWo);
-}
-
-/** "blocks.9.dense_ffw.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks9DenseFfwNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks9DenseFfwNormGain);
-}
-
-/** "blocks.9.dense_ffw.ffw" — feed-forward 1024 → 4096 → 1024, gelu
- *  params 8,388,608 · forward 16.8 MFLOP/token (matrix 16.8 MFLOP, elementwise 5.12 kFLOP)
- */
-function blocks9DenseFfwFfw(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const up = tf.matMul(x, w.blocks9DenseFfwFfwWIn); // [n, 4096]
-  const hidden = tf.mul(tf.mul(up, 0.5), tf.add(tf.erf(tf.mul(up, Math.SQRT1_2)), 1)); // exact GELU: ½x(1 + erf(x/√2))
-  return tf.matMul(hidden, w.blocks9DenseFfwFfwWOut); // [n, 1024]
-}
-
-/** "blocks.10.mixer.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks10MixerNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks10MixerNormGain);
-}
-
-/** "blocks.10.mixer.attention" — attention: 16 heads × 64, causal, RoPE base 10000
- *  params 4,194,304 · forward 16.9 MFLOP/token (matrix 16.8 MFLOP, elementwise 138 kFLOP)
- */
-function blocks10MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  const B = ctx.batch;
-  const T = ctx.seqLen;
-  const q = tf.matMul(x, w.blocks10MixerAttentionWq); // [B·T, 1024]
-  const k = tf.matMul(x, w.blocks10MixerAttentionWk); // [B·T, 1024]
-  const v = tf.matMul(x, w.blocks10MixerAttentionWv);
-  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
-  const kRope = ropeTables(T, 16, 64, 10_000, 1);
-  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
-  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
-  const q4 = tf.reshape(qr, [B, T, 16, 64]);
-  const k4 = tf.reshape(kr, [B, T, 16, 64]);
-  const kh = tf.transpose(k4, [0, 2, 1, 3]);
-  const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
-  const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
-  const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
-  const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
-  const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
-  const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
-  return tf.matMul(heads, w.blocks10MixerAttentionWo);
-}
-
-/** "blocks.10.dense_ffw.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks10DenseFfwNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks10DenseFfwNormGain);
-}
-
-/** "blocks.10.dense_ffw.ffw" — feed-forward 1024 → 4096 → 1024, gelu
- *  params 8,388,608 · forward 16.8 MFLOP/token (matrix 16.8 MFLOP, elementwise 5.12 kFLOP)
- */
-function blocks10DenseFfwFfw(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const up = tf.matMul(x, w.blocks10DenseFfwFfwWIn); // [n, 4096]
-  const hidden = tf.mul(tf.mul(up, 0.5), tf.add(tf.erf(tf.mul(up, Math.SQRT1_2)), 1)); // exact GELU: ½x(1 + erf(x/√2))
-  return tf.matMul(hidden, w.blocks10DenseFfwFfwWOut); // [n, 1024]
-}
-
-/** "blocks.11.mixer.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks11MixerNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks11MixerNormGain);
-}
-
-/** "blocks.11.mixer.attention" — attention: 16 heads × 64, causal, RoPE base 10000
- *  params 4,194,304 · forward 16.9 MFLOP/token (matrix 16.8 MFLOP, elementwise 138 kFLOP)
- */
-function blocks11MixerAttention(w: Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-  const B = ctx.batch;
-  const T = ctx.seqLen;
-  const q = tf.matMul(x, w.blocks11MixerAttentionWq); // [B·T, 1024]
-  const k = tf.matMul(x, w.blocks11MixerAttentionWk); // [B·T, 1024]
-  const v = tf.matMul(x, w.blocks11MixerAttentionWv);
-  const qRope = ropeTables(T, 16, 64, 10_000, 0.125); // q's tables carry 1/√64
-  const kRope = ropeTables(T, 16, 64, 10_000, 1);
-  const qr = tf.add(tf.mul(tf.reshape(q, [B, T, 1024]), qRope.cos), tf.mul(tf.reshape(tf.matMul(q, qRope.rotate), [B, T, 1024]), qRope.sin));
-  const kr = tf.add(tf.mul(tf.reshape(k, [B, T, 1024]), kRope.cos), tf.mul(tf.reshape(tf.matMul(k, kRope.rotate), [B, T, 1024]), kRope.sin));
-  const q4 = tf.reshape(qr, [B, T, 16, 64]);
-  const k4 = tf.reshape(kr, [B, T, 16, 64]);
-  const kh = tf.transpose(k4, [0, 2, 1, 3]);
-  const vh = tf.transpose(tf.reshape(v, [B, T, 16, 64]), [0, 2, 1, 3]);
-  const q3 = tf.reshape(tf.transpose(q4, [0, 2, 1, 3]), [B * 16, T, 64]) as tf.Tensor3D;
-  const k3 = tf.reshape(kh, [B * 16, T, 64]) as tf.Tensor3D;
-  const v3 = tf.reshape(vh, [B * 16, T, 64]) as tf.Tensor3D;
-  const scores = tf.matMul(q3, k3, false, true); // already scaled by 1/√64
-  const mixed = tf.matMul(tf.softmax(tf.add(scores, causalMask(T)), -1), v3); // [B·16, T, 64]
-  const heads = tf.reshape(tf.transpose(tf.reshape(mixed, [B, 16, T, 64]), [0, 2, 1, 3]), [B * T, 1024]);
-  return tf.matMul(heads, w.blocks11MixerAttentionWo);
-}
-
-/** "blocks.11.dense_ffw.norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function blocks11DenseFfwNorm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.blocks11DenseFfwNormGain);
-}
-
-/** "blocks.11.dense_ffw.ffw" — feed-forward 1024 → 4096 → 1024, gelu
- *  params 8,388,608 · forward 16.8 MFLOP/token (matrix 16.8 MFLOP, elementwise 5.12 kFLOP)
- */
-function blocks11DenseFfwFfw(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const up = tf.matMul(x, w.blocks11DenseFfwFfwWIn); // [n, 4096]
-  const hidden = tf.mul(tf.mul(up, 0.5), tf.add(tf.erf(tf.mul(up, Math.SQRT1_2)), 1)); // exact GELU: ½x(1 + erf(x/√2))
-  return tf.matMul(hidden, w.blocks11DenseFfwFfwWOut); // [n, 1024]
-}
-
-/** "norm" — RMSNorm over 1024, eps 0.00001
- *  params 1,024 · forward 4.1 kFLOP/token (matrix 0 FLOP, elementwise 4.1 kFLOP)
- */
-function norm(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  const meanSquare = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, 0.00001))), w.normGain);
-}
-
-/** "lm_head" — LM head 1024 → 32000, tied to the embedding
+/** LM head 1024 → 32000, tied to the embedding ("lm_head")
  *  params 0 · active 32,768,000 · shares 32,768,000 · forward 65.6 MFLOP/token (matrix 65.5 MFLOP, elementwise 96 kFLOP)
  */
-function lmHead(w: Weights, x: tf.Tensor2D): tf.Tensor2D {
-  // tied: the embedding table, read transposed
-  return tf.matMul(x, w.embedWeight, false, true); // [n, 32_000]
+function tiedLmHead(e: EmbedWeights, x: tf.Tensor2D): tf.Tensor2D {
+  // tied: the embedding table [32_000, 1024], read transposed
+  return tf.matMul(x, e.weight, false, true); // [n, 32_000]
+}
+
+/** One block of "blocks", called for indices 0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11: normRms → attention → normRms → ffw
+ *  forward 33.7 MFLOP/token each
+ */
+function block0(w: Block0Weights, x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+  // residual "blocks.<i>.mixer.residual": x + f(x)
+  x = tf.add(x, attention(w.mixer.attention, normRms(w.mixer.norm, x), ctx));
+  // residual "blocks.<i>.dense_ffw.residual": x + f(x)
+  x = tf.add(x, ffw(w.dense_ffw.ffw, normRms(w.dense_ffw.norm, x)));
+  return x;
+}
+
+/** One block of "blocks", called for index 5: normRms → attention → normRms → pkm
+ *  forward 25.8 MFLOP/token each
+ */
+function block5(w: Block5Weights, x: tf.Tensor2D, ctx: ForwardContext, i: number): tf.Tensor2D {
+  // residual "blocks.<i>.mixer.residual": x + f(x)
+  x = tf.add(x, attention(w.mixer.attention, normRms(w.mixer.norm, x), ctx));
+  // residual "blocks.<i>.residual": x + f(x)
+  x = tf.add(x, pkm(w.pkm, normRms(w.norm, x), ctx, "blocks." + i + ".pkm"));
+  return x;
 }
 
 /** ids: int32 [batch·seqLen] → logits [batch·seqLen, vocab]. */
 export function forward(w: Weights, ids: tf.Tensor1D, ctx: ForwardContext): tf.Tensor2D {
-  let x: tf.Tensor2D = embed(w, ids);
-  // residual "blocks.0.mixer.residual": x + f(x)
-  x = tf.add(x, blocks0MixerAttention(w, blocks0MixerNorm(w, x), ctx));
-  // residual "blocks.0.dense_ffw.residual": x + f(x)
-  x = tf.add(x, blocks0DenseFfwFfw(w, blocks0DenseFfwNorm(w, x)));
-  // residual "blocks.1.mixer.residual": x + f(x)
-  x = tf.add(x, blocks1MixerAttention(w, blocks1MixerNorm(w, x), ctx));
-  // residual "blocks.1.dense_ffw.residual": x + f(x)
-  x = tf.add(x, blocks1DenseFfwFfw(w, blocks1DenseFfwNorm(w, x)));
-  // residual "blocks.2.mixer.residual": x + f(x)
-  x = tf.add(x, blocks2MixerAttention(w, blocks2MixerNorm(w, x), ctx));
-  // residual "blocks.2.dense_ffw.residual": x + f(x)
-  x = tf.add(x, blocks2DenseFfwFfw(w, blocks2DenseFfwNorm(w, x)));
-  // residual "blocks.3.mixer.residual": x + f(x)
-  x = tf.add(x, blocks3MixerAttention(w, blocks3MixerNorm(w, x), ctx));
-  // residual "blocks.3.dense_ffw.residual": x + f(x)
-  x = tf.add(x, blocks3DenseFfwFfw(w, blocks3DenseFfwNorm(w, x)));
-  // residual "blocks.4.mixer.residual": x + f(x)
-  x = tf.add(x, blocks4MixerAttention(w, blocks4MixerNorm(w, x), ctx));
-  // residual "blocks.4.dense_ffw.residual": x + f(x)
-  x = tf.add(x, blocks4DenseFfwFfw(w, blocks4DenseFfwNorm(w, x)));
-  // residual "blocks.5.mixer.residual": x + f(x)
-  x = tf.add(x, blocks5MixerAttention(w, blocks5MixerNorm(w, x), ctx));
-  // residual "blocks.5.residual": x + f(x)
-  x = tf.add(x, blocks5Pkm(w, blocks5Norm(w, x), ctx));
-  // residual "blocks.6.mixer.residual": x + f(x)
-  x = tf.add(x, blocks6MixerAttention(w, blocks6MixerNorm(w, x), ctx));
-  // residual "blocks.6.dense_ffw.residual": x + f(x)
-  x = tf.add(x, blocks6DenseFfwFfw(w, blocks6DenseFfwNorm(w, x)));
-  // residual "blocks.7.mixer.residual": x + f(x)
-  x = tf.add(x, blocks7MixerAttention(w, blocks7MixerNorm(w, x), ctx));
-  // residual "blocks.7.dense_ffw.residual": x + f(x)
-  x = tf.add(x, blocks7DenseFfwFfw(w, blocks7DenseFfwNorm(w, x)));
-  // residual "blocks.8.mixer.residual": x + f(x)
-  x = tf.add(x, blocks8MixerAttention(w, blocks8MixerNorm(w, x), ctx));
-  // residual "blocks.8.dense_ffw.residual": x + f(x)
-  x = tf.add(x, blocks8DenseFfwFfw(w, blocks8DenseFfwNorm(w, x)));
-  // residual "blocks.9.mixer.residual": x + f(x)
-  x = tf.add(x, blocks9MixerAttention(w, blocks9MixerNorm(w, x), ctx));
-  // residual "blocks.9.dense_ffw.residual": x + f(x)
-  x = tf.add(x, blocks9DenseFfwFfw(w, blocks9DenseFfwNorm(w, x)));
-  // residual "blocks.10.mixer.residual": x + f(x)
-  x = tf.add(x, blocks10MixerAttention(w, blocks10MixerNorm(w, x), ctx));
-  // residual "blocks.10.dense_ffw.residual": x + f(x)
-  x = tf.add(x, blocks10DenseFfwFfw(w, blocks10DenseFfwNorm(w, x)));
-  // residual "blocks.11.mixer.residual": x + f(x)
-  x = tf.add(x, blocks11MixerAttention(w, blocks11MixerNorm(w, x), ctx));
-  // residual "blocks.11.dense_ffw.residual": x + f(x)
-  x = tf.add(x, blocks11DenseFfwFfw(w, blocks11DenseFfwNorm(w, x)));
-  x = norm(w, x);
-  x = lmHead(w, x);
+  let x: tf.Tensor2D = embed(w.embed, ids);
+  x = block0(w.blocks[0], x, ctx);
+  x = block0(w.blocks[1], x, ctx);
+  x = block0(w.blocks[2], x, ctx);
+  x = block0(w.blocks[3], x, ctx);
+  x = block0(w.blocks[4], x, ctx);
+  x = block5(w.blocks[5], x, ctx, 5);
+  x = block0(w.blocks[6], x, ctx);
+  x = block0(w.blocks[7], x, ctx);
+  x = block0(w.blocks[8], x, ctx);
+  x = block0(w.blocks[9], x, ctx);
+  x = block0(w.blocks[10], x, ctx);
+  x = block0(w.blocks[11], x, ctx);
+  x = normRms(w.norm, x);
+  x = tiedLmHead(w.embed, x);
   return x;
 }
 
-/**
- * The model: the runtime's parameters (seeded from `options.seed`, named as in
- * the generic model) with this file's forward.
- */
+/** The model: the runtime's parameters (seeded from `options.seed`, named as in the generic model) with this file's forward. */
 export function createModel(options: BuildOptions): LanguageModel {
-  const model = buildModel(ARCHITECTURE, options);
-  const w = bindWeights(model);
-  const run = (ids: tf.Tensor2D, mode: ForwardMode, recordRouting: ((record: RoutingRecord) => void) | null): ForwardResult => {
-    if (ids.dtype !== "int32" || ids.rank !== 2) throw new Error(`forward expects int32 ids [batch, seqLen], got ${ids.dtype} [${ids.shape}]`);
-    const [batch, seqLen] = ids.shape;
-    const auxLosses: tf.Scalar[] = [];
-    const ctx: ForwardContext = { training: mode === "train", batch, seqLen, addAuxLoss: (l) => auxLosses.push(l), recordRouting };
-    const logits = forward(w, tf.reshape(ids, [-1]), ctx);
-    const auxLoss = auxLosses.length === 0 ? null : (auxLosses.reduce((a, b) => tf.add(a, b)) as tf.Scalar);
-    return { logits, auxLoss };
-  };
-  return {
-    ...model,
-    forward: (ids, mode, recordRouting) => run(ids, mode, recordRouting ?? null),
-    loss(ids, targets, mode) {
-      const { logits, auxLoss } = run(ids, mode, null);
-      const crossEntropy = crossEntropyLoss(logits, targets);
-      return { loss: auxLoss ? (tf.add(crossEntropy, auxLoss) as tf.Scalar) : crossEntropy, crossEntropy, auxLoss };
-    },
-  };
+  return emittedModel<Weights>(ARCHITECTURE, options, WEIGHT_COUNT, forward);
 }

@@ -99,8 +99,8 @@ async function peerLayerStep(layer: PeerLayer, tokens: number, expertPath: "kern
       await value.data();
       tf.dispose([value, ...Object.values(grads)]);
     });
-    const fused = expertPath === "kernels" && built.down.shardCount === 1;
-    return `${ms.toFixed(1)} ms, peak ${mib(peak)}${expertPath === "kernels" && !fused ? " (tables sharded: tf ops used)" : ""}`;
+    const shards = built.down.shardCount;
+    return `${ms.toFixed(1)} ms, peak ${mib(peak)}${shards > 1 ? ` (tables in ${shards} shards)` : ""}`;
   } catch (error) {
     return `failed: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`;
   } finally {

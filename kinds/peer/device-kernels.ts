@@ -16,13 +16,13 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Activation } from "../../ir/types.js";
 import { activate } from "../../runtime/layers/ops.js";
-import { expertDotsKernel, expertGateKernel, expertMixKernel, topkKernel, type KernelShape, type WgslKernel } from "./wgsl.js";
+import { expertDotsKernel, expertGateKernel, expertMixKernel, topkKernel, type KernelShape, type ShardRange, type WgslKernel } from "./wgsl.js";
 
 interface WebGpuBackendLike {
   runWebGPUProgram(program: object, inputs: tf.TensorInfo[], outputDtype: "float32" | "int32"): tf.TensorInfo;
 }
 
-type Attrs = KernelShape & { readonly act?: Activation; readonly glu?: boolean };
+type Attrs = KernelShape & { readonly act?: Activation; readonly glu?: boolean; readonly offset?: number; readonly rows?: number };
 
 const WORKGROUP = 64;
 
@@ -37,6 +37,10 @@ function program(kernel: WgslKernel, outputShape: number[], invocations: number)
     size: true,
     getUserCode: () => kernel.source,
   };
+}
+
+function shardOf(attrs: Attrs): ShardRange | undefined {
+  return attrs.rows === undefined ? undefined : { offset: attrs.offset ?? 0, rows: attrs.rows };
 }
 
 function shapeOf(attrs: Attrs): KernelShape {
@@ -64,19 +68,19 @@ export function registerPeerKernels(): void {
   }, ["S1", "S2"]);
   reg("PeercExpertGate", (inputs, attrs, backend) => {
     const [x, g] = inputs;
-    const kernel = expertGateKernel(shapeOf(attrs), attrs.act ?? "relu", attrs.glu === true);
+    const kernel = expertGateKernel(shapeOf(attrs), attrs.act ?? "relu", attrs.glu === true, shardOf(attrs));
     return backend.runWebGPUProgram(program(kernel, [...g!.shape], g!.shape[0]! * g!.shape[1]!), inputs, "float32");
   }, ["X", "G", "IDS", "U", "W"]);
   reg("PeercExpertMix", (inputs, attrs, backend) => {
     const [z] = inputs;
     const tokens = z!.shape[0]!;
-    return backend.runWebGPUProgram(program(expertMixKernel(shapeOf(attrs)), [tokens, attrs.dModel], tokens * attrs.dModel), inputs, "float32");
+    return backend.runWebGPUProgram(program(expertMixKernel(shapeOf(attrs), shardOf(attrs)), [tokens, attrs.dModel], tokens * attrs.dModel), inputs, "float32");
   }, ["Z", "IDS", "V"]);
   reg("PeercExpertDots", (inputs, attrs, backend) => {
     const [y] = inputs;
     const tokens = y!.shape[0]!;
     const slots = attrs.heads * attrs.topk;
-    return backend.runWebGPUProgram(program(expertDotsKernel(shapeOf(attrs)), [tokens, slots], tokens * slots), inputs, "float32");
+    return backend.runWebGPUProgram(program(expertDotsKernel(shapeOf(attrs), shardOf(attrs)), [tokens, slots], tokens * slots), inputs, "float32");
   }, ["Y", "IDS", "V"]);
   registered = true;
 }
@@ -124,60 +128,93 @@ export function activationDerivative(a: tf.Tensor, act: Activation): tf.Tensor {
   }
 }
 
+/** A table as its row shards (one entry when unsharded), all shards rowsPerShard rows but the last. */
+export interface ShardedTable {
+  readonly shards: readonly tf.Tensor2D[];
+  readonly rowsPerShard: number;
+}
+
 /**
  * out = Σ_s gates · σ(u_id·x) · v_id with the fused kernels (GLU: σ(w_id·x)·(u_id·x)).
- * Differentiable in x, gates and the tables (dense row gradients).
- * ids: [T·h·k] int32 (closed over: no gradient).
+ * Differentiable in x, gates and every shard (dense row gradients). A sharded
+ * table runs each kernel once per shard on that shard's rows and sums. u, v
+ * (and w) must be sharded alike. ids: [T·h·k] int32 (closed over: no gradient).
  */
 export function fusedPeerExperts(
   x: tf.Tensor2D,
   gates: tf.Tensor2D,
   ids: tf.Tensor1D,
-  u: tf.Tensor2D,
-  v: tf.Tensor2D,
-  w: tf.Tensor2D | null,
+  u: tf.Tensor2D | ShardedTable,
+  v: tf.Tensor2D | ShardedTable,
+  w: tf.Tensor2D | ShardedTable | null,
   act: Activation,
   shape: KernelShape,
 ): tf.Tensor2D {
-  const attrs: Attrs = { ...shape, act, glu: w !== null };
+  const table = (t: tf.Tensor2D | ShardedTable): ShardedTable => (t instanceof tf.Tensor ? { shards: [t], rowsPerShard: t.shape[0] } : t);
+  const U = table(u);
+  const V = table(v);
+  const W = w === null ? null : table(w);
+  const count = U.shards.length;
+  const sharded = count > 1;
+  // Kernel attributes of shard s (no range when unsharded: the plain kernels).
+  const at = (s: number): Attrs => {
+    const base: Attrs = { ...shape, act, glu: W !== null };
+    return sharded ? { ...base, offset: s * U.rowsPerShard, rows: U.shards[s]!.shape[0] } : base;
+  };
   const [tokens, d] = x.shape;
   const slots = shape.heads * shape.topk;
-  const rows = u.shape[0];
-  const rowGrad = (coef: tf.Tensor, y: tf.Tensor2D) =>
-    tf.unsortedSegmentSum(tf.reshape(tf.mul(tf.expandDims(coef, 2), tf.expandDims(y, 1)), [tokens * slots, d]), ids, rows);
+  const sum = (parts: tf.Tensor[]) => (parts.length === 1 ? parts[0]! : tf.addN(parts));
+  const overShards = (f: (s: number) => tf.Tensor) => sum(Array.from({ length: count }, (_, s) => f(s)));
+  // Row gradient of shard s: Σ over the slots whose id lies in it of coef · y.
+  const rowGrad = (s: number, coef: tf.Tensor, y: tf.Tensor2D) => {
+    const rows = U.shards[s]!.shape[0];
+    if (!sharded) return tf.unsortedSegmentSum(tf.reshape(tf.mul(tf.expandDims(coef, 2), tf.expandDims(y, 1)), [tokens * slots, d]), ids, rows);
+    const offset = s * U.rowsPerShard;
+    const localIds = tf.sub(ids, tf.scalar(offset, "int32"));
+    const inside = tf.logicalAnd(tf.greaterEqual(localIds, 0), tf.less(localIds, rows));
+    const masked = tf.mul(coef, tf.reshape(tf.cast(inside, "float32"), coef.shape));
+    const clipped = tf.clipByValue(localIds, 0, rows - 1) as tf.Tensor1D;
+    return tf.unsortedSegmentSum(tf.reshape(tf.mul(tf.expandDims(masked, 2), tf.expandDims(y, 1)), [tokens * slots, d]), clipped, rows);
+  };
   // customGrad passes a `save` function last; tensors made in the forward are freed unless saved.
   const body = (...args: unknown[]) => {
     const save = args[args.length - 1] as (tensors: tf.Tensor[]) => void;
-    const [xi, gi, ui, vi] = args as tf.Tensor2D[];
-    const wi = args.length === 6 ? (args[4] as tf.Tensor2D) : undefined;
-    const z = run("PeercExpertGate", wi ? { X: xi!, G: gi!, IDS: ids, U: ui!, W: wi } : { X: xi!, G: gi!, IDS: ids, U: ui! }, attrs);
-    const value = run("PeercExpertMix", { Z: z, IDS: ids, V: vi! }, attrs);
+    const [xi, gi] = args as tf.Tensor2D[];
+    const us = args.slice(2, 2 + count) as tf.Tensor2D[];
+    const vs = args.slice(2 + count, 2 + 2 * count) as tf.Tensor2D[];
+    const ws = W === null ? null : (args.slice(2 + 2 * count, 2 + 3 * count) as tf.Tensor2D[]);
+    const z = overShards((s) => run("PeercExpertGate", ws ? { X: xi!, G: gi!, IDS: ids, U: us[s]!, W: ws[s]! } : { X: xi!, G: gi!, IDS: ids, U: us[s]! }, at(s)));
+    const value = overShards((s) => run("PeercExpertMix", { Z: z, IDS: ids, V: vs[s]! }, at(s)));
     save([z]);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const z = saved[0]!;
-        const dz = run("PeercExpertDots", { Y: dy, IDS: ids, V: vi! }, attrs);
-        const aU = run("PeercExpertDots", { Y: xi!, IDS: ids, V: ui! }, attrs);
-        const dV = rowGrad(z, dy as tf.Tensor2D);
-        if (!wi) {
-          const s = activate(aU, act);
-          const dG = tf.mul(dz, s);
+        const dz = overShards((s) => run("PeercExpertDots", { Y: dy, IDS: ids, V: vs[s]! }, at(s)));
+        const aU = overShards((s) => run("PeercExpertDots", { Y: xi!, IDS: ids, V: us[s]! }, at(s)));
+        const dV = vs.map((_, s) => rowGrad(s, z, dy as tf.Tensor2D));
+        if (!ws) {
+          const sU = activate(aU, act);
+          const dG = tf.mul(dz, sU);
           const da = tf.mul(tf.mul(dz, gi!), activationDerivative(aU, act));
-          const dx = run("PeercExpertMix", { Z: da, IDS: ids, V: ui! }, attrs);
-          return [dx, dG, rowGrad(da, xi!), dV];
+          const dx = overShards((s) => run("PeercExpertMix", { Z: da, IDS: ids, V: us[s]! }, at(s)));
+          return [dx, dG, ...us.map((_, s) => rowGrad(s, da, xi!)), ...dV];
         }
-        const aW = run("PeercExpertDots", { Y: xi!, IDS: ids, V: wi }, attrs);
-        const s = activate(aW, act);
-        const dG = tf.mul(dz, tf.mul(s, aU));
+        const aW = overShards((s) => run("PeercExpertDots", { Y: xi!, IDS: ids, V: ws[s]! }, at(s)));
+        const sW = activate(aW, act);
+        const dG = tf.mul(dz, tf.mul(sW, aU));
         const dzg = tf.mul(dz, gi!);
-        const daU = tf.mul(dzg, s);
+        const daU = tf.mul(dzg, sW);
         const daW = tf.mul(tf.mul(dzg, aU), activationDerivative(aW, act));
-        const dx = tf.add(run("PeercExpertMix", { Z: daU, IDS: ids, V: ui! }, attrs), run("PeercExpertMix", { Z: daW, IDS: ids, V: wi }, attrs));
-        return [dx, dG, rowGrad(daU, xi!), dV, rowGrad(daW, xi!)];
+        const dx = tf.add(
+          overShards((s) => run("PeercExpertMix", { Z: daU, IDS: ids, V: us[s]! }, at(s))),
+          overShards((s) => run("PeercExpertMix", { Z: daW, IDS: ids, V: ws[s]! }, at(s))),
+        );
+        return [dx, dG, ...us.map((_, s) => rowGrad(s, daU, xi!)), ...dV, ...ws.map((_, s) => rowGrad(s, daW, xi!))];
       },
     };
   };
   const op = tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0]);
-  return (w === null ? op(x, gates, u, v) : op(x, gates, u, v, w)) as tf.Tensor2D;
+  const inputs: tf.Tensor[] = [x, gates, ...U.shards, ...V.shards, ...(W === null ? [] : W.shards)];
+  return (op as unknown as (...t: tf.Tensor[]) => tf.Tensor)(...inputs) as tf.Tensor2D;
 }

@@ -54,7 +54,8 @@ export function createPeerDeviceLayer(layer: PeerLayer, init: DeviceLayerInit): 
   const kernels = init.expertPath !== "ops";
   const router = { path, heads, topk, subTopk: layer.subTopk, subKeys, keyDim: layer.keyDim, scores: layer.scores, dModel, kernels };
   const shape = { subKeys, subTopk: layer.subTopk, topk, heads, keyDim: layer.keyDim, dModel };
-  const fused = kernels && tables.every((t) => t.shardCount === 1);
+  // Sharded tables run the kernels once per shard (kinds/peer/device-kernels.ts).
+  const fused = kernels;
   return {
     path,
     kind: "peer",
@@ -70,8 +71,8 @@ export function createPeerDeviceLayer(layer: PeerLayer, init: DeviceLayerInit): 
         const { ids, gates } = deviceRoute(router, query, x2, ctx);
         recordRouting(path, experts, ids, gates, ctx);
         if (fused && peerKernelsAvailable()) {
-          const w = gate === null ? null : (gate.shards[0]! as tf.Tensor2D);
-          return fusedPeerExperts(x2, gates, ids, down.shards[0]! as tf.Tensor2D, up.shards[0]! as tf.Tensor2D, w, layer.act, shape);
+          const sharded = (t: DeviceTable) => ({ shards: t.shards as tf.Tensor2D[], rowsPerShard: t.rowsPerShard });
+          return fusedPeerExperts(x2, gates, ids, sharded(down), sharded(up), gate === null ? null : sharded(gate), layer.act, shape);
         }
         return peerExpertMath(x2, gates, down.gather(ids), up.gather(ids), gate === null ? null : gate.gather(ids), layer.act);
       });

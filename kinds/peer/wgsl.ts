@@ -36,6 +36,23 @@ export interface KernelShape {
 
 export type KernelActivation = "relu" | "gelu" | "gelu_tanh" | "silu" | "sigmoid" | "tanh" | "identity";
 
+/**
+ * A row range of a table split into shards (kinds/product-keys/device.ts): the
+ * kernel reads rows [offset, offset + rows) from its table input and treats
+ * ids outside as contributing nothing; the caller sums over the shards.
+ */
+export interface ShardRange {
+  readonly offset: number;
+  readonly rows: number;
+}
+
+const shardKey = (shard: ShardRange | undefined): string => (shard ? `_o${shard.offset}_r${shard.rows}` : "");
+const shardConsts = (shard: ShardRange | undefined): string => (shard ? `\nconst OFFSET: i32 = ${shard.offset};\nconst ROWS: i32 = ${shard.rows};` : "");
+/** WGSL expression: the local row of global id `id` (unsharded: the id itself). */
+const local = (id: string, shard: ShardRange | undefined): string => (shard ? `(${id} - OFFSET)` : id);
+/** WGSL condition: the local row lies in this shard. */
+const inShard = (row: string, shard: ShardRange | undefined): string => (shard ? `(${row} >= 0 && ${row} < ROWS)` : "true");
+
 export interface WgslKernel {
   /** Stable name: kernel kind + every constant, e.g. "peerc_topk_s32_k8_t16". */
   readonly key: string;
@@ -159,20 +176,20 @@ fn erfApprox(x: f32) -> f32 {
  * z = G · σ(W[id] · X[t]) · (U[id] · X[t]) where W is the gate table.
  * Inputs: X [T, d], G [T, slots], IDS [T·slots] i32, U [N, d] (and W [N, d]).
  */
-export function expertGateKernel(shape: KernelShape, act: KernelActivation, glu: boolean): WgslKernel {
+export function expertGateKernel(shape: KernelShape, act: KernelActivation, glu: boolean, shard?: ShardRange): WgslKernel {
   check(shape);
   const slots = shape.heads * shape.topk;
   const d = shape.dModel;
   const source = `
 const SLOTS: i32 = ${slots};
-const D: i32 = ${d};
+const D: i32 = ${d};${shardConsts(shard)}
 ${act === "gelu" ? ERF : ""}
 fn sigma(a: f32) -> f32 { return ${activationWgsl(act)}; }
 
 fn main(index: i32) {
   if (index >= uniforms.size) { return; }
   let t = index / SLOTS;
-  let id = IDS[index];
+  let id = ${local("IDS[index]", shard)};${shard ? `\n  if (!${inShard("id", shard)}) { setOutputAtIndex(index, 0.0); return; }` : ""}
   var dotU = 0.0;${glu ? "\n  var dotW = 0.0;" : ""}
   for (var j = 0; j < D; j++) {
     let x = X[t * D + j];
@@ -181,7 +198,7 @@ fn main(index: i32) {
   setOutputAtIndex(index, G[index] * ${glu ? "sigma(dotW) * dotU" : "sigma(dotU)"});
 }
 `;
-  return { key: `peerc_gate_${act}${glu ? "_glu" : ""}_s${slots}_d${d}`, inputs: glu ? ["X", "G", "IDS", "U", "W"] : ["X", "G", "IDS", "U"], source };
+  return { key: `peerc_gate_${act}${glu ? "_glu" : ""}_s${slots}_d${d}${shardKey(shard)}`, inputs: glu ? ["X", "G", "IDS", "U", "W"] : ["X", "G", "IDS", "U"], source };
 }
 
 /**
@@ -189,13 +206,13 @@ fn main(index: i32) {
  * table) and, in the backward, dx (V = u table, Z = dz·g·σ'(a)).
  * Inputs: Z [T, slots], IDS [T·slots] i32, V [N, d]. Output [T, d].
  */
-export function expertMixKernel(shape: KernelShape): WgslKernel {
+export function expertMixKernel(shape: KernelShape, shard?: ShardRange): WgslKernel {
   check(shape);
   const slots = shape.heads * shape.topk;
   const d = shape.dModel;
   const source = `
 const SLOTS: i32 = ${slots};
-const D: i32 = ${d};
+const D: i32 = ${d};${shardConsts(shard)}
 
 fn main(index: i32) {
   if (index >= uniforms.size) { return; }
@@ -204,12 +221,13 @@ fn main(index: i32) {
   var acc = 0.0;
   for (var s = 0; s < SLOTS; s++) {
     let n = t * SLOTS + s;
-    acc += Z[n] * V[IDS[n] * D + j];
+    let row = ${local("IDS[n]", shard)};
+    if (${inShard("row", shard)}) { acc += Z[n] * V[row * D + j]; }
   }
   setOutputAtIndex(index, acc);
 }
 `;
-  return { key: `peerc_mix_s${slots}_d${d}`, inputs: ["Z", "IDS", "V"], source };
+  return { key: `peerc_mix_s${slots}_d${d}${shardKey(shard)}`, inputs: ["Z", "IDS", "V"], source };
 }
 
 /**
@@ -217,24 +235,25 @@ fn main(index: i32) {
  * dz = v_id · dy, and the pre-activations u_id · x).
  * Inputs: Y [T, d], IDS [T·slots] i32, V [N, d]. Output [T, slots].
  */
-export function expertDotsKernel(shape: KernelShape): WgslKernel {
+export function expertDotsKernel(shape: KernelShape, shard?: ShardRange): WgslKernel {
   check(shape);
   const slots = shape.heads * shape.topk;
   const d = shape.dModel;
   const source = `
 const SLOTS: i32 = ${slots};
-const D: i32 = ${d};
+const D: i32 = ${d};${shardConsts(shard)}
 
 fn main(index: i32) {
   if (index >= uniforms.size) { return; }
   let t = index / SLOTS;
-  let row = IDS[index] * D;
+  let lrow = ${local("IDS[index]", shard)};${shard ? `\n  if (!${inShard("lrow", shard)}) { setOutputAtIndex(index, 0.0); return; }` : ""}
+  let row = lrow * D;
   var acc = 0.0;
   for (var j = 0; j < D; j++) { acc += V[row + j] * Y[t * D + j]; }
   setOutputAtIndex(index, acc);
 }
 `;
-  return { key: `peerc_dots_s${slots}_d${d}`, inputs: ["Y", "IDS", "V"], source };
+  return { key: `peerc_dots_s${slots}_d${d}${shardKey(shard)}`, inputs: ["Y", "IDS", "V"], source };
 }
 
 /** Every kernel of one PEER layer, in a fixed order (for emission next to the trainer). */

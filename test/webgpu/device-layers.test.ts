@@ -59,7 +59,7 @@ describe.skipIf(noAdapter !== null)(`PEER/PKM device layers on webgpu vs the hos
   });
   afterAll(() => shutdownWebGpu());
 
-  for (const [name, layer] of [["PEER", PEER], ["PKM (per-head keys)", PKM]] as const) {
+  for (const [name, layer, shardRows] of [["PEER", PEER, 0], ["PEER, tables in 4 shards of 20 rows", PEER, 20], ["PKM (per-head keys)", PKM, 0]] as const) {
     it(`${name}: same output and gradients as the host layer with the same seed`, async () => {
       const tokens = ctx.batch * ctx.seqLen;
       const { x, w } = inputs(tokens, 16);
@@ -67,7 +67,9 @@ describe.skipIf(noAdapter !== null)(`PEER/PKM device layers on webgpu vs the hos
       const host = layer.kind === "peer" ? createPeerLayer(layer, { rng: rngOf(5), dModel: 16 }) : createPkmLayer(layer, { rng: rngOf(5), dModel: 16 });
       const expected = await run(host, x, w, tokens);
       await selectBackend("webgpu");
-      const device = layer.kind === "peer" ? createPeerDeviceLayer(layer, { rng: rngOf(5), dModel: 16 }) : createPkmDeviceLayer(layer, { rng: rngOf(5), dModel: 16 });
+      const shards = shardRows > 0 ? { maxShardBytes: shardRows * 16 * 4 } : {};
+      const device = layer.kind === "peer" ? createPeerDeviceLayer(layer, { rng: rngOf(5), dModel: 16, ...shards }) : createPkmDeviceLayer(layer, { rng: rngOf(5), dModel: 16 });
+      if (device.kind === "peer") expect(device.down.shardCount).toBe(shardRows > 0 ? 4 : 1);
       expect(tf.getBackend()).toBe("webgpu");
       expect(device.sparseTables).toEqual([]);
       const got = await run(device, x, w, tokens);

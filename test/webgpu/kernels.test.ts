@@ -55,6 +55,45 @@ describe.skipIf(noAdapter !== null)(`WGSL kernels on webgpu vs the reference${sk
     });
   }
 
+  for (const glu of [false, true]) {
+    it(`fused expert kernels over a table in 3 shards (10, 10, 5 rows) = tfjs ops on the whole table${glu ? " (GLU)" : ""}`, async () => {
+      const tokens = 7;
+      const d = 8;
+      const slots = 6;
+      const rows = 25;
+      const shape = { subKeys: 5, subTopk: 3, topk: 3, heads: 2, keyDim: 4, dModel: d };
+      const x = tf.tensor2d(uniform(11, tokens * d), [tokens, d]);
+      const gates = tf.tensor2d(uniform(12, tokens * slots), [tokens, slots]);
+      const whole = [13, 14, 15].map((seed) => tf.tensor2d(uniform(seed, rows * d, 0.5), [rows, d]));
+      const split = (t: tf.Tensor2D) => [tf.slice(t, [0, 0], [10, d]), tf.slice(t, [10, 0], [10, d]), tf.slice(t, [20, 0], [5, d])] as tf.Tensor2D[];
+      const parts = whole.map(split);
+      const r = Rng.fromSeed(16);
+      // Every shard is hit, including the boundary rows 9, 10, 19, 20, 24.
+      const idList = Int32Array.from({ length: tokens * slots }, (_, i) => [9, 10, 19, 20, 24][i % 5] ?? 0);
+      for (let i = 5; i < idList.length; i += 3) idList[i] = Math.floor(r.nextFloat() * rows);
+      const ids = tf.tensor1d(idList, "int32");
+      const dy = tf.tensor2d(uniform(17, tokens * d), [tokens, d]);
+      const n = glu ? 3 : 2;
+      const shardInputs = parts.slice(0, n).flat();
+      const fused = (...t: tf.Tensor[]) => {
+        const table = (k: number) => ({ shards: t.slice(2 + 3 * k, 5 + 3 * k) as tf.Tensor2D[], rowsPerShard: 10 });
+        return tf.sum(tf.mul(fusedPeerExperts(t[0] as tf.Tensor2D, t[1] as tf.Tensor2D, ids, table(0), table(1), glu ? table(2) : null, "gelu", shape), dy));
+      };
+      const ops = (...t: tf.Tensor[]) =>
+        tf.sum(tf.mul(peerExpertMath(t[0] as tf.Tensor2D, t[1] as tf.Tensor2D, tf.gather(t[2]!, ids) as tf.Tensor2D, tf.gather(t[3]!, ids) as tf.Tensor2D, glu ? (tf.gather(t[4]!, ids) as tf.Tensor2D) : null, "gelu"), dy));
+      const got = tf.grads(fused)([x, gates, ...shardInputs]);
+      const want = tf.grads(ops)([x, gates, ...whole.slice(0, n)]);
+      expect(maxDiff((await fused(x, gates, ...shardInputs).data()) as Float32Array, (await ops(x, gates, ...whole.slice(0, n)).data()) as Float32Array)).toBeLessThan(1e-4);
+      expect(maxDiff((await got[0]!.data()) as Float32Array, (await want[0]!.data()) as Float32Array), "dx").toBeLessThan(2e-5);
+      expect(maxDiff((await got[1]!.data()) as Float32Array, (await want[1]!.data()) as Float32Array), "dgates").toBeLessThan(2e-5);
+      for (let k = 0; k < n; k++) {
+        const joined = (await tf.concat(got.slice(2 + 3 * k, 5 + 3 * k), 0).data()) as Float32Array;
+        expect(maxDiff(joined, (await want[2 + k]!.data()) as Float32Array), `table ${k}`).toBeLessThan(2e-5);
+        expect(Math.max(...joined.map(Math.abs))).toBeGreaterThan(1e-3);
+      }
+    });
+  }
+
   const cases: [Activation, boolean][] = [["gelu", false], ["relu", false], ["gelu_tanh", false], ["silu", true], ["sigmoid", true]];
   for (const [act, glu] of cases) {
     it(`fused expert forward and backward = tfjs ops (${act}${glu ? ", GLU" : ""})`, async () => {

@@ -42,8 +42,19 @@ const MIN_SCRATCH_ROWS = 256;
 /** Storage of the table's Adam moments: float32, or bfloat16 (half the moment memory and traffic). */
 export type MomentPrecision = "fp32" | "bf16";
 
+let defaultMoments: MomentPrecision = "fp32";
+
+/** Moment precision of expert tables created from now on without an explicit `moments` option. */
+export function setExpertMomentPrecision(precision: MomentPrecision): void {
+  defaultMoments = precision;
+}
+
+export function expertMomentPrecision(): MomentPrecision {
+  return defaultMoments;
+}
+
 export interface ExpertTableOptions {
-  /** Default "fp32". */
+  /** Default `expertMomentPrecision()` ("fp32" unless set). */
   readonly moments?: MomentPrecision;
   /** bf16 rounding of the moments; default "stochastic" (unbiased: small β2 increments are not lost). */
   readonly rounding?: MomentRounding;
@@ -91,7 +102,7 @@ export class ExpertTable implements SparseTable {
     if (!Number.isSafeInteger(rows * cols) || rows <= 0 || cols <= 0) {
       throw new Error(`${name}: invalid table shape [${rows}, ${cols}]`);
     }
-    this.moments = options.moments ?? "fp32";
+    this.moments = options.moments ?? defaultMoments;
     this.threads = this.moments === "bf16" ? 1 : Math.max(1, Math.min(2, options.threads ?? expertThreads()));
     const shared = this.threads > 1;
     this.table = allocate(name, rows, cols, 4, shared);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import type { SparseStepConfig } from "../../runtime/layers/layer.js";
 import { fromBf16, lazyAdamwRows, toBf16, type LazyAdamwState } from "../../runtime/experts/lazy-adamw.js";
-import { ExpertTable } from "../../runtime/experts/sparse-table.js";
+import { ExpertTable, expertMomentPrecision, setExpertMomentPrecision } from "../../runtime/experts/sparse-table.js";
 import { randomArray, seededRng } from "./experts-fixtures.js";
 
 /** Reference: the original element-wise lazy AdamW, scale applied to the gradient first. */
@@ -243,6 +243,18 @@ describe("bf16 expert moments", () => {
     const [nearest, stochastic] = tables.map(meanV);
     expect(Math.abs(stochastic! - exact) / exact).toBeLessThan(0.01);
     expect(Math.abs(nearest! - exact) / exact).toBeGreaterThan(0.05);
+  });
+
+  it("setExpertMomentPrecision sets the default for tables created afterwards", () => {
+    expect(expertMomentPrecision()).toBe("fp32");
+    try {
+      setExpertMomentPrecision("bf16");
+      expect(new ExpertTable("t", 4, 2, () => undefined).m).toBeInstanceOf(Uint16Array);
+      expect(new ExpertTable("t", 4, 2, () => undefined, { moments: "fp32" }).m).toBeInstanceOf(Float32Array);
+    } finally {
+      setExpertMomentPrecision("fp32");
+    }
+    expect(new ExpertTable("t", 4, 2, () => undefined).m).toBeInstanceOf(Float32Array);
   });
 
   it("checkpoints bf16 moments as float32 values and loads them back bit-exactly; holds 4 bytes less per element", () => {

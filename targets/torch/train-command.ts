@@ -11,7 +11,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
+import { runForeground } from "../../compiler/child-process.js";
 import { pathToFileURL } from "node:url";
 import type { IRModel } from "../../ir/types.js";
 import { PEERC_VERSION } from "../../ir/version.js";
@@ -66,17 +67,5 @@ function writeBuiltinCorpus(dir: string): void {
 }
 
 function runPython(python: string, script: string, args: readonly string[], cwd: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, [script, ...args], { cwd, stdio: "inherit" });
-    const ignore = () => undefined;
-    process.on("SIGINT", ignore);
-    child.on("error", (error) => {
-      process.off("SIGINT", ignore);
-      reject(error);
-    });
-    child.on("exit", (code, signal) => {
-      process.off("SIGINT", ignore);
-      resolve(code ?? (signal === "SIGKILL" ? 137 : signal ? 130 : 0));
-    });
-  });
+  return runForeground(python, [script, ...args], cwd);
 }

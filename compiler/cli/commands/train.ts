@@ -5,9 +5,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { spawn } from "node:child_process";
+import { runForeground } from "../../child-process.js";
 import type { CliIO } from "../io.js";
-import { EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, UsageError } from "../../../diagnostics/errors.js";
+import { EXIT_SPEC_ERRORS, EXIT_USAGE, UsageError } from "../../../diagnostics/errors.js";
 import { trainTorch } from "../../../targets/torch/train-command.js";
 import { checkSpecs, printDiagnostics, usableAfterErrors } from "../load.js";
 import { emitModelTrainer, selectModel } from "../../emit/index.js";
@@ -51,23 +51,5 @@ export async function trainCommand(io: CliIO, file: string, options: TrainOption
 }
 
 function runNode(script: string, args: readonly string[], cwd: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd, stdio: "inherit" });
-    // Ctrl-C reaches the child through the terminal; the parent only waits for it.
-    const ignore = () => undefined;
-    process.on("SIGINT", ignore);
-    child.on("error", (error) => {
-      process.off("SIGINT", ignore);
-      reject(error);
-    });
-    child.on("exit", (code, signal) => {
-      process.off("SIGINT", ignore);
-      resolve(code ?? (signal ? 128 + signalNumber(signal) : EXIT_OK));
-    });
-  });
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  const table: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
-  return table[signal] ?? 1;
+  return runForeground(process.execPath, [script, ...args], cwd);
 }

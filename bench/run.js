@@ -15,6 +15,12 @@ const benches = [
   ["peer-layer", "one PEER layer step from N = 64^2 to 1024^2; sparse vs dense path"],
   ["emitted-vs-generic", "tokens/s of the emitted trainer vs the generic model"],
   ["peer-lm", "a PEER LM with 1024^2 experts training on this machine"],
+  ["sparse-update", "the lazy AdamW expert update, old vs new, 1 vs 2 threads"],
+  ["kernel-calls", "kernel calls per training step of tiny.peer (fused clip + AdamW)"],
+  ["gpu", "the device benchmark: adapter, matmul, the paper's PEER layer (pass --small on lavapipe)"],
+  ["torch-cpu", "the torch target's CPU tokens/s next to the TypeScript trainer's"],
+  ["vs-torch", "peerc vs a PyTorch CPU trainer on dense and PEER LMs (long)"],
+  ["bf16-moments", "tiny.peer loss with fp32 vs bf16 expert moments (long)"],
 ];
 
 const wanted = process.argv.slice(2);

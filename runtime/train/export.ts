@@ -16,6 +16,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { snakeCaseKeys } from "../../ir/architecture-json.js";
 import type { ModelArchitecture } from "../../ir/types.js";
 import { writeSafetensors, type TensorToWrite } from "../checkpoint/index.js";
 import type { LanguageModel } from "../model/model.js";
@@ -57,20 +58,9 @@ export function exportModel(dir: string, model: LanguageModel, architecture: Mod
 }
 
 /** `dModel` → `d_model`: the spelling of the spec's own settings and of report.json. */
-export function snakeCase(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
 /** architecture.json's text: the architecture without source locations, every key in snake_case. */
 export function architectureJson(architecture: ModelArchitecture): string {
-  const convert = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(convert);
-    if (value === null || typeof value !== "object") return value;
-    const out: Record<string, unknown> = {};
-    for (const [key, v] of Object.entries(value)) if (!SOURCE_KEYS.has(key) && v !== undefined) out[snakeCase(key)] = convert(v);
-    return out;
-  };
-  return JSON.stringify(convert(architecture), null, 2) + "\n";
+  return JSON.stringify(snakeCaseKeys(architecture, SOURCE_KEYS), null, 2) + "\n";
 }
 
 function writeAtomically(file: string, write: (tmp: string) => void): void {

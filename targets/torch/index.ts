@@ -11,9 +11,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { IRModel, ModelArchitecture } from "../../ir/types.js";
+import { snakeCaseKeys } from "../../ir/architecture-json.js";
+import type { IRModel } from "../../ir/types.js";
 import { defaultTrain } from "../../ir/defaults.js";
 import { costModel } from "../../compiler/cost/index.js";
+import { architectureOf, withoutSpans } from "../../compiler/emit/architecture.js";
 import { emitContext, type ContextOptions, type EmitContext } from "../../compiler/emit/context.js";
 import { GENERATED_MARK, markdownHeader } from "../../compiler/emit/header.js";
 import { emitReportJson } from "../../compiler/emit/report-file.js";
@@ -40,44 +42,32 @@ export function pyHeader(ctx: EmitContext): string {
   ].join("\n");
 }
 
-/** The model without source locations: what architecture.json and the ARCHITECTURE literals hold. */
-export function architectureOf(model: IRModel): ModelArchitecture {
-  return stripSpans(model) as ModelArchitecture;
-}
-
-function stripSpans(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(stripSpans);
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if (k === "span" || k === "argSpans" || k === "metricSpan" || k === "limitSpan" || k === "file") continue;
-      out[k] = stripSpans(v);
-    }
-    return out;
-  }
-  return value;
-}
-
 /** The shared runtime's text (targets/torch/python/peerc_runtime.py in the package). */
 export function torchRuntimeSource(root = peercRoot()): string {
   const file = path.join(root, "targets", "torch", "python", "peerc_runtime.py");
   return fs.readFileSync(file, "utf8");
 }
 
-/** `dModel` → `d_model`: architecture.json's keys (runtime/train/export.ts, architectureJson). */
-function snakeKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(snakeKeys);
-  if (value === null || typeof value !== "object") return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (v !== undefined) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = snakeKeys(v);
-  return out;
+/**
+ * Where a trainer finds peerc_runtime.py: "copy" puts it beside the trainer
+ * (what `peerc compile` writes: the folder runs on its own); "shared" reads the
+ * one copy in the parent folder (generated/torch/, where 22 copies would be
+ * the same 1,300 lines each time).
+ */
+export type RuntimePlacement = "copy" | "shared";
+
+/** The lines that put peerc_runtime.py's folder on sys.path, given `here` (a Python expression for this file's folder). */
+function runtimePathLines(placement: RuntimePlacement, here: string): string[] {
+  return placement === "copy"
+    ? [`sys.path.insert(0, ${here})`]
+    : [`sys.path.insert(0, ${here})`, `sys.path.insert(0, os.path.dirname(${here}))  # the peerc_runtime.py shared by generated/torch/`];
 }
 
-function emitTrainPy(ctx: EmitContext, header: string): string {
+function emitTrainPy(ctx: EmitContext, header: string, placement: RuntimePlacement): string {
   const model = ctx.model;
-  const train = stripSpans(model.train ?? defaultTrain(model.context));
+  const train = withoutSpans(model.train ?? defaultTrain(model.context));
   // What --export writes as architecture.json: the same file as the TypeScript trainer's.
-  const arch = snakeKeys(architectureOf(model));
+  const arch = snakeCaseKeys(architectureOf(model));
   return [
     header,
     `"""Train ${"the model"} of model.py: python3 train.py [options], or torchrun --nproc_per_node N train.py [options]."""`,
@@ -85,7 +75,7 @@ function emitTrainPy(ctx: EmitContext, header: string): string {
     "import sys",
     "",
     "HERE = os.path.dirname(os.path.abspath(__file__))",
-    "sys.path.insert(0, HERE)",
+    ...runtimePathLines(placement, "HERE"),
     "import model as spec  # noqa: E402",
     "import peerc_runtime as rt  # noqa: E402",
     "",
@@ -109,7 +99,7 @@ function ctxTrainFlops(ctx: EmitContext): number {
   return ctx.cost.totals.flopsPerToken.train;
 }
 
-function emitTorchReadme(ctx: EmitContext): string {
+function emitTorchReadme(ctx: EmitContext, placement: RuntimePlacement): string {
   const m = ctx.model;
   const lines = [
     markdownHeader(ctx.header).trimEnd(),
@@ -132,25 +122,27 @@ function emitTorchReadme(ctx: EmitContext): string {
     "|---|---|---|---|",
     ...ctx.cost.layers.map((l) => `| ${markdownText(l.path)} | ${l.kind} | ${groupThousands(l.params)} | ${flopsText(l.forward.matrix + l.forward.elementwise)} |`),
     "",
-    `Files: model.py (the modules), train.py (the train section and entry point), peerc_runtime.py (shared runtime, copied), report.json (cost report).`,
+    `Files: model.py (the modules), train.py (the train section and entry point), ${placement === "copy" ? "peerc_runtime.py (shared runtime, copied)" : "../peerc_runtime.py (shared runtime, one copy for every trainer of this folder)"}, report.json (cost report).`,
     "",
   ];
   return lines.join("\n");
 }
 
-/** All files of the torch trainer for `ctx`, name → text, in TORCH_FILES order. */
-export function emitTorchTrainer(ctx: EmitContext, runtimeSource = torchRuntimeSource()): Map<string, string> {
+/** All files of the torch trainer for `ctx`, name → text, in TORCH_FILES order (without peerc_runtime.py when shared). */
+export function emitTorchTrainer(ctx: EmitContext, placement: RuntimePlacement = "copy", runtimeSource = torchRuntimeSource()): Map<string, string> {
   const header = pyHeader(ctx);
-  return new Map<string, string>([
-    ["model.py", emitTorchModelFile({ model: architectureOf(ctx.model), cost: ctx.cost, header })],
-    ["train.py", emitTrainPy(ctx, header)],
+  const files = new Map<string, string>([
+    ["model.py", emitTorchModelFile({ model: architectureOf(ctx.model), cost: ctx.cost, header, runtimePath: runtimePathLines(placement, "os.path.dirname(os.path.abspath(__file__))") })],
+    ["train.py", emitTrainPy(ctx, header, placement)],
     ["peerc_runtime.py", runtimeSource],
     ["report.json", emitReportJson(ctx)],
-    ["README.md", emitTorchReadme(ctx)],
+    ["README.md", emitTorchReadme(ctx, placement)],
   ]);
+  if (placement === "shared") files.delete("peerc_runtime.py");
+  return files;
 }
 
 /** Cost the model and emit its torch trainer for `options.outDir`. */
-export function emitTorchModelTrainer(model: IRModel, options: ContextOptions): Map<string, string> {
-  return emitTorchTrainer(emitContext(model, costModel(model), options));
+export function emitTorchModelTrainer(model: IRModel, options: ContextOptions, placement: RuntimePlacement = "copy"): Map<string, string> {
+  return emitTorchTrainer(emitContext(model, costModel(model), options), placement);
 }

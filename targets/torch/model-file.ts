@@ -135,9 +135,11 @@ export interface TorchModelFileInput {
   readonly model: ModelArchitecture;
   readonly cost: ModelCost;
   readonly header: string;
+  /** The sys.path lines that find peerc_runtime.py. */
+  readonly runtimePath: readonly string[];
 }
 
-export function emitTorchModelFile({ model, cost, header }: TorchModelFileInput): string {
+export function emitTorchModelFile({ model, cost, header, runtimePath }: TorchModelFileInput): string {
   const outputStd = 0.02 / Math.sqrt(2 * Math.max(1, countBlocks(model)));
   const classes = new Map<string, LayerClass>();
   const classOf: LayerClass[] = [];
@@ -165,7 +167,7 @@ export function emitTorchModelFile({ model, cost, header }: TorchModelFileInput)
   out.push("");
   out.push("import torch");
   out.push("");
-  out.push("sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))");
+  out.push(...runtimePath);
   out.push("import peerc_runtime as rt  # noqa: E402");
   out.push("");
   out.push(`MODEL_NAME = ${pyString(model.name)}`);

@@ -13,12 +13,20 @@ import { safeFileName } from "../../compiler/emit/names.js";
 import { GENERATED_MARK } from "../../compiler/emit/header.js";
 import { writeOutputs } from "../../compiler/emit/write.js";
 import { peercRoot } from "../../compiler/emit/package-root.js";
-import { emitTorchModelTrainer } from "./index.js";
+import { emitTorchModelTrainer, torchRuntimeSource } from "./index.js";
 
 /** Folder under generated/ that holds the torch trainers. */
 export const TORCH_GENERATED = "torch";
 
-export function planTorchGenerated(root: string): { folders: Map<string, Map<string, string>>; failed: string[] } {
+/** What generated/torch/ holds: one folder per model, and the one peerc_runtime.py they all import. */
+export interface TorchGeneratedPlan {
+  readonly folders: Map<string, Map<string, string>>;
+  /** Files at the top of generated/torch/, shared by every trainer. */
+  readonly shared: Map<string, string>;
+  readonly failed: string[];
+}
+
+export function planTorchGenerated(root: string): TorchGeneratedPlan {
   const folders = new Map<string, Map<string, string>>();
   const failed: string[] = [];
   const host = { readFile: (f: string) => (fs.existsSync(path.resolve(root, f)) ? fs.readFileSync(path.resolve(root, f), "utf8") : undefined) };
@@ -33,10 +41,10 @@ export function planTorchGenerated(root: string): { folders: Map<string, Map<str
       const folder = safeFileName(model.name);
       if (folders.has(folder)) throw new Error(`generated/${TORCH_GENERATED}/${folder} would hold two models; rename one`);
       const outDir = path.join(root, "generated", TORCH_GENERATED, folder);
-      folders.set(folder, emitTorchModelTrainer(model, { specFile: path.join(root, spec), outDir }));
+      folders.set(folder, emitTorchModelTrainer(model, { specFile: path.join(root, spec), outDir }, "shared"));
     }
   }
-  return { folders, failed };
+  return { folders, shared: new Map([["peerc_runtime.py", torchRuntimeSource(root)]]), failed };
 }
 
 export function regenTorch(root: string, check: boolean, log: (line: string) => void): number {
@@ -50,6 +58,22 @@ export function regenTorch(root: string, check: boolean, log: (line: string) => 
     stale += changed.length;
     log(`${check ? "out of date" : "wrote"}: ${changed.map(([n]) => `generated/${TORCH_GENERATED}/${folder}/${n}`).join(", ")}`);
     if (!check) writeOutputs(dir, changed.map(([name, text]) => ({ name, text })));
+  }
+  const staleShared = [...plan.shared].filter(([name, text]) => !fs.existsSync(path.join(base, name)) || fs.readFileSync(path.join(base, name), "utf8") !== text);
+  if (staleShared.length > 0) {
+    stale += staleShared.length;
+    log(`${check ? "out of date" : "wrote"}: ${staleShared.map(([n]) => `generated/${TORCH_GENERATED}/${n}`).join(", ")}`);
+    if (!check) writeOutputs(base, staleShared.map(([name, text]) => ({ name, text })));
+  }
+  for (const folder of plan.folders.keys()) {
+    // A copy of a shared file left in a trainer's folder by an older peerc would shadow the shared one.
+    for (const name of plan.shared.keys()) {
+      const copy = path.join(base, folder, name);
+      if (!fs.existsSync(copy)) continue;
+      stale++;
+      log(`${check ? "no longer produced" : "removed"}: generated/${TORCH_GENERATED}/${folder}/${name}`);
+      if (!check) fs.rmSync(copy);
+    }
   }
   if (fs.existsSync(base)) {
     for (const entry of fs.readdirSync(base, { withFileTypes: true })) {

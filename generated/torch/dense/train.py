@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,8 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "dense",
-    "base_name": "dense",
-    "sweep": None,
     "vocab": 32000,
     "context": 2048,
     "d_model": 1024,
@@ -741,24 +740,6 @@ ARCHITECTURE = {
         "checkpoint_every": 500,
         "log_every": 10,
     },
-    "budgets": [
-        {
-            "metric": "params",
-            "op": "<=",
-            "limit": 200000000,
-            "unit": None,
-            "target": None,
-            "precision": "fp32",
-        },
-        {
-            "metric": "flops_per_token",
-            "op": "<=",
-            "limit": 500000000,
-            "unit": "MFLOP",
-            "target": None,
-            "precision": "fp32",
-        },
-    ],
     "hash": "31a3b0d9b5a4f9b27dfabe35b8659abf0157b9e9945a4e3dea64dc5ee0432dfe",
 }
 

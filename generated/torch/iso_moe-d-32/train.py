@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,13 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "iso_moe[d=32]",
-    "base_name": "iso_moe",
-    "sweep": [
-        {
-            "name": "d",
-            "value": 32,
-        },
-    ],
     "vocab": 256,
     "context": 64,
     "d_model": 32,
@@ -241,7 +235,6 @@ ARCHITECTURE = {
         "checkpoint_every": 500,
         "log_every": 10,
     },
-    "budgets": [],
     "hash": "6c3f2ce2c784422de5e491f9cd178dd1b07a0134f7da76196a11f352f20302ad",
 }
 

@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,13 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "iso_moe[d=64]",
-    "base_name": "iso_moe",
-    "sweep": [
-        {
-            "name": "d",
-            "value": 64,
-        },
-    ],
     "vocab": 256,
     "context": 64,
     "d_model": 64,
@@ -241,7 +235,6 @@ ARCHITECTURE = {
         "checkpoint_every": 500,
         "log_every": 10,
     },
-    "budgets": [],
     "hash": "d404c531ee3830622ec07784224b3cf2d3c4c73f973b5cff809977074ca377d3",
 }
 

@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,17 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "iso_peer[d=32,experts=1024]",
-    "base_name": "iso_peer",
-    "sweep": [
-        {
-            "name": "d",
-            "value": 32,
-        },
-        {
-            "name": "experts",
-            "value": 1024,
-        },
-    ],
     "vocab": 256,
     "context": 64,
     "d_model": 32,
@@ -248,7 +238,6 @@ ARCHITECTURE = {
         "checkpoint_every": 500,
         "log_every": 10,
     },
-    "budgets": [],
     "hash": "9d94c6c24599dfdd1e5252e88effafd6979484f6fe9687692e293241452b0205",
 }
 

@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,17 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "iso_peer[d=64,experts=256]",
-    "base_name": "iso_peer",
-    "sweep": [
-        {
-            "name": "d",
-            "value": 64,
-        },
-        {
-            "name": "experts",
-            "value": 256,
-        },
-    ],
     "vocab": 256,
     "context": 64,
     "d_model": 64,
@@ -248,7 +238,6 @@ ARCHITECTURE = {
         "checkpoint_every": 500,
         "log_every": 10,
     },
-    "budgets": [],
     "hash": "53cbf447418ac5d1dcf1650f8226a9dbb570f0a2282406f2206c4d106ff98748",
 }
 

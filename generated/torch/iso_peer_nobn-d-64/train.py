@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,13 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "iso_peer_nobn[d=64]",
-    "base_name": "iso_peer_nobn",
-    "sweep": [
-        {
-            "name": "d",
-            "value": 64,
-        },
-    ],
     "vocab": 256,
     "context": 64,
     "d_model": 64,
@@ -244,7 +238,6 @@ ARCHITECTURE = {
         "checkpoint_every": 500,
         "log_every": 10,
     },
-    "budgets": [],
     "hash": "fcd61e9cf409e050c6750f2ab60ccd8592151a33e61ad24709eae1d19961b729",
 }
 

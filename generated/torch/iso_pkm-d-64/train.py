@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,13 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "iso_pkm[d=64]",
-    "base_name": "iso_pkm",
-    "sweep": [
-        {
-            "name": "d",
-            "value": 64,
-        },
-    ],
     "vocab": 256,
     "context": 64,
     "d_model": 64,
@@ -243,7 +237,6 @@ ARCHITECTURE = {
         "checkpoint_every": 500,
         "log_every": 10,
     },
-    "budgets": [],
     "hash": "989f4c671ffe14e9876165ed522ffdddbe854f960dbbcfbd6ce1116a4aef4b5c",
 }
 

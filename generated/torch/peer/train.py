@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,8 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "peer",
-    "base_name": "peer",
-    "sweep": None,
     "vocab": 32000,
     "context": 2048,
     "d_model": 1024,
@@ -749,40 +748,6 @@ ARCHITECTURE = {
         "checkpoint_every": 500,
         "log_every": 10,
     },
-    "budgets": [
-        {
-            "metric": "params",
-            "op": "<=",
-            "limit": 2500000000,
-            "unit": None,
-            "target": None,
-            "precision": "fp32",
-        },
-        {
-            "metric": "active_params",
-            "op": "<=",
-            "limit": 250000000,
-            "unit": None,
-            "target": None,
-            "precision": "fp32",
-        },
-        {
-            "metric": "flops_per_token",
-            "op": "<=",
-            "limit": 500000000,
-            "unit": "MFLOP",
-            "target": None,
-            "precision": "fp32",
-        },
-        {
-            "metric": "memory_train",
-            "op": "<=",
-            "limit": 85899345920,
-            "unit": "GiB",
-            "target": "h100",
-            "precision": "bf16",
-        },
-    ],
     "hash": "a9d110aa1388dfd4bb5676ac22db9b3b34c570c3f382a532a3fd0f35d47b5dad",
 }
 

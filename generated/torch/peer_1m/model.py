@@ -11,6 +11,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the peerc_runtime.py shared by generated/torch/
 import peerc_runtime as rt  # noqa: E402
 
 MODEL_NAME = "peer_1m"

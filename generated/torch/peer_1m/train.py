@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,8 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "peer_1m",
-    "base_name": "peer_1m",
-    "sweep": None,
     "vocab": 256,
     "context": 256,
     "d_model": 256,
@@ -341,24 +340,6 @@ ARCHITECTURE = {
         "checkpoint_every": 100,
         "log_every": 10,
     },
-    "budgets": [
-        {
-            "metric": "params",
-            "op": "<=",
-            "limit": 600000000,
-            "unit": None,
-            "target": None,
-            "precision": "fp32",
-        },
-        {
-            "metric": "memory_train",
-            "op": "<=",
-            "limit": 17179869184,
-            "unit": "GiB",
-            "target": "cpu",
-            "precision": "fp32",
-        },
-    ],
     "hash": "4a4bf4a128c5ccd40c383a41763f0aa98877acf2f680db4ab6430375b807b036",
 }
 

@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,13 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "peer_n[experts=1048576]",
-    "base_name": "peer_n",
-    "sweep": [
-        {
-            "name": "experts",
-            "value": 1048576,
-        },
-    ],
     "vocab": 32000,
     "context": 2048,
     "d_model": 1024,
@@ -754,7 +748,6 @@ ARCHITECTURE = {
         "checkpoint_every": 500,
         "log_every": 10,
     },
-    "budgets": [],
     "hash": "b20aa38a086386fc4b14ba04e2588338897606f1cce488bd3a3d3568ffa7fe90",
 }
 

@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,13 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "peer_n[experts=16384]",
-    "base_name": "peer_n",
-    "sweep": [
-        {
-            "name": "experts",
-            "value": 16384,
-        },
-    ],
     "vocab": 32000,
     "context": 2048,
     "d_model": 1024,
@@ -754,7 +748,6 @@ ARCHITECTURE = {
         "checkpoint_every": 500,
         "log_every": 10,
     },
-    "budgets": [],
     "hash": "0805aaf9d93f4c73557a5d12a405c12bc9bef9b578abd1b554e4ec30bf7b7458",
 }
 

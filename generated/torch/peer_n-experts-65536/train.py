@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,13 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "peer_n[experts=65536]",
-    "base_name": "peer_n",
-    "sweep": [
-        {
-            "name": "experts",
-            "value": 65536,
-        },
-    ],
     "vocab": 32000,
     "context": 2048,
     "d_model": 1024,
@@ -754,7 +748,6 @@ ARCHITECTURE = {
         "checkpoint_every": 500,
         "log_every": 10,
     },
-    "budgets": [],
     "hash": "c41994d346e9f8713082598c15cc29508715a4ca140f64f3f787f77a5651f0b5",
 }
 

@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,8 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "pkm",
-    "base_name": "pkm",
-    "sweep": None,
     "vocab": 32000,
     "context": 2048,
     "d_model": 1024,
@@ -748,7 +747,6 @@ ARCHITECTURE = {
         "checkpoint_every": 500,
         "log_every": 10,
     },
-    "budgets": [],
     "hash": "1169cfdb79fb8cc05e7198b8b3d672d6e5a55745a5da8bd78da84ab2ada9dd5d",
 }
 

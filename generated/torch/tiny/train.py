@@ -10,6 +10,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))  # the peerc_runtime.py shared by generated/torch/
 import model as spec  # noqa: E402
 import peerc_runtime as rt  # noqa: E402
 
@@ -59,8 +60,6 @@ spec.TRAIN_FLOPS_PER_TOKEN = TRAIN_FLOPS_PER_TOKEN
 
 ARCHITECTURE = {
     "name": "tiny",
-    "base_name": "tiny",
-    "sweep": None,
     "vocab": 256,
     "context": 128,
     "d_model": 128,
@@ -290,40 +289,6 @@ ARCHITECTURE = {
         "checkpoint_every": 200,
         "log_every": 10,
     },
-    "budgets": [
-        {
-            "metric": "params",
-            "op": "<=",
-            "limit": 2000000,
-            "unit": None,
-            "target": None,
-            "precision": "fp32",
-        },
-        {
-            "metric": "active_params",
-            "op": "<=",
-            "limit": 1000000,
-            "unit": None,
-            "target": None,
-            "precision": "fp32",
-        },
-        {
-            "metric": "flops_per_token",
-            "op": "<=",
-            "limit": 5000000,
-            "unit": "MFLOP",
-            "target": None,
-            "precision": "fp32",
-        },
-        {
-            "metric": "memory_train",
-            "op": "<=",
-            "limit": 1073741824,
-            "unit": "GiB",
-            "target": "cpu",
-            "precision": "fp32",
-        },
-    ],
     "hash": "00762e09a2e51a36fbdad4ad105a4b8f085dd3e8629ecacfacfb0af2f7fccc3a",
 }
 

@@ -59,7 +59,7 @@ export function applyRope(x: tf.Tensor4D, base: number): tf.Tensor4D {
 }
 
 /** Which kv head serves each query head: h → floor(h / (heads / kvHeads)). */
-function kvHeadIds(heads: number, kvHeads: number): tf.Tensor1D {
+export function kvHeadIds(heads: number, kvHeads: number): tf.Tensor1D {
   return cached(`kv:${heads}:${kvHeads}`, () => {
     const group = heads / kvHeads;
     return tf.tensor1d(Array.from({ length: heads }, (_, h) => Math.floor(h / group)), "int32");

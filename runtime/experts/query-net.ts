@@ -138,36 +138,9 @@ export class QueryNet {
   private normalise(q: tf.Tensor2D, training: boolean): tf.Tensor2D {
     const { queryNorm, heads, keyDim } = this.spec;
     if (queryNorm === "none" || this.gamma === null || this.beta === null) return q;
-    let normalised: tf.Tensor2D;
-    if (queryNorm === "layer") {
-      const tokens = q.shape[0];
-      const rows = tf.reshape(q, [tokens * heads, keyDim]);
-      const mean = tf.mean(rows, 1, true);
-      const centred = tf.sub(rows, mean);
-      const variance = tf.mean(tf.square(centred), 1, true);
-      normalised = tf.reshape(tf.mul(centred, tf.rsqrt(tf.add(variance, NORM_EPS))), q.shape) as tf.Tensor2D;
-    } else if (training) {
-      const mean = tf.mean(q, 0);
-      const centred = tf.sub(q, mean);
-      const variance = tf.mean(tf.square(centred), 0);
-      normalised = tf.mul(centred, tf.rsqrt(tf.add(variance, NORM_EPS)));
-      this.updateRunningStats(mean, variance, q.shape[0]);
-    } else {
-      const mean = this.runningMean as tf.Variable;
-      const variance = this.runningVar as tf.Variable;
-      normalised = tf.mul(tf.sub(q, mean), tf.rsqrt(tf.add(variance, NORM_EPS)));
-    }
-    return tf.add(tf.mul(normalised, this.gamma), this.beta);
-  }
-
-  private updateRunningStats(mean: tf.Tensor, variance: tf.Tensor, tokens: number): void {
-    const runningMean = this.runningMean as tf.Variable;
-    const runningVar = this.runningVar as tf.Variable;
-    const unbiased = tokens > 1 ? tokens / (tokens - 1) : 1;
-    tf.tidy(() => {
-      runningMean.assign(tf.add(tf.mul(runningMean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
-      runningVar.assign(tf.add(tf.mul(runningVar, 1 - BN_MOMENTUM), tf.mul(variance, BN_MOMENTUM * unbiased)));
-    });
+    if (queryNorm === "layer") return queryLayerNorm(q, { gamma: this.gamma, beta: this.beta }, { heads, keyDim });
+    const bn = { gamma: this.gamma, beta: this.beta, running_mean: this.runningMean as tf.Variable, running_var: this.runningVar as tf.Variable };
+    return queryBatchNorm(q, bn, training);
   }
 
   private add(name: string, shape: number[], values: Float32Array, noDecay: boolean): tf.Variable {
@@ -175,4 +148,48 @@ export class QueryNet {
     this.variables.push({ name, variable, noDecay });
     return variable;
   }
+}
+
+/**
+ * The product-key query BatchNorm, used by QueryNet and by emitted models:
+ * the pass's token statistics in training, updating the running ones with the
+ * runtime's momentum (the running variance takes the unbiased batch variance);
+ * the running statistics in evaluation.
+ */
+export function queryBatchNorm(
+  projected: tf.Tensor2D,
+  bn: { readonly gamma: tf.Variable; readonly beta: tf.Variable; readonly running_mean: tf.Variable; readonly running_var: tf.Variable },
+  training: boolean,
+): tf.Tensor2D {
+  let normalised: tf.Tensor2D;
+  if (training) {
+    const tokens = projected.shape[0];
+    const mean = tf.mean(projected, 0);
+    const centred = tf.sub(projected, mean);
+    const variance = tf.mean(tf.square(centred), 0);
+    normalised = tf.mul(centred, tf.rsqrt(tf.add(variance, NORM_EPS)));
+    const unbiased = tokens > 1 ? tokens / (tokens - 1) : 1;
+    tf.tidy(() => {
+      bn.running_mean.assign(tf.add(tf.mul(bn.running_mean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
+      bn.running_var.assign(tf.add(tf.mul(bn.running_var, 1 - BN_MOMENTUM), tf.mul(variance, BN_MOMENTUM * unbiased)));
+    });
+  } else {
+    normalised = tf.mul(tf.sub(projected, bn.running_mean), tf.rsqrt(tf.add(bn.running_var, NORM_EPS)));
+  }
+  return tf.add(tf.mul(normalised, bn.gamma), bn.beta);
+}
+
+/** The product-key query LayerNorm over each head's keyDim values, used by QueryNet and by emitted models. */
+export function queryLayerNorm(
+  projected: tf.Tensor2D,
+  ln: { readonly gamma: tf.Variable; readonly beta: tf.Variable },
+  o: { heads: number; keyDim: number },
+): tf.Tensor2D {
+  const tokens = projected.shape[0];
+  const rows = tf.reshape(projected, [tokens * o.heads, o.keyDim]);
+  const mean = tf.mean(rows, 1, true);
+  const centred = tf.sub(rows, mean);
+  const variance = tf.mean(tf.square(centred), 1, true);
+  const normalised = tf.reshape(tf.mul(centred, tf.rsqrt(tf.add(variance, NORM_EPS))), [tokens, o.heads * o.keyDim]);
+  return tf.add(tf.mul(normalised, ln.gamma), ln.beta);
 }

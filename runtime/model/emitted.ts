@@ -9,9 +9,9 @@ import * as tf from "@tensorflow/tfjs";
 import type { ModelArchitecture } from "../../ir/types.js";
 import { productKeyTopk, type ProductKeyHits } from "../experts/product-keys.js";
 import { readHost } from "../experts/host-tensor.js";
-import { BN_MOMENTUM, NORM_EPS } from "../experts/query-net.js";
 import { isDeviceBackend } from "../backend/webgpu.js";
 import type { ExpertTable } from "../experts/sparse-table.js";
+import { kvHeadIds } from "../../kinds/attention/runtime.js";
 import type { ForwardContext } from "../layers/layer.js";
 import { buildModel, crossEntropyLoss, type BuildOptions, type ForwardMode, type ForwardResult, type LanguageModel } from "./model.js";
 
@@ -182,8 +182,7 @@ export function rotary(x: tf.Tensor, tables: RopeTables, o: { batch: number; seq
 
 /** Which kv head serves each query head (grouped-query attention), int32 [heads], kept across steps. */
 export function kvHeadIndex(o: { heads: number; kvHeads: number }): tf.Tensor1D {
-  const group = o.heads / o.kvHeads;
-  return constant(`kv:${o.heads}:${o.kvHeads}`, () => tf.tensor1d(Array.from({ length: o.heads }, (_, h) => Math.floor(h / group)), "int32"));
+  return kvHeadIds(o.heads, o.kvHeads);
 }
 
 /**
@@ -195,46 +194,4 @@ export function productKeySearch(scores1: tf.Tensor2D, scores2: tf.Tensor2D, o: 
   return productKeyTopk(readHost(scores1), readHost(scores2), rows, subKeys, o.subTopk, o.topk);
 }
 
-/**
- * The product-key query BatchNorm (runtime/experts/query-net.ts, op for op):
- * the pass's token statistics in training, updating the running ones with the
- * runtime's momentum (the running variance takes the unbiased batch variance);
- * the running statistics in evaluation.
- */
-export function queryBatchNorm(
-  projected: tf.Tensor2D,
-  bn: { readonly gamma: tf.Variable; readonly beta: tf.Variable; readonly running_mean: tf.Variable; readonly running_var: tf.Variable },
-  training: boolean,
-): tf.Tensor2D {
-  let normalised: tf.Tensor2D;
-  if (training) {
-    const tokens = projected.shape[0];
-    const mean = tf.mean(projected, 0);
-    const centred = tf.sub(projected, mean);
-    const variance = tf.mean(tf.square(centred), 0);
-    normalised = tf.mul(centred, tf.rsqrt(tf.add(variance, NORM_EPS)));
-    const unbiased = tokens > 1 ? tokens / (tokens - 1) : 1;
-    tf.tidy(() => {
-      bn.running_mean.assign(tf.add(tf.mul(bn.running_mean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
-      bn.running_var.assign(tf.add(tf.mul(bn.running_var, 1 - BN_MOMENTUM), tf.mul(variance, BN_MOMENTUM * unbiased)));
-    });
-  } else {
-    normalised = tf.mul(tf.sub(projected, bn.running_mean), tf.rsqrt(tf.add(bn.running_var, NORM_EPS)));
-  }
-  return tf.add(tf.mul(normalised, bn.gamma), bn.beta);
-}
-
-/** The product-key query LayerNorm over each head's keyDim values (query-net.ts, op for op). */
-export function queryLayerNorm(
-  projected: tf.Tensor2D,
-  ln: { readonly gamma: tf.Variable; readonly beta: tf.Variable },
-  o: { heads: number; keyDim: number },
-): tf.Tensor2D {
-  const tokens = projected.shape[0];
-  const rows = tf.reshape(projected, [tokens * o.heads, o.keyDim]);
-  const mean = tf.mean(rows, 1, true);
-  const centred = tf.sub(rows, mean);
-  const variance = tf.mean(tf.square(centred), 1, true);
-  const normalised = tf.reshape(tf.mul(centred, tf.rsqrt(tf.add(variance, NORM_EPS))), [tokens, o.heads * o.keyDim]);
-  return tf.add(tf.mul(normalised, ln.gamma), ln.beta);
-}
+export { queryBatchNorm, queryLayerNorm } from "../experts/query-net.js";

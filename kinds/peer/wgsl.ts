@@ -4,7 +4,8 @@
  * the k'² candidates, the h·k slots and d are fixed-trip. Pure string
  * generation (no tfjs, no compiler): the runtime builds them when a layer is
  * created on webgpu (kinds/peer/device-kernels.ts registers them as tfjs
- * kernels), and `peerc compile` can emit the same text next to the trainer.
+ * kernels), and `peerc compile` emits the same text next to the trainer
+ * (kernels.ts); `layerKernels` lists every kernel of a layer, for both.
  * Deterministic: the same shape always gives the same source, byte for byte.
  *
  * The sources are the *body* tfjs-backend-webgpu expects of a program
@@ -22,6 +23,7 @@
  * - expertDots:  a[t, s] = w_id · y_t                           [T, h·k]
  *                (the backward's dz = v_id · dy_t; the forward's pre-activation)
  */
+import type { PeerLayer, PkmLayer } from "../../ir/types.js";
 
 export interface KernelShape {
   /** √N sub-keys per half. */
@@ -258,6 +260,37 @@ fn main(index: i32) {
 
 /** Every kernel of one PEER layer, in a fixed order (for emission next to the trainer). */
 export function peerKernels(shape: KernelShape, act: KernelActivation, glu: boolean): readonly WgslKernel[] {
-  return [topkKernel(shape), expertGateKernel(shape, act, glu), expertMixKernel(shape), expertDotsKernel(shape)];
+  return layerKernels({ kind: "peer", shape, act, glu });
+}
+
+/** What fixes a layer's kernels: its shape, and for PEER the activation and GLU (PKM runs only the top-k kernel). */
+export type LayerKernelSpec =
+  | { readonly kind: "peer"; readonly shape: KernelShape; readonly act: KernelActivation; readonly glu: boolean }
+  | { readonly kind: "pkm"; readonly shape: KernelShape };
+
+/** The kernel spec of a PEER or PKM layer of the IR (the shape the device layers pass to the kernels). */
+export function layerKernelSpec(layer: PeerLayer | PkmLayer): LayerKernelSpec {
+  const { subKeys, subTopk, topk, heads, keyDim, dModel } = layer;
+  const shape = { subKeys, subTopk, topk, heads, keyDim, dModel };
+  return layer.kind === "peer" ? { kind: "peer", shape, act: layer.act, glu: layer.glu } : { kind: "pkm", shape };
+}
+
+/**
+ * Every WGSL kernel a layer runs on webgpu, in a fixed order: the one list the
+ * runtime checks emitted kernels against and `peerc compile` writes
+ * (compiler/emit/kernels-file.ts), so the two cannot drift. With more than one
+ * shard (the device's binding limit, known only at run time) the expert
+ * kernels come once per shard row range.
+ */
+export function layerKernels(spec: LayerKernelSpec, shards?: readonly ShardRange[]): readonly WgslKernel[] {
+  const { shape } = spec;
+  if (spec.kind === "pkm") return [topkKernel(shape)];
+  const ranges: readonly (ShardRange | undefined)[] = shards !== undefined && shards.length > 1 ? shards : [undefined];
+  const perShard = (shard: ShardRange | undefined): WgslKernel[] => [
+    expertGateKernel(shape, spec.act, spec.glu, shard),
+    expertMixKernel(shape, shard),
+    expertDotsKernel(shape, shard),
+  ];
+  return [topkKernel(shape), ...ranges.flatMap(perShard)];
 }
 

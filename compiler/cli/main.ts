@@ -9,6 +9,7 @@ import type { CliIO } from "./io.js";
 import { EXIT_OK, EXIT_USAGE, UsageError } from "../../diagnostics/errors.js";
 import { PEERC_VERSION } from "../../ir/version.js";
 import { misplacedTrainerFlags } from "./commands/train-flags.js";
+import { visible } from "../../diagnostics/source.js";
 
 export { nodeIO } from "./io.js";
 
@@ -57,7 +58,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   program
     .description("Compile .peer specs of sparse-expert language models: check, report costs, gate budgets, emit trainers.")
     .version(PEERC_VERSION, "-v, --version")
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    // Commander's errors quote what the user typed (an unknown option, a bad choice): escaped, like every usage error.
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(visible(s)) })
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText(
@@ -251,7 +253,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     }
     const misplaced = misplacedTrainerFlags(argv);
     if (misplaced !== null) {
-      io.stderr(`peerc: ${misplaced}\n`);
+      io.stderr(`peerc: ${oneLine(misplaced)}\n`);
       return EXIT_USAGE;
     }
     await program.parseAsync([...argv], { from: "user" });
@@ -267,15 +269,24 @@ function reportFailure(io: CliIO, error: unknown): number {
     return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   }
   if (error instanceof UsageError) {
-    io.stderr(`peerc: ${error.message}\n`);
-    if (error.hint) io.stderr(`  help: ${error.hint}\n`);
+    io.stderr(`peerc: ${oneLine(error.message)}\n`);
+    if (error.hint) io.stderr(`  help: ${oneLine(error.hint)}\n`);
     return EXIT_USAGE;
   }
   const message = error instanceof Error ? error.message : String(error);
-  io.stderr(`peerc: internal error: ${message}\n`);
+  io.stderr(`peerc: internal error: ${oneLine(message)}\n`);
   io.stderr("  this is a bug in peerc, not in your spec; please report it with the spec and this command line\n");
   if (io.env.PEERC_DEBUG && error instanceof Error && error.stack) io.stderr(error.stack + "\n");
   return EXIT_USAGE;
+}
+
+/**
+ * A usage message quotes what the user typed (a path, a flag, a value): its
+ * control characters are written as escapes so it can neither drive the
+ * terminal nor start a line of its own.
+ */
+function oneLine(text: string): string {
+  return visible(text).replace(/\n/g, "\\n");
 }
 
 /** Commander option parser for a repeatable option. */

@@ -86,10 +86,15 @@ export function trainHelp(ir: ModelArchitecture, trainFlopsPerToken?: number): s
   return ["usage: node train.js [flags]", "", what, "", ...trainerHelpRows(flags), ""].join("\n");
 }
 
+/** What the user typed, as a usage message quotes it: control characters and line feeds escaped. */
+function typed(text: string): string {
+  return visible(text).replace(/\n/g, "\\n");
+}
+
 function positiveInt(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new UsageError(`--${flag} must be a positive integer, got "${text}"`);
+  if (!Number.isSafeInteger(value) || value < 1) throw new UsageError(`--${flag} must be a positive integer, got "${typed(text)}"`);
   return value;
 }
 
@@ -102,7 +107,7 @@ function rejectUnknownFlags(argv: readonly string[]): void {
     const name = arg.replace(/^--?/, "").split("=")[0]!;
     if (known.has(name) || arg === "-h") continue;
     const near = closestTrainerFlag(name);
-    throw new UsageError(`unknown flag ${arg.split("=")[0]}${near ? ` (did you mean --${near}?)` : ""}`);
+    throw new UsageError(`unknown flag ${typed(arg.split("=")[0]!)}${near ? ` (did you mean --${near}?)` : ""}`);
   }
 }
 
@@ -120,7 +125,8 @@ export function parseTrainArgs(argv: readonly string[], modelName: string): Trai
       },
     });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    // node:util's messages quote the offending argument.
+    throw new UsageError(typed((error as Error).message));
   }
   const v = parsed.values as Record<string, string | boolean | undefined>;
   const text = (name: string): string | undefined => (typeof v[name] === "string" ? (v[name] as string) : undefined);
@@ -131,9 +137,9 @@ export function parseTrainArgs(argv: readonly string[], modelName: string): Trai
     }
   }
   const backend = (text("backend") ?? "auto") as BackendRequest;
-  if (!BACKEND_REQUESTS.includes(backend)) throw new UsageError(`--backend must be one of ${BACKEND_REQUESTS.join(", ")}, got "${backend}"`);
+  if (!BACKEND_REQUESTS.includes(backend)) throw new UsageError(`--backend must be one of ${BACKEND_REQUESTS.join(", ")}, got "${typed(backend)}"`);
   const seedText = text("seed");
-  if (seedText !== undefined && !Number.isSafeInteger(Number(seedText))) throw new UsageError(`--seed must be an integer, got "${seedText}"`);
+  if (seedText !== undefined && !Number.isSafeInteger(Number(seedText))) throw new UsageError(`--seed must be an integer, got "${typed(seedText)}"`);
   return {
     data: text("data") ?? null,
     valData: text("val-data") ?? null,

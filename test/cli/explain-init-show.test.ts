@@ -35,6 +35,43 @@ describe("peerc explain", () => {
     for (const code of new Set(fixtures)) expect(EXAMPLES[code], code).toBeDefined();
   });
 
+  it("examples are specs as a user writes them: no test-harness `// expect:` line, in the text or the json", async () => {
+    for (const code of Object.keys(EXAMPLES)) {
+      const text = await run(["explain", code]);
+      expect(text.out, code).not.toMatch(/\/\/ expect:/);
+      const json = JSON.parse((await run(["explain", code, "--format", "json"])).out);
+      expect(json.example.source, code).not.toMatch(/\/\/ expect:/);
+    }
+  });
+
+  it("an example's files, saved in a folder, make peerc print exactly the message explain shows (same lines and columns)", async () => {
+    for (const [code, example] of Object.entries(EXAMPLES)) {
+      // E0007's spec is not UTF-8: its text holds U+FFFD where the byte was, and saving it would make it valid.
+      if (example.source.includes("\uFFFD")) continue;
+      const dir = tempDir();
+      fs.writeFileSync(path.join(dir, example.name), example.source);
+      for (const lib of example.libs) {
+        fs.mkdirSync(path.dirname(path.join(dir, lib.file)), { recursive: true });
+        fs.writeFileSync(path.join(dir, lib.file), lib.source);
+      }
+      const io = memoryIO({ cwd: dir });
+      const exit = await runCli([...example.command.split(" "), example.name], io);
+      expect(exit, code).toBe(code.startsWith("W") ? 0 : 1);
+      expect(io.stderrText.startsWith(example.output), `${code}:\n${io.stderrText}`).toBe(true);
+    }
+  });
+
+  it("E0102: the explanation names the example and its lib file as the message does, with the message's line in the shown spec", async () => {
+    const r = await run(["explain", "E0102"]);
+    expect(r.out).toContain("A spec that fails with it, E0102-name-in-two-files.peer:");
+    expect(r.out).toContain("which imports lib/widths.peer:");
+    expect(r.out).toContain("`peerc check E0102-name-in-two-files.peer` prints:");
+    const at = /--> E0102-name-in-two-files\.peer:(\d+):5/.exec(r.out);
+    expect(at).not.toBeNull();
+    expect(EXAMPLES.E0102!.source.split("\n")[Number(at![1]) - 1]).toBe("let width = 64");
+    expect((await run(["explain", "E0601"])).out).toContain("`peerc report --budget E0601-over-budget.peer` prints:");
+  });
+
   it("E0301: title, the failing spec, the message with its caret, and the fix", async () => {
     const r = await run(["explain", "E0301"]);
     expect(r.code).toBe(0);

@@ -49,7 +49,9 @@ export async function explainCommand(io: CliIO, code: string | undefined, option
           severity: entry.severity,
           title: entry.title,
           docs: `docs/diagnostics.md#${entry.code.toLowerCase()}`,
-          example: example ? { file: example.file, source: example.source, libs: example.libs, output: example.output } : null,
+          example: example
+            ? { file: example.file, name: example.name, source: example.source, libs: example.libs, command: `peerc ${example.command} ${example.name}`, output: example.output }
+            : null,
           fix: example?.fix ?? null,
           note: example ? null : (NO_EXAMPLE[entry.code] ?? null),
         },
@@ -63,9 +65,9 @@ export async function explainCommand(io: CliIO, code: string | undefined, option
   if (!example) {
     out.push(NO_EXAMPLE[entry.code] ?? "No example yet.");
   } else {
-    out.push(`A spec that fails with it (${example.file}):`, "", ...indent(example.source));
+    out.push(`A spec that fails with it, ${example.name}:`, "", ...indent(example.source));
     for (const lib of example.libs) out.push(`which imports ${lib.file}:`, "", ...indent(lib.source));
-    out.push("peerc check prints:", "", ...indent(example.output));
+    out.push(`\`peerc ${example.command} ${example.name}\` prints:`, "", ...indent(example.output));
     if (example.fix) out.push(`Fix: ${example.fix}`, "");
     else out.push("Fix: change the spec at the place the caret points to, as the message says.", "");
     out.push(`More: docs/diagnostics.md#${entry.code.toLowerCase()}`);

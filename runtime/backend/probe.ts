@@ -1,8 +1,13 @@
 /**
  * Probing optional backends without crashing: tfjs-node(-gpu) are optional
  * dependencies whose import either fails (not installed) or throws while
- * loading libtensorflow / CUDA / cuDNN. Both become a one-line reason.
+ * loading libtensorflow / CUDA / cuDNN. Both become a one-line reason. And
+ * the WebGPU adapter, probed in a child process so that Dawn's native output
+ * and crashes stay out of a run that will not use it.
  */
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 
 export type ProbeResult = { readonly ok: true; readonly module: unknown } | { readonly ok: false; readonly why: string };
 
@@ -55,4 +60,76 @@ export async function probeModule(specifier: string): Promise<ProbeResult> {
     if (isNotInstalled(error, specifier)) return { ok: false, why: `not installed (npm install ${specifier})` };
     return { ok: false, why: explainLoadError(specifier, error) };
   }
+}
+
+/**
+ * What a child process found when it asked Dawn for an adapter: its
+ * description (vendor, architecture, limits), none, or why it failed.
+ */
+export type ChildAdapterProbe =
+  | { readonly ok: true; readonly adapter: ProbedAdapter | null }
+  | { readonly ok: false; readonly why: string };
+
+export interface ProbedAdapter {
+  readonly info: { vendor?: string; architecture?: string; description?: string; device?: string };
+  readonly isFallbackAdapter: boolean;
+  readonly limits: { maxStorageBufferBindingSize?: number; maxBufferSize?: number };
+}
+
+/** Asks for the adapter tfjs would get and prints what it says about itself as one JSON line. */
+const ADAPTER_PROBE_SCRIPT = `
+const { create } = await import(process.env.PEERC_WEBGPU_MODULE);
+const adapter = await create([]).requestAdapter({ powerPreference: "high-performance" });
+const i = adapter?.info ?? {};
+const described = adapter && {
+  info: { vendor: i.vendor, architecture: i.architecture, description: i.description, device: i.device },
+  isFallbackAdapter: adapter.isFallbackAdapter === true,
+  limits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
+};
+process.stdout.write(JSON.stringify({ adapter: described }) + "\\n");
+process.exit(0);
+`;
+
+/** Dawn's notes on stderr while it sizes a Vulkan adapter's limits (lavapipe prints two): not problems. */
+const DAWN_NOISE = /^Warning: maxDynamic\w+ artificially reduced from \d+ to \d+/;
+
+/**
+ * Probes the WebGPU adapter in a short child process, so that Dawn's native
+ * start-up lines on stderr (e.g. `Warning: maxDynamicUniformBuffersPerPipelineLayout
+ * artificially reduced …` on lavapipe) and a crash inside the driver stay
+ * there: `--backend auto` loads Dawn into the trainer only when it will use
+ * the adapter. null when this cannot be done here (the `webgpu` package is not
+ * installed, or a bundle provides it in-process without a file to import):
+ * then the caller probes in-process. `environment` is read only when a probe
+ * runs (the caller sets Dawn's XDG_RUNTIME_DIR there).
+ */
+export function probeAdapterInChild(environment: () => NodeJS.ProcessEnv, timeoutMs = 60_000): ChildAdapterProbe | null {
+  if (provided.has("webgpu")) return null;
+  let module: string;
+  try {
+    module = pathToFileURL(createRequire(import.meta.url).resolve("webgpu")).href;
+  } catch {
+    return null;
+  }
+  const child = spawnSync(process.execPath, ["--input-type=module", "-e", ADAPTER_PROBE_SCRIPT], {
+    env: { ...environment(), PEERC_WEBGPU_MODULE: module },
+    encoding: "utf8",
+    timeout: timeoutMs,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  if (child.error && (child.error as NodeJS.ErrnoException).code === "ETIMEDOUT") {
+    return { ok: false, why: `the WebGPU adapter probe did not answer within ${Math.round(timeoutMs / 1000)} s` };
+  }
+  const answer = child.stdout?.split("\n").find((line) => line.startsWith("{"));
+  // An answer counts even when the exit went wrong afterwards (Dawn's threads at exit).
+  if (answer !== undefined) {
+    try {
+      return { ok: true, adapter: (JSON.parse(answer) as { adapter: ProbedAdapter | null }).adapter };
+    } catch {
+      // Falls through to the failure below.
+    }
+  }
+  const problem = (child.stderr ?? "").split("\n").map((l) => l.trim()).find((l) => l.length > 0 && !DAWN_NOISE.test(l));
+  const how = child.signal ? `was killed by ${child.signal}` : `exited with code ${child.status ?? "unknown"}`;
+  return { ok: false, why: `the WebGPU adapter probe ${how}${problem ? `: ${firstLine(problem)}` : ""}` };
 }

@@ -2,13 +2,15 @@
  * Backend choice at start-up. `auto` tries the fastest backend first
  * (tfjs-node-gpu → webgpu on a hardware adapter → tfjs-node → wasm → cpu) and
  * records why each faster one was not used, so the first line of every run can
- * say it. A software WebGPU adapter (lavapipe) runs only when asked for by name.
+ * say it. A software WebGPU adapter (lavapipe) runs only when asked for by name;
+ * `auto` finds out in a child process (probe.ts), so Dawn is loaded into the
+ * run only when webgpu will be used.
  */
 import * as tf from "@tensorflow/tfjs";
 import { UserError } from "../../diagnostics/errors.js";
 import { registerRuntimeKernels, runtimePatches } from "./kernels/index.js";
-import { probeModule } from "./probe.js";
-import { describeAdapter, initWebGpu, releaseWebGpu } from "./webgpu.js";
+import { probeAdapterInChild, probeModule } from "./probe.js";
+import { adapterFacts, describeAdapter, ensureRuntimeDir, initWebGpu, NO_ADAPTER, releaseWebGpu, softwareReason } from "./webgpu.js";
 
 export type BackendRequest = "auto" | "node-gpu" | "webgpu" | "node" | "wasm" | "cpu";
 export const BACKEND_REQUESTS: readonly BackendRequest[] = ["auto", "node-gpu", "webgpu", "node", "wasm", "cpu"];
@@ -68,6 +70,17 @@ async function tryCpu(): Promise<Attempt> {
 }
 
 async function tryWebGpu(byName: boolean): Promise<Attempt> {
+  if (!byName) {
+    // `auto` asks a child process first: a software adapter (or none) is then
+    // a reason on the backend line, without Dawn's stderr lines in this run.
+    const probe = probeAdapterInChild(() => (ensureRuntimeDir(), process.env));
+    if (probe !== null) {
+      if (!probe.ok) return probe;
+      if (probe.adapter === null) return { ok: false, why: NO_ADAPTER };
+      const facts = adapterFacts(probe.adapter);
+      if (facts.software) return { ok: false, why: softwareReason(facts) };
+    }
+  }
   const result = await initWebGpu({ allowSoftware: byName });
   if (!result.ok) return result;
   return { ok: true, name: "webgpu", detail: describeAdapter(result.adapter) };

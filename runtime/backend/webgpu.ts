@@ -122,6 +122,29 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Why there is no adapter, in one line. */
+export const NO_ADAPTER =
+  "no WebGPU adapter: Dawn found no usable Vulkan driver (an NVIDIA/AMD/Intel driver, or Mesa ≥ 25 lavapipe from bookworm-backports for a CPU test device; docs/gpu.md)";
+
+/** What an adapter (Dawn's, or one described by the child-process probe in probe.ts) says about itself. */
+export interface AdapterDescription {
+  readonly info?: { vendor?: string; architecture?: string; description?: string; device?: string };
+  readonly limits: Readonly<Record<string, number | undefined>>;
+  readonly isFallbackAdapter?: boolean;
+}
+
+export function adapterFacts(adapter: AdapterDescription): AdapterFacts {
+  const info = adapter.info ?? {};
+  return {
+    vendor: info.vendor || "unknown vendor",
+    architecture: info.architecture || "unknown architecture",
+    description: info.description || info.device || "no description",
+    software: isSoftwareAdapter(info, adapter.isFallbackAdapter === true),
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize ?? 0,
+    maxBufferSize: adapter.limits.maxBufferSize ?? 0,
+  };
+}
+
 /**
  * Finds an adapter, opens a device, registers tfjs's `webgpu` backend on it and
  * makes it current. `allowSoftware`: accept lavapipe & co (only when the user
@@ -149,21 +172,9 @@ export async function initWebGpu(options: { readonly allowSoftware: boolean }): 
   } catch (error) {
     return { ok: false, why: `requestAdapter failed: ${message(error)}` };
   }
-  if (adapter === null) {
-    return {
-      ok: false,
-      why: "no WebGPU adapter: Dawn found no usable Vulkan driver (an NVIDIA/AMD/Intel driver, or Mesa ≥ 25 lavapipe from bookworm-backports for a CPU test device; docs/gpu.md)",
-    };
-  }
+  if (adapter === null) return { ok: false, why: NO_ADAPTER };
   const info = adapter.info ?? {};
-  const facts: AdapterFacts = {
-    vendor: info.vendor || "unknown vendor",
-    architecture: info.architecture || "unknown architecture",
-    description: info.description || info.device || "no description",
-    software: isSoftwareAdapter(info, adapter.isFallbackAdapter === true),
-    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize ?? 0,
-    maxBufferSize: adapter.limits.maxBufferSize ?? 0,
-  };
+  const facts = adapterFacts(adapter);
   if (facts.software && !options.allowSoftware) return { ok: false, why: softwareReason(facts) };
 
   // Only now import the backend: it registers itself when navigator.gpu exists.
@@ -241,7 +252,7 @@ function abandon(s: DeviceState): void {
   removeNavigatorGpu();
 }
 
-function softwareReason(a: AdapterFacts): string {
+export function softwareReason(a: AdapterFacts): string {
   return `only a software adapter (${a.description}, ${a.vendor}/${a.architecture}); it is used only when asked for by name: --backend webgpu`;
 }
 

@@ -26,6 +26,8 @@ export { productKeyTopk, type ProductKeyHits } from "./experts/product-keys.js";
 export { selectedScoresFromKeys, type KeyGeometry } from "./experts/selected-scores.js";
 export { peerExperts, pkmValues } from "./experts/expert-kernels.js";
 export { readHost } from "./experts/host-tensor.js";
+export { registerEmittedKernels, EmittedKernelError, type EmittedLayerKernels } from "../kinds/peer/device-registry.js";
+export type { WgslKernel } from "../kinds/peer/wgsl.js";
 
 export { buildModel, crossEntropyLoss, type LanguageModel, type ForwardMode, type ForwardResult, type LossResult, type BuildOptions } from "./model/model.js";
 export { emittedModel, weightTree, ropeTables, rotary, kvHeadIndex, productKeySearch, queryBatchNorm, queryLayerNorm, type RopeTables, type WeightLeaf } from "./model/emitted.js";

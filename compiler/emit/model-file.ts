@@ -20,11 +20,13 @@ import { modelWeights, WeightTypes } from "./weight-tree.js";
 import { layerCall, layerFunctions, type LayerFunction } from "./layer-functions.js";
 import { access } from "./code.js";
 import { forwardItems, type ForwardItem, renderItems } from "./forward.js";
+import { hasLayerKernels } from "./kernels-file.js";
 
 /** Identifiers the file declares or imports; function and type names must not take them. */
 const FILE_NAMES = [
   "tf", "Weights", "ForwardContext", "ARCHITECTURE", "MODEL_NAME", "SPEC_HASH", "WEIGHT_COUNT", "forward", "createModel",
   "w", "e", "ex", "ctx", "ids", "x", "i", "path", "expert", "BuildOptions", "LanguageModel", "ExpertTable", "emittedModel",
+  "LAYER_KERNELS",
 ];
 
 /** Runtime functions the emitted code may call, imported only when used. */
@@ -32,6 +34,7 @@ const HELPERS = [
   "activate", "linear", "rmsNorm", "layerNorm", "causalMask", "positionIdsFor", "ropeTables", "rotary", "kvHeadIndex",
   "detach", "routeTokenChoice", "tokenChoiceCapacity", "expertChoiceCapacity", "loadBalancingLoss", "combineExperts",
   "productKeySearch", "selectedScoresFromKeys", "peerExperts", "pkmValues", "queryBatchNorm", "queryLayerNorm",
+  "registerEmittedKernels",
 ];
 
 function costOf(ctx: EmitContext, path: string): LayerCost | undefined {
@@ -68,11 +71,12 @@ function runtimeImports(code: string): string[] {
   return names.sort((a, b) => a.replace("type ", "").localeCompare(b.replace("type ", "")));
 }
 
-function importLines(ctx: EmitContext, code: string): string {
+function importLines(ctx: EmitContext, code: string, withKernels: boolean): string {
   const names = runtimeImports(code);
   const line = `import { ${names.join(", ")} } from ${tsString(ctx.runtimeImport)};`;
   const runtime = line.length <= 100 ? line : `import {\n${names.map((n) => `  ${n},`).join("\n")}\n} from ${tsString(ctx.runtimeImport)};`;
-  return `import * as tf from "@tensorflow/tfjs";\n${runtime}`;
+  const kernels = withKernels ? `\nimport { LAYER_KERNELS } from "./kernels.js";` : "";
+  return `import * as tf from "@tensorflow/tfjs";\n${runtime}${kernels}`;
 }
 
 /** The ARCHITECTURE literal: what the runtime builds and trains from, one layer or residual per line. */
@@ -103,10 +107,16 @@ function forwardText(model: IRModel, items: readonly ForwardItem[], call: (i: nu
   ].join("\n");
 }
 
-const CREATE_MODEL = `/** The model: the runtime's parameters (seeded from \`options.seed\`, named as in the generic model) with this file's forward. */
-export function createModel(options: BuildOptions): LanguageModel {
-  return emittedModel<Weights>(ARCHITECTURE, options, WEIGHT_COUNT, forward);
-}`;
+/** createModel; with WGSL kernels (kernels.ts), registered first: the runtime checks them against the layers. */
+function createModelText(withKernels: boolean): string {
+  return [
+    "/** The model: the runtime's parameters (seeded from `options.seed`, named as in the generic model) with this file's forward. */",
+    "export function createModel(options: BuildOptions): LanguageModel {",
+    ...(withKernels ? ["  // The PEER/PKM layers' WGSL kernels (kernels.ts): run on webgpu in place of the runtime's generated text.", "  registerEmittedKernels(ARCHITECTURE, LAYER_KERNELS);"] : []),
+    "  return emittedModel<Weights>(ARCHITECTURE, options, WEIGHT_COUNT, forward);",
+    "}",
+  ].join("\n");
+}
 
 /** The block's forward FLOPs per token as its code runs them (each layer's emitted figure). */
 function blockCostLine(ctx: EmitContext, layers: readonly IRLayer[], fns: readonly LayerFunction[]): string {
@@ -124,6 +134,7 @@ function blockCostLine(ctx: EmitContext, layers: readonly IRLayer[], fns: readon
 export function emitModelFile(ctx: EmitContext): string {
   const { model } = ctx;
   const names = new NameScope([...FILE_NAMES, ...HELPERS]);
+  const withKernels = hasLayerKernels(model);
   const weights = modelWeights(model);
   const types = new WeightTypes(names);
   const fns = layerFunctions(model, ctx, weights.root, types, names);
@@ -146,11 +157,11 @@ export function emitModelFile(ctx: EmitContext): string {
     ...types.text,
     ...functions,
     forwardText(model, items, call),
-    CREATE_MODEL,
+    createModelText(withKernels),
   ].join("\n\n");
   return [
     tsHeader(ctx.header),
-    importLines(ctx, body),
+    importLines(ctx, body, withKernels),
     "",
     `export const MODEL_NAME = ${tsString(model.name)};`,
     `export const SPEC_HASH = ${tsString(model.hash)};`,

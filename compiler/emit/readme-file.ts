@@ -4,6 +4,7 @@ import { markdownHeader } from "./header.js";
 import { markdownText } from "./strings.js";
 import { safeFileName } from "./names.js";
 import { trainerFlags } from "./flags.js";
+import { hasLayerKernels } from "./kernels-file.js";
 import { flopsText, groupThousands } from "./cost-comment.js";
 import { renderReport } from "../report/index.js";
 
@@ -41,6 +42,7 @@ export function emitReadme(ctx: EmitContext): string {
   lines.push("| file | what |");
   lines.push("|---|---|");
   lines.push("| `model.ts` / `model.js` | the model's forward, one function per layer, literal shapes |");
+  if (hasLayerKernels(model)) lines.push("| `kernels.ts` / `kernels.js` | the WGSL compute kernels of each PEER/PKM layer, specialised to its shape (run on webgpu) |");
   lines.push("| `train.ts` / `train.js` | the entry point: flags below, defaults from the spec's train section |");
   lines.push("| `report.json` | the static cost report (`peerc report --format json`) |");
   lines.push("");

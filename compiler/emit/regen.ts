@@ -20,6 +20,14 @@ function isOurs(folder: string): boolean {
   }
 }
 
+function isGeneratedFile(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isFile() && fs.readFileSync(file, "utf8").includes(GENERATED_MARK);
+  } catch {
+    return false;
+  }
+}
+
 export function regen(root: string, check: boolean, log: (line: string) => void): number {
   const plan = planGenerated(root);
   const base = path.join(root, "generated");
@@ -33,6 +41,13 @@ export function regen(root: string, check: boolean, log: (line: string) => void)
         return true;
       }
     });
+    // A file peerc wrote there before that it no longer emits (kernels.ts of a model that lost its PEER layers).
+    const leftover = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !files.has(n) && isGeneratedFile(path.join(dir, n))) : [];
+    for (const name of leftover) {
+      stale++;
+      log(`${check ? "no longer produced" : "removed"}: generated/${folder}/${name}`);
+      if (!check) fs.rmSync(path.join(dir, name));
+    }
     if (changed.length === 0) continue;
     stale += changed.length;
     log(`${check ? "out of date" : "wrote"}: ${changed.map(([n]) => `generated/${folder}/${n}`).join(", ")}`);

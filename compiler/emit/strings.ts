@@ -32,6 +32,15 @@ export function tsString(value: string): string {
 }
 
 /**
+ * A template literal whose value is exactly `text`, for multi-line generated
+ * text (WGSL sources) that reads best unquoted. Never for spec text: backslash,
+ * backtick and `${` are escaped all the same.
+ */
+export function tsTemplate(text: string): string {
+  return "`" + text.replace(/\\/g, "\\\\").replace(/`/g, "\\`").replace(/\$\{/g, "\\${").replace(/\r/g, "\\r") + "`";
+}
+
+/**
  * Spec text shown inside a comment (`//` or `/* *\/`): quoted like a string
  * literal so it stays on one line, with `*\/` broken so a block comment cannot
  * be closed from inside.

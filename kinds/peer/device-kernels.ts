@@ -16,6 +16,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Activation } from "../../ir/types.js";
 import { activate } from "../../runtime/layers/ops.js";
+import { kernelInUse } from "./device-registry.js";
 import { expertDotsKernel, expertGateKernel, expertMixKernel, topkKernel, type KernelShape, type ShardRange, type WgslKernel } from "./wgsl.js";
 
 interface WebGpuBackendLike {
@@ -27,6 +28,8 @@ type Attrs = KernelShape & { readonly act?: Activation; readonly glu?: boolean; 
 const WORKGROUP = 64;
 
 function program(kernel: WgslKernel, outputShape: number[], invocations: number): object {
+  // The trainer's emitted source for this key when it registered one (kinds/peer/device-registry.ts).
+  kernel = kernelInUse(kernel);
   return {
     variableNames: [...kernel.inputs],
     outputShape,

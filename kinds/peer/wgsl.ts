@@ -268,8 +268,12 @@ export type LayerKernelSpec =
   | { readonly kind: "peer"; readonly shape: KernelShape; readonly act: KernelActivation; readonly glu: boolean }
   | { readonly kind: "pkm"; readonly shape: KernelShape };
 
-/** The kernel spec of a PEER or PKM layer of the IR (the shape the device layers pass to the kernels). */
-export function layerKernelSpec(layer: PeerLayer | PkmLayer): LayerKernelSpec {
+type ShapeFields = "subKeys" | "subTopk" | "topk" | "heads" | "keyDim" | "dModel";
+/** A PEER or PKM layer of the IR or of an ARCHITECTURE literal: the fields that fix its kernels. */
+export type KernelLayer = Pick<PeerLayer, "kind" | ShapeFields | "act" | "glu"> | Pick<PkmLayer, "kind" | ShapeFields>;
+
+/** The kernel spec of a PEER or PKM layer (the shape the device layers pass to the kernels). */
+export function layerKernelSpec(layer: KernelLayer): LayerKernelSpec {
   const { subKeys, subTopk, topk, heads, keyDim, dModel } = layer;
   const shape = { subKeys, subTopk, topk, heads, keyDim, dModel };
   return layer.kind === "peer" ? { kind: "peer", shape, act: layer.act, glu: layer.glu } : { kind: "pkm", shape };

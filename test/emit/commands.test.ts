@@ -5,7 +5,7 @@ import { memoryIO } from "../../compiler/cli/io.js";
 import { compileCommand } from "../../compiler/cli/commands/compile.js";
 import { trainCommand } from "../../compiler/cli/commands/train.js";
 import { UsageError } from "../../diagnostics/errors.js";
-import { TRAINER_FILES } from "../../compiler/emit/index.js";
+import { KERNEL_FILES, TRAINER_FILES } from "../../compiler/emit/index.js";
 import { GENERATED_MARK } from "../../compiler/emit/header.js";
 import { PEERC_VERSION } from "../../ir/version.js";
 import { ROOT, tempDir } from "./helpers.js";
@@ -32,7 +32,8 @@ describe("peerc compile", () => {
     expect(io.stderrText).not.toContain("error");
     expect(code).toBe(0);
     const out = path.join(dir, "out/tiny");
-    expect(fs.readdirSync(out).sort()).toEqual([...TRAINER_FILES, "node_modules", "package.json"].sort());
+    // tiny.peer has a PEER layer: its WGSL kernels come along.
+    expect(fs.readdirSync(out).sort()).toEqual([...TRAINER_FILES, ...KERNEL_FILES, "node_modules", "package.json"].sort());
     const files = readAll(out);
     for (const [name, text] of files) {
       expect(text, name).not.toContain(dir);

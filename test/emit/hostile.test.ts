@@ -31,6 +31,7 @@ export const productKeyTopk = () => { throw new Error("stub"); };
 export const selectedScoresFromKeys = () => { throw new Error("stub"); };
 export const peerExperts = () => { throw new Error("stub"); };
 export const pkmValues = () => { throw new Error("stub"); };
+export const registerEmittedKernels = () => {};
 export const readHost = () => { throw new Error("stub"); };
 export class ExpertTable {}
 export const QUERY_BN_MOMENTUM = 0.1;

@@ -9,6 +9,8 @@
  * Ties are broken towards the lower sub-key index, then the lower id, so the
  * selection is deterministic.
  */
+import type { KernelJob } from "./kernel-jobs.js";
+import { runSplit, scratch, sharedFloat32, sharedInt32, splitRange, threadsFor } from "./kernel-pool.js";
 
 export interface ProductKeyHits {
   readonly rows: number;
@@ -23,9 +25,18 @@ export interface ProductKeyHits {
   readonly scores: Float32Array;
 }
 
+/** Where productKeyTopkInto writes a range of rows' hits (each [rows · topk]). */
+export interface ProductKeyOutputs {
+  readonly first: Int32Array;
+  readonly second: Int32Array;
+  readonly ids: Int32Array;
+  readonly scores: Float32Array;
+}
+
 /**
  * scores1, scores2: [rows, subKeys] row-major. Requires 1 ≤ topk ≤ subTopk² and
- * subTopk ≤ subKeys.
+ * subTopk ≤ subKeys. Rows are independent: with expert threads (kernel-pool.ts)
+ * and enough rows they are split over the workers, with the same result.
  */
 export function productKeyTopk(
   scores1: Float32Array,
@@ -37,10 +48,51 @@ export function productKeyTopk(
 ): ProductKeyHits {
   if (subTopk < 1 || subTopk > subKeys) throw new Error(`sub top-k ${subTopk} must be in [1, ${subKeys}]`);
   if (topk < 1 || topk > subTopk * subTopk) throw new Error(`top-k ${topk} must be in [1, ${subTopk * subTopk}]`);
-  const first = new Int32Array(rows * topk);
-  const second = new Int32Array(rows * topk);
-  const ids = new Int32Array(rows * topk);
-  const scores = new Float32Array(rows * topk);
+  // Work: one comparison per score of each half.
+  const parts = threadsFor(rows * subKeys, rows);
+  if (parts === 1) {
+    const out = { first: new Int32Array(rows * topk), second: new Int32Array(rows * topk), ids: new Int32Array(rows * topk), scores: new Float32Array(rows * topk) };
+    productKeyTopkInto(scores1, scores2, rows, subKeys, subTopk, topk, out);
+    return { rows, topk, ...out };
+  }
+  const out = { first: sharedInt32(rows * topk), second: sharedInt32(rows * topk), ids: sharedInt32(rows * topk), scores: sharedFloat32(rows * topk) };
+  const ranges = splitRange(rows, parts);
+  // The caller's share reads the scores where they are (often a wasm heap view); the workers' shares are copied to shared scratch.
+  const [localFrom, localTo] = ranges[0]!;
+  const workerRows = rows - localTo;
+  const s1 = new Float32Array(scratch("topk.scores1", workerRows * subKeys * 4), 0, workerRows * subKeys);
+  const s2 = new Float32Array(scratch("topk.scores2", workerRows * subKeys * 4), 0, workerRows * subKeys);
+  s1.set(scores1.subarray(localTo * subKeys, rows * subKeys));
+  s2.set(scores2.subarray(localTo * subKeys, rows * subKeys));
+  const view = (from: number, to: number): ProductKeyOutputs => ({
+    first: out.first.subarray(from * topk, to * topk),
+    second: out.second.subarray(from * topk, to * topk),
+    ids: out.ids.subarray(from * topk, to * topk),
+    scores: out.scores.subarray(from * topk, to * topk),
+  });
+  const jobs: KernelJob[] = ranges.map(([from, to]) => ({
+    kind: "topk",
+    scores1: s1.subarray((from - localTo) * subKeys, (to - localTo) * subKeys),
+    scores2: s2.subarray((from - localTo) * subKeys, (to - localTo) * subKeys),
+    rows: to - from, subKeys, subTopk, topk, out: view(from, to),
+  }));
+  runSplit(jobs, () =>
+    productKeyTopkInto(scores1.subarray(0, localTo * subKeys), scores2.subarray(0, localTo * subKeys), localTo - localFrom, subKeys, subTopk, topk, view(localFrom, localTo)),
+  );
+  return { rows, topk, ...out };
+}
+
+/** The search over `rows` rows into `out` (one thread; arguments already checked). */
+export function productKeyTopkInto(
+  scores1: Float32Array,
+  scores2: Float32Array,
+  rows: number,
+  subKeys: number,
+  subTopk: number,
+  topk: number,
+  out: ProductKeyOutputs,
+): void {
+  const { first, second, ids, scores } = out;
   const val1 = new Float64Array(subTopk);
   const idx1 = new Int32Array(subTopk);
   const val2 = new Float64Array(subTopk);
@@ -52,17 +104,16 @@ export function productKeyTopk(
     topkOfRow(scores1, base, subKeys, subTopk, val1, idx1);
     topkOfRow(scores2, base, subKeys, subTopk, val2, idx2);
     combineRow(val1, idx1, val2, idx2, subKeys, subTopk, topk, bestVal, bestId);
-    const out = r * topk;
+    const o = r * topk;
     for (let c = 0; c < topk; c++) {
       const id = bestId[c];
       const i = Math.floor(id / subKeys);
-      first[out + c] = i;
-      second[out + c] = id - i * subKeys;
-      ids[out + c] = id;
-      scores[out + c] = bestVal[c];
+      first[o + c] = i;
+      second[o + c] = id - i * subKeys;
+      ids[o + c] = id;
+      scores[o + c] = bestVal[c];
     }
   }
-  return { rows, topk, first, second, ids, scores };
 }
 
 /**

@@ -21,6 +21,7 @@ import type { ModelArchitecture } from "../../ir/types.js";
 import { describeBackend, releaseBackend, selectBackend } from "../backend/select.js";
 import { asyncReads, readableOnHost } from "../backend/webgpu.js";
 import { saveCheckpoint } from "../checkpoint/index.js";
+import { availableCores, describeExpertThreads, setExpertThreads, startExpertWorkers } from "../experts/kernel-pool.js";
 import { BatchSampler, DataError, decodedByteLength, openDataset, sequentialBatches, type Dataset } from "../data/index.js";
 import {
   bitsPerByte,
@@ -96,7 +97,11 @@ export async function trainMain(argv: readonly string[], target: TrainTarget, io
   const datasets: Dataset[] = [];
   try {
     const report = await selectBackend(options.backend);
-    io.out(describeBackend(report));
+    // Before the model is built: expert tables are allocated shared for the workers only then.
+    const threads = setExpertThreads(options.threads ?? availableCores());
+    const hostExperts = ir.layers.some((l) => l.kind === "peer" || l.kind === "pkm");
+    if (hostExperts) startExpertWorkers(); // they load while the model is built
+    io.out(hostExperts ? firstLine(describeBackend(report), threads) : describeBackend(report));
     return await train(options, target, report.name, io, datasets);
   } catch (error) {
     if (error instanceof UserError) {
@@ -111,6 +116,13 @@ export async function trainMain(argv: readonly string[], target: TrainTarget, io
     // Dawn keeps the process alive until its device is gone.
     releaseBackend();
   }
+}
+
+/** The backend line with the host expert kernels' threads after the chosen backend (before any "not used" list). */
+function firstLine(backendLine: string, threads: number): string {
+  const kernels = `, host expert kernels: ${describeExpertThreads(threads)}`;
+  const cut = backendLine.indexOf("; not used: ");
+  return cut < 0 ? backendLine + kernels : backendLine.slice(0, cut) + kernels + backendLine.slice(cut);
 }
 
 /** The run's shape and intervals: flags over the train section (or the smoke-run defaults). */

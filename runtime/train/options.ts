@@ -40,6 +40,8 @@ export interface TrainOptions {
   readonly export: string | null;
   /** Start even when the memory preflight says the run will not fit. */
   readonly forceMemory: boolean;
+  /** Threads for the host expert kernels; undefined = the available cores. */
+  readonly threads: number | undefined;
 }
 
 /** `--help` was given: not an error, the caller prints the help and exits 0. */
@@ -157,5 +159,6 @@ export function parseTrainArgs(argv: readonly string[], modelName: string): Trai
     checkpointEvery: positiveInt("checkpoint-every", text("checkpoint-every")),
     export: text("export") ?? null,
     forceMemory: v["force-memory"] === true,
+    threads: positiveInt("threads", text("threads")),
   };
 }

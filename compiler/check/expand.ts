@@ -29,6 +29,8 @@ export interface RawLayer {
   readonly path: string;
   readonly value: { readonly value: Value; readonly span: Span } | null;
   readonly args: readonly WrittenArg[];
+  /** The block invocations this layer was expanded from, outermost first ([] when written in the model body). */
+  readonly calls: readonly Statement[];
 }
 
 export interface RawResidual {
@@ -229,7 +231,7 @@ export class ModelExpander {
     if (isLayerKind(head)) {
       const value = stmt.value ? { value: this.run.eval(stmt.value, scope, "value"), span: stmt.value.span } : null;
       const args = evaluateArgs(this.run, stmt, scope);
-      this.draft.layers.push({ kind: head, stmt, path: container.segment(head), value, args });
+      this.draft.layers.push({ kind: head, stmt, path: container.segment(head), value, args, calls: this.blockStack.map((b) => b.call) });
       return;
     }
     const binding = scope.lookup(head);

@@ -237,6 +237,7 @@ function checkModel(
     if (!horizonGivesSteps(model, reporter)) continue;
     const checked: IRModel = { ...model, hash: specHash(model) };
     propOrigins.set(checked, variant.assembled.propSpans);
+    callOrigins.set(checked, variant.assembled.calls);
     out.push(checked);
   }
   return out;
@@ -249,6 +250,14 @@ export function modelOrigins(model: IRModel): AssembledModel["propSpans"] | unde
   return propOrigins.get(model);
 }
 
+const callOrigins = new WeakMap<IRModel, AssembledModel["calls"]>();
+
+/** Per layer of a checked model (by index): the block calls it came through, outermost first (for `peerc show`). */
+export function layerCalls(model: IRModel): AssembledModel["calls"] | undefined {
+  return callOrigins.get(model);
+}
+
+export type { LayerCall } from "./model.js";
 export { trainOrigins, type TrainOrigins } from "./train.js";
 
 /** Most optimizer steps a run can count exactly (the trainer's step counter is a double). */

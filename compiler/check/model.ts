@@ -21,6 +21,14 @@ export interface AssembledModel {
   readonly propSpans: { readonly vocab: Span; readonly context: Span; readonly dModel: Span };
   readonly layers: IRLayer[];
   readonly residuals: IRResidual[];
+  /** Per IR layer: the block calls it was expanded from, outermost first (for `peerc show`). */
+  readonly calls: (readonly LayerCall[])[];
+}
+
+/** One block invocation on the way to a layer: the block's name and the statement that calls it. */
+export interface LayerCall {
+  readonly block: string;
+  readonly span: Span;
 }
 
 const PROPERTY_LIMITS = { vocab: 2 ** 31, context: 2 ** 31 } as const;
@@ -84,6 +92,7 @@ export function assembleModel(decl: ModelDecl, draft: ModelDraft, reporter: Repo
   }
 
   const layers: IRLayer[] = [];
+  const calls: (readonly LayerCall[])[] = [];
   /** IR index of each raw layer (rope and `positions none` produce none). */
   const irIndex: number[] = [];
   let ok = true;
@@ -102,6 +111,7 @@ export function assembleModel(decl: ModelDecl, draft: ModelDraft, reporter: Repo
       return;
     }
     layers.push({ ...fields, path: layer.path, index: layers.length, span: layer.stmt.span, argSpans: args.spans } as IRLayer);
+    calls.push(layer.calls.map((call) => ({ block: call.head.name, span: call.span })));
   });
   irIndex.push(layers.length);
   if (!ok) return null;
@@ -113,7 +123,7 @@ export function assembleModel(decl: ModelDecl, draft: ModelDraft, reporter: Repo
     context: draft.props.get("context")!.span,
     dModel: embedArgs!.spans.dim ?? raw[embedIndex]!.stmt.span,
   };
-  return { vocab, context, dModel, layers, residuals, propSpans };
+  return { vocab, context, dModel, layers, residuals, propSpans, calls };
 }
 
 function property(decl: ModelDecl, draft: ModelDraft, name: "vocab" | "context", reporter: Reporter): number | null {

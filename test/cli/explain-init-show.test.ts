@@ -171,7 +171,7 @@ describe("peerc show", () => {
     const r = await run(["show", "specs/paper.peer", "--model", "peer", "--format", "json"]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out);
-    expect(doc.schema).toBe("peerc.show/v1");
+    expect(doc.schema).toBe("peerc.show/v2");
     expect(doc.models).toHaveLength(1);
     const m = doc.models[0];
     expect(m.name).toBe("peer");
@@ -184,6 +184,68 @@ describe("peerc show", () => {
     for (const v of [...m.model, ...m.train, ...m.layers.flatMap((l: { values: unknown[] }) => l.values)]) {
       expect(["spec", "import", "default", "derived"]).toContain(v.origin.kind);
     }
+  });
+
+  it("a layer from a block shows the call sites it came through, then the block's line (nested blocks, repeats)", async () => {
+    const dir = tempDir();
+    fs.writeFileSync(
+      path.join(dir, "m.peer"),
+      [
+        "block inner(w) {",
+        "  ffw(hidden: 4 * w)",
+        "}",
+        "block outer(w) {",
+        "  norm rms",
+        "  inner(w: w)",
+        "}",
+        "model m {",
+        "  vocab 256",
+        "  context 64",
+        "  embed tokens(dim: 32)",
+        "  outer(w: 32)",
+        "  repeat 2 {",
+        "    outer(w: 16)",
+        "  }",
+        "  norm rms",
+        "  lm_head tied",
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const text = await run(["show", "m.peer"], dir);
+    expect(text.code).toBe(0);
+    const layerLine = (p: string) => text.out.split("\n").find((l) => l.startsWith(`  ${p}  `));
+    expect(layerLine("outer.norm")).toBe("  outer.norm  norm  m.peer:12:3 outer(…) → m.peer:5:3");
+    expect(layerLine("outer.inner.ffw")).toBe("  outer.inner.ffw  ffw  m.peer:12:3 outer(…) → m.peer:6:3 inner(…) → m.peer:2:3");
+    expect(layerLine("blocks.1.outer.inner.ffw")).toBe("  blocks.1.outer.inner.ffw  ffw  m.peer:14:5 outer(…) → m.peer:6:3 inner(…) → m.peer:2:3");
+    // Written in the model body: its own line, no calls.
+    expect(layerLine("norm")).toBe("  norm  norm  m.peer:16:3");
+
+    const doc = JSON.parse((await run(["show", "m.peer", "--format", "json"], dir)).out);
+    const layer = (p: string) => doc.models[0].layers.find((l: { path: string }) => l.path === p);
+    const spec = (line: number, column: number) => ({ kind: "spec", file: "m.peer", line, column });
+    expect(layer("blocks.0.outer.inner.ffw").origin).toEqual(spec(2, 3));
+    expect(layer("blocks.0.outer.inner.ffw").calls).toEqual([
+      { block: "outer", origin: spec(14, 5) },
+      { block: "inner", origin: spec(6, 3) },
+    ]);
+    expect(layer("embed").calls).toEqual([]);
+  });
+
+  it("a block imported from another file: the call in the spec, then `import` at the block's line", async () => {
+    const r = await run(["show", "specs/paper.peer", "--model", "moe", "--format", "json"]);
+    const lines = fs.readFileSync(path.join(repo, "specs/paper.peer"), "utf8").split("\n");
+    const moeAt = lines.findIndex((l) => l.startsWith("model moe"));
+    const callLine = lines.findIndex((l, i) => i > moeAt && l.trim() === "mixer(width: d)") + 1;
+    const backbone = fs.readFileSync(path.join(repo, "specs/backbone.peer"), "utf8").split("\n");
+    const attentionLine = backbone.findIndex((l) => l.trim().startsWith("attention(")) + 1;
+    const attention = JSON.parse(r.out).models[0].layers.find((l: { path: string }) => l.path === "blocks.5.mixer.attention");
+    expect(attention.calls).toEqual([
+      { block: "mixer", origin: { kind: "spec", file: "specs/paper.peer", line: callLine, column: lines[callLine - 1]!.indexOf("mixer") + 1 } },
+    ]);
+    expect(attention.origin).toEqual({ kind: "import", file: "specs/backbone.peer", line: attentionLine, column: backbone[attentionLine - 1]!.indexOf("attention") + 1 });
+    const text = await run(["show", "specs/paper.peer", "--model", "moe"]);
+    expect(text.out).toContain(`  blocks.5.mixer.attention  attention  specs/paper.peer:${callLine}:5 mixer(…) → import specs/backbone.peer:${attentionLine}:5\n`);
   });
 
   it("a model without a train section shows the defaults of a run, marked default", async () => {
@@ -205,7 +267,7 @@ describe("peerc show", () => {
   });
 });
 
-describe("the peerc.show/v1 schema", () => {
+describe("the peerc.show/v2 schema", () => {
   it("docs/show.schema.json is up to date with compiler/cli/commands/show-schema.ts", async () => {
     const { showSchemaText } = await import("../../compiler/cli/commands/show-schema.js");
     expect(fs.readFileSync(path.join(repo, "docs/show.schema.json"), "utf8")).toBe(showSchemaText());

@@ -1,5 +1,5 @@
 /**
- * `peerc show --format json`: the `peerc.show/v1` document (show.ts writes
+ * `peerc show --format json`: the `peerc.show/v2` document (show.ts writes
  * it). A test validates every shipped spec's output against this schema and
  * against its JSON Schema form (ajv), which docs/show.schema.json publishes.
  */
@@ -28,7 +28,17 @@ export const ShownModelSchema = z.object({
   hash: z.string().regex(/^[0-9a-f]{64}$/),
   sweep: z.array(z.object({ name: z.string(), value: z.union([z.number(), z.string()]) })).nullable(),
   model: z.array(ShownValueSchema),
-  layers: z.array(z.object({ path: z.string(), kind: z.string(), origin: OriginSchema, values: z.array(ShownValueSchema) })),
+  layers: z.array(
+    z.object({
+      path: z.string(),
+      kind: z.string(),
+      /** The layer's statement: in a block's body when the layer comes from a block. */
+      origin: OriginSchema,
+      /** The block calls the layer was expanded from, outermost first; [] for a layer written in the model. */
+      calls: z.array(z.object({ block: z.string(), origin: OriginSchema })),
+      values: z.array(ShownValueSchema),
+    }),
+  ),
   train: z.array(ShownValueSchema),
   /** False: the model has no train section and `train` holds the defaults of a run without one. */
   trainSection: z.boolean(),
@@ -36,12 +46,12 @@ export const ShownModelSchema = z.object({
 });
 
 export const ShowJsonSchema = z.object({
-  schema: z.literal("peerc.show/v1"),
+  schema: z.literal("peerc.show/v2"),
   models: z.array(ShownModelSchema),
 });
 
 /** The JSON Schema text of docs/show.schema.json. */
 export function showSchemaText(): string {
   const json = z.toJSONSchema(ShowJsonSchema, { target: "draft-2020-12" });
-  return JSON.stringify({ title: "peerc.show/v1", description: "peerc show --format json (generated from compiler/cli/commands/show-schema.ts)", ...json }, null, 2) + "\n";
+  return JSON.stringify({ title: "peerc.show/v2", description: "peerc show --format json (generated from compiler/cli/commands/show-schema.ts)", ...json }, null, 2) + "\n";
 }

@@ -4,18 +4,20 @@
  * after folding, expansion and defaults, each with where it came from: the
  * spec line that wrote it, an imported file (a block defined there), a
  * default, or a value derived from the model (d_model, context, vocab, rope).
+ * A layer expanded from a block also names the calls it came through, so the
+ * line to change (the call's arguments) is shown next to the block's.
  */
 import type { CliIO } from "../io.js";
 import { EXIT_OK, EXIT_SPEC_ERRORS, UsageError } from "../../../diagnostics/errors.js";
 import { checkSpecs, printDiagnostics, usableAfterErrors } from "../load.js";
-import { modelOrigins, trainOrigins, type CheckResult } from "../../check/index.js";
+import { layerCalls, modelOrigins, trainOrigins, type CheckResult } from "../../check/index.js";
 import { visible, type Span } from "../../../diagnostics/source.js";
 import type { IRLayer, IRModel } from "../../../ir/types.js";
 import { defaultTrain } from "../../../ir/defaults.js";
 import type { z } from "zod";
 import type { OriginSchema, ShownModelSchema, ShownValueSchema } from "./show-schema.js";
 
-export const SHOW_SCHEMA = "peerc.show/v1" as const;
+export const SHOW_SCHEMA = "peerc.show/v2" as const;
 
 /** The shapes of the JSON document, from its schema (show-schema.ts), so the two cannot drift apart. */
 export type Origin = z.infer<typeof OriginSchema>;
@@ -63,6 +65,7 @@ function layerValues(layer: IRLayer, model: IRModel): ShownValue[] {
 
 export function showModel(model: IRModel): ShownModel {
   const props = modelOrigins(model);
+  const calls = layerCalls(model);
   const prop = (span: Span | undefined): Origin => (span ? at(span, model) : DEFAULT);
   const modelValues: ShownValue[] = [
     { key: "vocab", value: model.vocab, origin: prop(props?.vocab) },
@@ -92,13 +95,20 @@ export function showModel(model: IRModel): ShownModel {
   push("eval_every", train.evalEvery, "evalEvery");
   push("checkpoint_every", train.checkpointEvery, "checkpointEvery");
   push("log_every", train.logEvery, "logEvery");
+  if (train.bnRecalibrate !== undefined) push("bn_recalibrate", train.bnRecalibrate, "bnRecalibrate");
   return {
     name: model.name,
     file: model.file,
     hash: model.hash,
     sweep: model.sweep ? model.sweep.map((s) => ({ name: s.name, value: s.value })) : null,
     model: modelValues,
-    layers: model.layers.map((l) => ({ path: l.path, kind: l.kind, origin: at(l.span, model), values: layerValues(l, model) })),
+    layers: model.layers.map((l) => ({
+      path: l.path,
+      kind: l.kind,
+      origin: at(l.span, model),
+      calls: (calls?.[l.index] ?? []).map((c) => ({ block: c.block, origin: at(c.span, model) })),
+      values: layerValues(l, model),
+    })),
     train: trainValues,
     trainSection: model.train !== null,
     budgets: model.budgets.map((b) => ({ text: "", origin: at(b.span, model) })),
@@ -166,7 +176,9 @@ export function renderText(m: ShownModel): string {
   if (m.sweep) out.push(`  sweep: ${m.sweep.map((s) => `${s.name}=${s.value}`).join(", ")}`);
   out.push(...table(m.model, "  "), "", "layers");
   for (const layer of m.layers) {
-    out.push(`  ${layer.path}  ${layer.kind}  ${formatOrigin(layer.origin)}`);
+    // A layer from a block: first the call in the spec (where its arguments are given), then the block's line.
+    const via = layer.calls.map((c) => `${formatOrigin(c.origin)} ${c.block}(…) → `).join("");
+    out.push(`  ${layer.path}  ${layer.kind}  ${via}${formatOrigin(layer.origin)}`);
     if (layer.values.length) out.push(...table(layer.values, "      "));
   }
   out.push("", m.trainSection ? "train" : "train (no train section: the defaults of a run without one)");

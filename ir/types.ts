@@ -105,6 +105,12 @@ interface ProductKeyBase extends LayerBase {
   /** Full query/key dimension per head; each half is keyDim / 2. */
   readonly keyDim: number;
   readonly queryNorm: QueryNorm;
+  /**
+   * Weight of the newest batch in the query BatchNorm's running statistics, as
+   * written (`bn_momentum`); absent means the runtime default, so specs that do
+   * not write it keep their hash. Only with queryNorm "batch".
+   */
+  readonly bnMomentum?: number;
   readonly keys: KeySharing;
   readonly queryBias: boolean;
 }
@@ -222,6 +228,12 @@ export interface IRTrain {
   readonly evalEvery: number;
   readonly checkpointEvery: number;
   readonly logEvery: number;
+  /**
+   * `bn_recalibrate N`: before each evaluation (and so before export), recompute
+   * the query BatchNorm running statistics as the exact mean over N training
+   * batches of a separate stream. Absent (or 0): off; absent keeps the hash.
+   */
+  readonly bnRecalibrate?: number;
 }
 
 export type BudgetMetric =

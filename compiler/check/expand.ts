@@ -20,7 +20,7 @@ export const MAX_EXPANSION = 200_000;
 export const MODEL_PROPERTIES = ["vocab", "context"] as const;
 export const TRAIN_SETTINGS = [
   "batch", "micro_batch", "steps", "tokens", "flops", "optimizer", "schedule", "data",
-  "seed", "eval_every", "checkpoint_every", "log_every",
+  "seed", "eval_every", "checkpoint_every", "log_every", "bn_recalibrate",
 ] as const;
 
 export interface RawLayer {

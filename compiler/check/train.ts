@@ -44,6 +44,8 @@ type TrainSetting = (typeof TRAIN_SETTINGS)[number];
 
 /** Largest learning rate accepted: far past divergence, still a finite schedule. */
 export const MAX_LR = 1e4;
+/** Most batches `bn_recalibrate` may average: far more than the statistics need, still a bounded pause. */
+export const MAX_RECALIBRATION_BATCHES = 10_000;
 /** Largest FLOP budget accepted (the largest runs so far are below 1e27). */
 export const MAX_FLOPS = 1e35;
 
@@ -57,6 +59,8 @@ const SCHEMAS = {
   eval_every: z.object({ value: int(1, COUNT_MAX) }),
   checkpoint_every: z.object({ value: int(1, COUNT_MAX) }),
   log_every: z.object({ value: int(1, COUNT_MAX) }),
+  /** Training batches averaged into the query BatchNorm statistics before each evaluation; 0 = off. */
+  bn_recalibrate: z.object({ value: int(0, MAX_RECALIBRATION_BATCHES) }),
   optimizer: z.object({
     value: word(["adamw"]),
     lr: num({ gt: 0, le: MAX_LR }),
@@ -86,6 +90,7 @@ const SPECS: Record<TrainSetting, ArgsSpec> = {
   eval_every: { what: "`eval_every`" },
   checkpoint_every: { what: "`checkpoint_every`" },
   log_every: { what: "`log_every`" },
+  bn_recalibrate: { what: "`bn_recalibrate`" },
   optimizer: { what: "`optimizer adamw`", flags: ["decay_all"] },
   schedule: { what: "`schedule`" },
   data: { what: "`data`", positionalString: "path" },
@@ -217,6 +222,7 @@ const HELP: Record<string, string> = {
   optimizer: "e.g. `optimizer adamw(lr: 3e-4)`",
   schedule: "e.g. `schedule cosine(warmup: 1%, min_lr: 10%)`",
   data: "e.g. `data bytes(\"train.txt\", val: 5%)`",
+  bn_recalibrate: "e.g. `bn_recalibrate 4` training batches before each evaluation (0 = off)",
 };
 
 function assemble(
@@ -351,6 +357,8 @@ function assemble(
     evalEvery: seen.eval_every?.data.value ?? DEFAULT_EVAL_EVERY,
     checkpointEvery: seen.checkpoint_every?.data.value ?? DEFAULT_CHECKPOINT_EVERY,
     logEvery: seen.log_every?.data.value ?? DEFAULT_LOG_EVERY,
+    // Left out when not written, so the hash of a spec without it does not change.
+    ...(seen.bn_recalibrate ? { bnRecalibrate: seen.bn_recalibrate.data.value } : {}),
   };
   const at = <K extends TrainSetting>(k: K, arg = "value"): Span | null => {
     const r = seen[k];
@@ -381,6 +389,7 @@ function assemble(
     evalEvery: at("eval_every"),
     checkpointEvery: at("checkpoint_every"),
     logEvery: at("log_every"),
+    bnRecalibrate: at("bn_recalibrate"),
   });
   horizonSpans.set(train, seen[h]!.stmt.value!.span);
   return train;

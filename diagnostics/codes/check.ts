@@ -54,6 +54,7 @@ const entries = {
   E0312: "positional argument not accepted",
   E0313: "flag given a value that is not a bool",
   E0314: "unknown layer kind",
+  E0315: "bn_momentum without query_norm batch",
 
   E0401: "embed missing or not first",
   E0402: "layer appears more than once",

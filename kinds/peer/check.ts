@@ -1,14 +1,15 @@
 /**
  * `peer(experts, heads = 8, topk = 16, sub_topk = topk, key_dim = 256,
- * act = gelu, query_norm = batch, scores = softmax, keys = shared,
+ * act = gelu, query_norm = batch, bn_momentum = runtime default (batch norm
+ * only), scores = softmax, keys = shared,
  * query_bias = true, glu = false)`: PEER (He 2024) with the paper's settings as
  * defaults; `glu` gives GLU experts σ(g_iᵀx)·(u_iᵀx)·v_i (the paper's §2).
  */
 import { z } from "zod";
-import { flag, int, word } from "../../compiler/check/args.js";
+import { flag, int, num, word } from "../../compiler/check/args.js";
 import { activation } from "../../compiler/check/layers/activations.js";
 import { defineLayer } from "../../compiler/check/layers/layer.js";
-import { checkProductKeys } from "../product-keys/check.js";
+import { checkBnMomentum, checkProductKeys } from "../product-keys/check.js";
 
 export const peer = defineLayer({
   kind: "peer",
@@ -20,6 +21,7 @@ export const peer = defineLayer({
     key_dim: int().optional(),
     act: activation().optional(),
     query_norm: word(["batch", "layer", "none"]).optional(),
+    bn_momentum: num({ gt: 0, le: 1 }).optional(),
     scores: word(["softmax", "sigmoid"]).optional(),
     keys: word(["shared", "per_head"]).optional(),
     query_bias: flag().optional(),
@@ -31,7 +33,9 @@ export const peer = defineLayer({
     const subTopk = data.sub_topk ?? topk;
     const keyDim = data.key_dim ?? 256;
     const subKeys = checkProductKeys("peer", "experts", data.experts, keyDim, topk, subTopk, ctx);
-    if (subKeys === null) return null;
+    const queryNorm = data.query_norm ?? "batch";
+    const momentumOk = checkBnMomentum("peer", queryNorm, data.bn_momentum, ctx);
+    if (subKeys === null || !momentumOk) return null;
     return {
       kind: "peer",
       dModel: ctx.dModel,
@@ -43,7 +47,8 @@ export const peer = defineLayer({
       keyDim,
       act: data.act ?? "gelu",
       glu: data.glu ?? false,
-      queryNorm: data.query_norm ?? "batch",
+      queryNorm,
+      ...(data.bn_momentum === undefined ? {} : { bnMomentum: data.bn_momentum }),
       keys: data.keys ?? "shared",
       scores: data.scores ?? "softmax",
       queryBias: data.query_bias ?? true,

@@ -1,12 +1,13 @@
 /**
  * `pkm(memories, heads = 4, topk = 32, sub_topk = topk, key_dim = 256,
- * value_dim = d_model, query_norm = batch, keys = per_head, scores = softmax,
+ * value_dim = d_model, query_norm = batch, bn_momentum = runtime default
+ * (batch norm only), keys = per_head, scores = softmax,
  * query_bias = true)`: product-key memory (Lample et al. 2019, XLM defaults).
  */
 import { z } from "zod";
-import { flag, int, word } from "../../compiler/check/args.js";
+import { flag, int, num, word } from "../../compiler/check/args.js";
 import { defineLayer } from "../../compiler/check/layers/layer.js";
-import { checkProductKeys } from "../product-keys/check.js";
+import { checkBnMomentum, checkProductKeys } from "../product-keys/check.js";
 
 export const pkm = defineLayer({
   kind: "pkm",
@@ -18,6 +19,7 @@ export const pkm = defineLayer({
     key_dim: int().optional(),
     value_dim: int().optional(),
     query_norm: word(["batch", "layer", "none"]).optional(),
+    bn_momentum: num({ gt: 0, le: 1 }).optional(),
     keys: word(["per_head", "shared"]).optional(),
     scores: word(["softmax", "sigmoid"]).optional(),
     query_bias: flag().optional(),
@@ -29,6 +31,8 @@ export const pkm = defineLayer({
     const keyDim = data.key_dim ?? 256;
     const valueDim = data.value_dim ?? ctx.dModel;
     const subKeys = checkProductKeys("pkm", "memories", data.memories, keyDim, topk, subTopk, ctx);
+    const queryNorm = data.query_norm ?? "batch";
+    const momentumOk = checkBnMomentum("pkm", queryNorm, data.bn_momentum, ctx);
     if (valueDim !== ctx.dModel) {
       ctx.reporter.report({
         code: "E0311",
@@ -39,7 +43,7 @@ export const pkm = defineLayer({
       });
       return null;
     }
-    if (subKeys === null) return null;
+    if (subKeys === null || !momentumOk) return null;
     return {
       kind: "pkm",
       dModel: ctx.dModel,
@@ -50,7 +54,8 @@ export const pkm = defineLayer({
       subTopk,
       keyDim,
       valueDim,
-      queryNorm: data.query_norm ?? "batch",
+      queryNorm,
+      ...(data.bn_momentum === undefined ? {} : { bnMomentum: data.bn_momentum }),
       keys: data.keys ?? "per_head",
       scores: data.scores ?? "softmax",
       queryBias: data.query_bias ?? true,

@@ -71,3 +71,21 @@ export function checkProductKeys(
   }
   return ok ? sub : null;
 }
+
+/**
+ * `bn_momentum` is the query BatchNorm's running-statistics weight: it means
+ * nothing with a LayerNorm or no query norm, so it is refused there (E0315).
+ * Returns whether the combination is valid.
+ */
+export function checkBnMomentum(kind: string, queryNorm: string, momentum: number | undefined, ctx: LayerContext): boolean {
+  if (momentum === undefined || queryNorm === "batch") return true;
+  ctx.reporter.report({
+    code: "E0315",
+    message: `${kind} bn_momentum needs query_norm: batch (this layer's query norm is ${queryNorm})`,
+    span: ctx.spans.bn_momentum ?? ctx.at,
+    label: "no BatchNorm running statistics to update",
+    ...(ctx.spans.query_norm ? { labels: [{ span: ctx.spans.query_norm, message: `query_norm ${queryNorm} here` }] } : {}),
+    help: queryNorm === "layer" ? "remove bn_momentum (LayerNorm keeps no running statistics), or use query_norm: batch" : "remove bn_momentum, or use query_norm: batch",
+  });
+  return false;
+}

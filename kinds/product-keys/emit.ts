@@ -35,7 +35,9 @@ export function retrieval(layer: PeerLayer | PkmLayer, env: LayerEmitEnv, numExp
   const projected = layer.queryBias ? `tf.add(${product}, w.query.b)` : product;
   lines.push(`// query network: [T, ${lit(layer.dModel)}] → [T, ${lit(H)} heads × ${lit(DK)}]`);
   if (layer.queryNorm === "none") lines.push(`const q: tf.Tensor2D = ${projected};`);
-  if (layer.queryNorm === "batch") lines.push(`const q = queryBatchNorm(${projected}, w.query.bn, ctx.training);`);
+  // The running-statistics momentum only when the spec sets one: otherwise the runtime default.
+  const momentum = layer.bnMomentum === undefined ? "" : `, ${lit(layer.bnMomentum)}`;
+  if (layer.queryNorm === "batch") lines.push(`const q = queryBatchNorm(${projected}, w.query.bn, ctx.training${momentum});`);
   if (layer.queryNorm === "layer") lines.push(`const q = queryLayerNorm(${projected}, w.query.ln, { heads: ${lit(H)}, keyDim: ${lit(DK)} });`);
 
   lines.push(`// sub-key scores [T·${lit(H)}, ${lit(SQ)}] per half (row t·${lit(H)} + head), on a detached copy of q: they only choose`);

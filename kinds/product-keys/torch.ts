@@ -4,7 +4,7 @@
  * k′ and √N as literals (peerc_runtime.route: never all N scores).
  */
 import type { PeerLayer, PkmLayer } from "../../ir/types.js";
-import { ones, p, pyString, zeros, type TorchPart } from "../../targets/torch/kind-types.js";
+import { ones, p, pyFloat, pyString, zeros, type TorchPart } from "../../targets/torch/kind-types.js";
 
 type ProductKeyLayer = PeerLayer | PkmLayer;
 
@@ -37,7 +37,9 @@ export function routeLines(l: ProductKeyLayer, numExperts: number): string[] {
     `q = ${l.queryBias ? `rt.linear(x, ${p("query.w")}, ${p("query.b")})` : `x @ ${p("query.w")}`}`,
   ];
   if (l.queryNorm === "batch") {
-    lines.push(`q = rt.query_batch_norm(q, ${p("query.bn.gamma")}, ${p("query.bn.beta")}, ${p("query.bn.running_mean")}, ${p("query.bn.running_var")}, ctx.training)`);
+    // The spec's bn_momentum only when written: otherwise the runtime default (BN_MOMENTUM).
+    const momentum = l.bnMomentum === undefined ? "" : `, momentum=${pyFloat(l.bnMomentum)}`;
+    lines.push(`q = rt.query_batch_norm(q, ${p("query.bn.gamma")}, ${p("query.bn.beta")}, ${p("query.bn.running_mean")}, ${p("query.bn.running_var")}, ctx.training${momentum})`);
   } else if (l.queryNorm === "layer") {
     lines.push(`q = rt.query_layer_norm(q, ${p("query.ln.gamma")}, ${p("query.ln.beta")}, ${l.heads}, ${l.keyDim})`);
   }

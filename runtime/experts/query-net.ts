@@ -10,8 +10,10 @@
  * tf.batchNorm (whose gradient uses the slow Tile kernel): training normalises
  * with the statistics of all tokens of the pass (so token t sees the future: the
  * PKM "causality issue"), evaluation with running statistics updated as
- * running ← (1 − m)·running + m·batch with m = BN_MOMENTUM = 0.5 (not PyTorch's
- * 0.1, see below; the running variance uses the unbiased batch variance). LayerNorm normalises each head's
+ * running ← (1 − m)·running + m·batch with m = the layer's `bn_momentum`, by
+ * default BN_MOMENTUM = 0.5 (not PyTorch's 0.1, see below; the running variance
+ * uses the unbiased batch variance). `recomputeQueryStatistics` replaces them by
+ * the exact mean over a few batches instead. LayerNorm normalises each head's
  * dk-vector separately. Sub-keys are stored [dk/2, √N] (column i = sub-key i)
  * so the score matmul needs no transpose.
  */
@@ -36,6 +38,8 @@ export const NORM_EPS = 1e-5;
 /** The product-key query shape of the manifest (kinds/product-keys/weights.ts) at a layer path. */
 export interface QueryNetSpec extends QueryShape {
   readonly path: string;
+  /** The spec's `bn_momentum`; absent: BN_MOMENTUM. */
+  readonly bnMomentum?: number;
 }
 
 export interface SubKeyScores {
@@ -140,7 +144,7 @@ export class QueryNet {
     if (queryNorm === "none" || this.gamma === null || this.beta === null) return q;
     if (queryNorm === "layer") return queryLayerNorm(q, { gamma: this.gamma, beta: this.beta }, { heads, keyDim });
     const bn = { gamma: this.gamma, beta: this.beta, running_mean: this.runningMean as tf.Variable, running_var: this.runningVar as tf.Variable };
-    return queryBatchNorm(q, bn, training);
+    return queryBatchNorm(q, bn, training, this.spec.bnMomentum ?? BN_MOMENTUM);
   }
 
   private add(name: string, shape: number[], values: Float32Array, noDecay: boolean): tf.Variable {
@@ -151,15 +155,42 @@ export class QueryNet {
 }
 
 /**
+ * While statistics are recomputed: the weight of the current pass, 1/i for the
+ * i-th, so the running statistics end as the exact mean of the passes. Null in
+ * ordinary training, which uses each layer's momentum.
+ */
+let recomputeWeight: number | null = null;
+
+/**
+ * Recomputes every query BatchNorm's running statistics as the plain mean of
+ * the statistics of `passes` train-mode forward passes (`forward(i)` runs pass
+ * i and must not differentiate or step). Emitted models reach the same code
+ * through queryBatchNorm, so both trainers recompute alike. This is "precise
+ * BN" (Wu & Johnson 2021): no momentum lag, and the weights are not touched.
+ */
+export function recomputeQueryStatistics(passes: number, forward: (pass: number) => void): void {
+  if (recomputeWeight !== null) throw new Error("internal error: query statistics are already being recomputed");
+  try {
+    for (let i = 0; i < passes; i++) {
+      recomputeWeight = 1 / (i + 1);
+      forward(i);
+    }
+  } finally {
+    recomputeWeight = null;
+  }
+}
+
+/**
  * The product-key query BatchNorm, used by QueryNet and by emitted models:
- * the pass's token statistics in training, updating the running ones with the
- * runtime's momentum (the running variance takes the unbiased batch variance);
- * the running statistics in evaluation.
+ * the pass's token statistics in training, updating the running ones with
+ * `momentum` (the running variance takes the unbiased batch variance); the
+ * running statistics in evaluation.
  */
 export function queryBatchNorm(
   projected: tf.Tensor2D,
   bn: { readonly gamma: tf.Variable; readonly beta: tf.Variable; readonly running_mean: tf.Variable; readonly running_var: tf.Variable },
   training: boolean,
+  momentum: number = BN_MOMENTUM,
 ): tf.Tensor2D {
   let normalised: tf.Tensor2D;
   if (training) {
@@ -169,9 +200,10 @@ export function queryBatchNorm(
     const variance = tf.mean(tf.square(centred), 0);
     normalised = tf.mul(centred, tf.rsqrt(tf.add(variance, NORM_EPS)));
     const unbiased = tokens > 1 ? tokens / (tokens - 1) : 1;
+    const m = recomputeWeight ?? momentum;
     tf.tidy(() => {
-      bn.running_mean.assign(tf.add(tf.mul(bn.running_mean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
-      bn.running_var.assign(tf.add(tf.mul(bn.running_var, 1 - BN_MOMENTUM), tf.mul(variance, BN_MOMENTUM * unbiased)));
+      bn.running_mean.assign(tf.add(tf.mul(bn.running_mean, 1 - m), tf.mul(mean, m)));
+      bn.running_var.assign(tf.add(tf.mul(bn.running_var, 1 - m), tf.mul(variance, m * unbiased)));
     });
   } else {
     normalised = tf.mul(tf.sub(projected, bn.running_mean), tf.rsqrt(tf.add(bn.running_var, NORM_EPS)));

@@ -41,6 +41,7 @@ import {
 import type { LanguageModel } from "../model/model.js";
 import { TrainingDivergedError } from "./errors.js";
 import { exportModel } from "./export.js";
+import { recalibrationBatches } from "./recalibrate.js";
 import { HelpRequested, parseTrainArgs, specSteps, trainHelp, trainSection, type TrainOptions, type TrainSection } from "./options.js";
 import { preflightMemory, type DenseMemoryFigures } from "./preflight.js";
 import { plural, restoreOptimizerFrom, resumedHorizon, resumeModel, type ResumePoint } from "./resume.js";
@@ -372,6 +373,10 @@ function evaluator(
 ): (step: number, tokensSeen: number) => Promise<void> {
   const kindOf = new Map(target.ir.layers.map((l) => [l.path, l.kind] as const));
   return async (step, tokensSeen) => {
+    const recalibrate = s.spec.bnRecalibrate ?? 0;
+    if (recalibrate > 0) {
+      trainer.recalibrateStatistics(recalibrationBatches(ds.source, ds.train, { context: s.context, rows: s.microBatch, seed: s.seed, step, count: recalibrate }));
+    }
     const routing = new RoutingStats();
     const batches = [...sequentialBatches(valSource.source, valSource.split, s.context, s.microBatch, options.evalBatches)];
     if (batches.length === 0) return;

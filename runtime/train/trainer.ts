@@ -12,6 +12,7 @@ import { crossEntropyLoss, type LanguageModel } from "../model/model.js";
 import { AdamW } from "./adamw.js";
 import { clipFactor, gradSquaredSum, scaleGradients, tableGradSquaredSum } from "./clip.js";
 import { TrainingDivergedError } from "./errors.js";
+import { recalibrateQueryStatistics } from "./recalibrate.js";
 import { learningRate } from "./schedule.js";
 
 /** Token windows, flattened row-major [rows · context] (runtime/data's Batch has this shape). */
@@ -221,6 +222,15 @@ export class Trainer {
       for (const g of grads.values()) g.dispose();
       lastIds.dispose();
     }
+  }
+
+  /**
+   * Before an evaluation (`bn_recalibrate`): the query BatchNorm running
+   * statistics become the mean over `batches` of train-mode statistics (no
+   * gradient, no step; recalibrate.ts). Returns the passes run.
+   */
+  recalibrateStatistics(batches: readonly TrainBatch[]): number {
+    return recalibrateQueryStatistics(this.model, batches);
   }
 
   /** Mean cross entropy (nats/token) over the given batches, in eval mode; `recordRouting` sees every routing decision. */

@@ -137,8 +137,9 @@ def product_key_topk(s1, s2, sub_keys, sub_topk, topk):
     return torch.div(ids, sub_keys, rounding_mode="floor"), ids % sub_keys
 
 
-def query_batch_norm(q, gamma, beta, running_mean, running_var, training):
-    """BatchNorm over all tokens of the pass (population variance); running stats with momentum 0.5, unbiased var."""
+def query_batch_norm(q, gamma, beta, running_mean, running_var, training, momentum=BN_MOMENTUM):
+    """BatchNorm over all tokens of the pass (population variance); running stats with `momentum` (the spec's
+    bn_momentum, default 0.5), unbiased var."""
     if training:
         mean = q.mean(0)
         centred = q - mean
@@ -146,8 +147,8 @@ def query_batch_norm(q, gamma, beta, running_mean, running_var, training):
         n = q.shape[0]
         with torch.no_grad():
             unbiased = n / (n - 1) if n > 1 else 1.0
-            running_mean.mul_(1 - BN_MOMENTUM).add_(mean.detach() * BN_MOMENTUM)
-            running_var.mul_(1 - BN_MOMENTUM).add_(var.detach() * (BN_MOMENTUM * unbiased))
+            running_mean.mul_(1 - momentum).add_(mean.detach() * momentum)
+            running_var.mul_(1 - momentum).add_(var.detach() * (momentum * unbiased))
         normed = centred * torch.rsqrt(var + NORM_EPS)
     else:
         normed = (q - running_mean) * torch.rsqrt(running_var + NORM_EPS)
@@ -1125,6 +1126,8 @@ def _train(o, spec, train, data_path, here, architecture, out):
     log_every = o["log-every"] or train["logEvery"]
     eval_every = o["eval-every"] or train["evalEvery"]
     ckpt_every = o["checkpoint-every"] or train["checkpointEvery"]
+    if train.get("bnRecalibrate"):
+        raise UserError("the torch target does not recalibrate query BatchNorm statistics yet: remove `bn_recalibrate %d` from the train section, or train with the TypeScript trainer (peerc train)" % train["bnRecalibrate"])
     if train["data"]["tokenizer"] != "bytes":
         raise UserError("the torch target reads byte-level data only; this spec uses the %s tokenizer" % train["data"]["tokenizer"])
     path = o["data"] or (os.path.join(here, data_path) if data_path else None)

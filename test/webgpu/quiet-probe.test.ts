@@ -49,3 +49,16 @@ describe.skipIf(skip !== null)(`backend auto with only a software WebGPU adapter
     expect(line).toMatch(/not used: .*webgpu: only a software adapter \(.+\); it is used only when asked for by name: --backend webgpu/);
   }, 400_000);
 });
+
+const installed = probeAdapterInChild(() => process.env, 120_000) !== null;
+
+describe.skipIf(!installed)(`backend auto where Vulkan has no driver${installed ? "" : " (skipped: the webgpu package is not installed)"}`, () => {
+  it("the child probe finds no adapter; auto says so on the backend line, with nothing from Dawn on stderr", () => {
+    const env = { ...process.env, VK_DRIVER_FILES: "/nonexistent/icd.json", VK_ICD_FILENAMES: "/nonexistent/icd.json" };
+    expect(probeAdapterInChild(() => env)).toEqual({ ok: true, adapter: null });
+    const run = spawnSync(process.execPath, ["--import", "tsx", "test/webgpu/fixtures/select-backend.ts", "auto"], { cwd: repo, env, encoding: "utf8", timeout: 300_000 });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stderr).not.toMatch(DAWN_LINE);
+    expect(run.stdout).toMatch(/not used: .*webgpu: no WebGPU adapter: Dawn found no usable Vulkan driver/);
+  }, 400_000);
+});

@@ -49,6 +49,8 @@ function describe(kernel: WgslKernel, spec: LayerKernelSpec): string {
   if (kernel.key.startsWith("peerc_gate_")) return `Expert gate z = gate · ${expert} per token and slot; ${slots}, d ${lit(d)}`;
   if (kernel.key.startsWith("peerc_mix_")) return `Expert mix out = Σ over the slots of z · v_id (the backward's dx: over u); ${slots}, d ${lit(d)}`;
   if (kernel.key.startsWith("peerc_dots_")) return `Row dots v_id · y per token and slot (the backward's dz, the pre-activations); ${slots}, d ${lit(d)}`;
+  if (kernel.key.startsWith("peerc_rowstarts")) return "Backward row starts: per table row, the first of the slots sorted by expert id (binary search)";
+  if (kernel.key.startsWith("peerc_rowgrad_")) return `Backward row gradient: per table row, Σ over its sorted slots of coef · y (no atomics, fixed order); ${slots}, d ${lit(d)}`;
   return `Kernel ${kernel.key}; ${slots}, d ${lit(d)}`;
 }
 

@@ -118,7 +118,9 @@ function trainer(model: LanguageModel, ir: IRModel): Trainer {
 async function emittedFactory(ir: IRModel, dir: string, headLayout?: HeadLayouts): Promise<(o: { seed: number; backend: string }) => LanguageModel> {
   const sub = fs.mkdtempSync(path.join(dir, "m-"));
   const ctx = emitContext(ir, costModel(ir), { specFile: path.join(sub, "spec.peer"), outDir: sub, runtimeImport: path.join(peercRoot(), "runtime/index.ts"), ...(headLayout ? { headLayout } : {}) });
-  fs.writeFileSync(path.join(sub, "model.ts"), emitTrainer(ctx).get("model.ts")!);
+  const files = emitTrainer(ctx);
+  // model.ts imports its PEER/PKM layers' WGSL kernels.
+  for (const name of ["model.ts", "kernels.ts"]) if (files.has(name)) fs.writeFileSync(path.join(sub, name), files.get(name)!);
   fs.writeFileSync(path.join(sub, "package.json"), '{ "type": "module" }\n');
   ensureRuntimeResolves(sub);
   return ((await import(pathToFileURL(path.join(sub, "model.ts")).href)) as { createModel: (o: { seed: number; backend: string }) => LanguageModel }).createModel;

@@ -145,6 +145,8 @@ async function emittedFactory(model: IRModel, headLayout?: HeadLayouts): Promise
   const ctx = emitContext(model, costModel(model), { specFile: path.join(outRoot, "spec.peer"), outDir, runtimeImport: entry, ...(headLayout ? { headLayout } : {}) });
   const files = emitTrainer(ctx);
   fs.writeFileSync(path.join(outDir, "model.ts"), files.get("model.ts")!);
+  // PEER/PKM models import their WGSL kernels (registered on every backend, run on webgpu).
+  if (files.has("kernels.ts")) fs.writeFileSync(path.join(outDir, "kernels.ts"), files.get("kernels.ts")!);
   const mod = (await import(pathToFileURL(path.join(outDir, "model.ts")).href)) as {
     createModel: (o: { seed: number; backend: string }) => LanguageModel;
   };

@@ -195,7 +195,16 @@ export interface IROptimizer {
   readonly expertLr: number | null;
   /** Decay norms, biases and embeddings too (off by default). */
   readonly decayAll: boolean;
+  /**
+   * Storage of the Adam moments of PEER/PKM expert tables: "bf16" halves them
+   * (stochastic rounding). Absent = "fp32": the checker leaves it out then, so
+   * the spec hash of a spec that does not ask for bf16 is unchanged.
+   */
+  readonly expertMoments?: ExpertMomentPrecision;
 }
+
+/** Storage precision of expert tables' Adam moments (`optimizer adamw(expert_moments: …)`). */
+export type ExpertMomentPrecision = "fp32" | "bf16";
 
 export interface IRSchedule {
   readonly kind: "cosine" | "linear" | "constant";

@@ -8,7 +8,7 @@
 import { z } from "zod";
 import type { LetStatement, Statement, TrainDecl } from "../../grammar/ast.js";
 import type { Span } from "../../diagnostics/source.js";
-import type { IRData, IROptimizer, IRSchedule, IRTrain, Horizon } from "../../ir/types.js";
+import type { ExpertMomentPrecision, IRData, IROptimizer, IRSchedule, IRTrain, Horizon } from "../../ir/types.js";
 import {
   DEFAULT_BPE_VOCAB,
   DEFAULT_CHECKPOINT_EVERY,
@@ -23,7 +23,7 @@ import { flag, fraction, int, noneOr, num, numberCheck, pair, readArgs, text, va
 import type { Run } from "./evaluate.js";
 import { defineLocal, evaluateArgs, TRAIN_SETTINGS } from "./expand.js";
 import type { Reporter } from "./report.js";
-import type { Value } from "./values.js";
+import { show, type Value } from "./values.js";
 import { LocalScope, type FileScope } from "./scope.js";
 import { didYouMean, nearest } from "./suggest.js";
 
@@ -36,6 +36,20 @@ const warmup = valueSchema((value): IRSchedule["warmup"] | Problem => {
     code: "E0206" as const,
     message: "`{arg}` expects a number of steps (e.g. `2000`) or a fraction of training (e.g. `1%`)",
     label: "not a step count or a fraction below 100%",
+  };
+});
+
+/** `expert_moments`: E0305 like any word outside its list, with a help that says what each value does. */
+const expertMoments = valueSchema((value): ExpertMomentPrecision | Problem => {
+  const text = value.t === "word" || value.t === "string" ? value.v : null;
+  if (text === "fp32" || text === "bf16") return text;
+  return {
+    code: "E0305" as const,
+    message: `\`{arg}\` cannot be ${show(value)}`,
+    label: "not one of fp32, bf16",
+    help:
+      "allowed: `fp32` (the default) or `bf16` (the expert tables' Adam moments in bfloat16, stochastically rounded: half the memory)" +
+      (text !== null && /^fp16$/i.test(text) ? "; fp16 is not offered: its range cannot hold small second moments" : ""),
   };
 });
 
@@ -70,6 +84,7 @@ const SCHEMAS = {
     clip: noneOr(numberCheck()).optional(),
     expert_lr: noneOr(numberCheck()).optional(),
     decay_all: flag().optional(),
+    expert_moments: expertMoments.optional(),
   }),
   schedule: z.object({ value: word(["cosine", "linear", "constant"]), warmup: warmup.optional(), min_lr: fraction(1.000001).optional() }),
   data: z.object({
@@ -329,6 +344,8 @@ function assemble(
     clip: od.clip === undefined ? DEFAULT_OPTIMIZER.clip : od.clip,
     expertLr: od.expert_lr ?? DEFAULT_OPTIMIZER.expertLr,
     decayAll: od.decay_all ?? DEFAULT_OPTIMIZER.decayAll,
+    // Left out when fp32 (the default), so the spec hash of specs without bf16 moments does not change.
+    ...(od.expert_moments === "bf16" ? { expertMoments: "bf16" as const } : {}),
   };
   const s = seen.schedule?.data;
   const schedule: IRSchedule = {
@@ -378,6 +395,7 @@ function assemble(
     "optimizer.clip": at("optimizer", "clip"),
     "optimizer.expertLr": at("optimizer", "expert_lr"),
     "optimizer.decayAll": at("optimizer", "decay_all"),
+    "optimizer.expertMoments": at("optimizer", "expert_moments"),
     "schedule.kind": at("schedule"),
     "schedule.warmup": at("schedule", "warmup"),
     "schedule.minLr": at("schedule", "min_lr"),

@@ -19,6 +19,14 @@ export const ELEMENT_BYTES: Readonly<Record<Precision, number>> = { fp32: 4, bf1
 export const GRAD_BYTES: Readonly<Record<Precision, number>> = { fp32: 4, bf16: 2 };
 export const OPTIMIZER_BYTES: Readonly<Record<Precision, number>> = { fp32: 8, bf16: 12 };
 
+/**
+ * Bytes of Adam's m and v per element of a sparse expert table, by the train
+ * section's `expert_moments` (IROptimizer.expertMoments): two floats, or two
+ * bfloat16s. They replace the 8 fp32 moment bytes inside OPTIMIZER_BYTES at
+ * either precision (the bf16 master copy stays fp32).
+ */
+export const EXPERT_MOMENT_BYTES: Readonly<Record<"fp32" | "bf16", number>> = { fp32: 8, bf16: 4 };
+
 /** One AdamW update reads p, g, m, v and writes p, m, v: 7 fp32-sized values per parameter. */
 export const OPTIMIZER_TRAFFIC_BYTES_PER_PARAM = 28;
 

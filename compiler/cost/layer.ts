@@ -81,5 +81,6 @@ export function layerCost(layer: IRLayer, model: IRModel, residualAdds = 0): Lay
     forward,
     backward: { matrix: BACKWARD_FACTOR * forward.matrix, elementwise: BACKWARD_FACTOR * forward.elementwise },
     macs: forward.matrix / 2,
+    expertMoments: model.train?.optimizer.expertMoments ?? "fp32",
   };
 }

@@ -1,6 +1,6 @@
 /** Bytes of one layer: traffic per token, and training memory at a token count. */
 import type { LayerCost, MemoryBytes, Precision } from "./types.js";
-import { BUFFER_BYTES, ELEMENT_BYTES, GRAD_BYTES, INDEX_BYTES, OPTIMIZER_BYTES } from "./conventions.js";
+import { BUFFER_BYTES, ELEMENT_BYTES, EXPERT_MOMENT_BYTES, GRAD_BYTES, INDEX_BYTES, OPTIMIZER_BYTES } from "./conventions.js";
 
 /** Forward bytes moved per token when `tokensPerPass` tokens share one read of the dense weights. */
 export function trafficBytesPerToken(layer: LayerCost, precision: Precision, tokensPerPass: number): number {
@@ -28,18 +28,33 @@ export function gradientParams(layer: LayerCost, tokensPerStep: number): bigint 
 }
 
 /**
+ * Optimizer bytes per element of a sparse table: OPTIMIZER_BYTES with the
+ * moments at the layer's `expertMoments` (bf16 moments: 4 bytes fewer).
+ */
+function sparseOptimizerBytes(layer: LayerCost, precision: Precision): number {
+  return OPTIMIZER_BYTES[precision] - EXPERT_MOMENT_BYTES.fp32 + EXPERT_MOMENT_BYTES[layer.expertMoments];
+}
+
+/** Elements of a layer's sparse tables (rows × cols summed). */
+function sparseElements(layer: LayerCost): number {
+  return layer.sparseTables.reduce((s, t) => s + Number(t.rows) * t.cols, 0);
+}
+
+/**
  * Training memory of a layer's sparse tables alone (PEER u/v, PKM values), as
- * layerTrainMemory counts them: weights and AdamW moments for every row, a
- * gradient for the rows a step of `tokensPerStep` can touch. The runtime's
- * ExpertTable holds the same plus 8 bytes of bookkeeping per row (lastStep,
- * rowSlot), under 1% at any realistic width (test/runtime/preflight.test.ts).
+ * layerTrainMemory counts them: weights and AdamW moments (fp32 or bf16, the
+ * layer's `expertMoments`) for every row, a gradient for the rows a step of
+ * `tokensPerStep` can touch. The runtime's ExpertTable holds the same plus 8
+ * bytes of bookkeeping per row (lastStep, rowSlot), under 1% at any realistic
+ * width (test/runtime/preflight.test.ts).
  */
 export function sparseTableTrainBytes(layer: LayerCost, precision: Precision, tokensPerStep: number): number {
   let bytes = 0;
+  const perElement = ELEMENT_BYTES[precision] + sparseOptimizerBytes(layer, precision);
   for (const table of layer.sparseTables) {
     const rows = Number(table.rows);
     const touched = Math.min(rows, Math.ceil(tokensPerStep * table.rowsPerToken));
-    bytes += (ELEMENT_BYTES[precision] + OPTIMIZER_BYTES[precision]) * rows * table.cols + GRAD_BYTES[precision] * touched * table.cols;
+    bytes += perElement * rows * table.cols + GRAD_BYTES[precision] * touched * table.cols;
   }
   return bytes;
 }
@@ -58,7 +73,8 @@ export function layerTrainMemory(
   const params = Number(layer.params);
   const weights = ELEMENT_BYTES[precision] * params;
   const grads = GRAD_BYTES[precision] * Number(gradientParams(layer, tokensPerStep));
-  const optimizer = OPTIMIZER_BYTES[precision] * params;
+  const sparse = sparseElements(layer);
+  const optimizer = OPTIMIZER_BYTES[precision] * (params - sparse) + sparseOptimizerBytes(layer, precision) * sparse;
   const buffers = BUFFER_BYTES * Number(layer.buffers);
   const activations = activationBytesPerToken(layer, precision) * tokensPerPass;
   return { weights, grads, optimizer, buffers, activations, total: weights + grads + optimizer + buffers + activations };
@@ -95,8 +111,7 @@ export function denseMemoryFigures(layers: readonly LayerCost[]): DenseMemoryFig
   let bufferBytes = 0;
   let activationBytesPerToken_ = 0;
   for (const layer of layers) {
-    const tableParams = layer.sparseTables.reduce((s, t) => s + Number(t.rows) * t.cols, 0);
-    denseParams += Number(layer.params) - tableParams;
+    denseParams += Number(layer.params) - sparseElements(layer);
     bufferBytes += BUFFER_BYTES * Number(layer.buffers);
     activationBytesPerToken_ += activationBytesPerToken(layer, "fp32");
   }

@@ -3,7 +3,7 @@
  * parameters are BigInt (a 1M-expert table times d passes 2^31 quickly);
  * FLOPs, bytes and element counts per token are JS numbers.
  */
-import type { IRLayer, IRModel, LayerKind } from "../../ir/types.js";
+import type { ExpertMomentPrecision, IRLayer, IRModel, LayerKind } from "../../ir/types.js";
 import type { Span } from "../../diagnostics/source.js";
 
 /** One named piece of forward work per token. Matrix work is 2 FLOPs per multiply-add. */
@@ -82,6 +82,8 @@ export interface LayerCost extends KindCost {
   readonly backward: FlopSplit;
   /** forward.matrix / 2. */
   readonly macs: number;
+  /** Storage of the sparse tables' Adam moments (the train section's `expert_moments`; fp32 without one). */
+  readonly expertMoments: ExpertMomentPrecision;
 }
 
 export type Precision = "fp32" | "bf16";

@@ -41,11 +41,13 @@ export function summaryLines(cost: ModelCost, flopsBudget?: number): SummaryLine
       label: "train",
       value: `${formatInt(tr.tokensPerStep)} tokens/step (${tr.passesPerStep} pass${tr.passesPerStep === 1 ? "" : "es"}), ${formatFlops(tr.flopsPerStep)}/step, ${formatInt(tr.steps)} step${tr.steps === 1 ? "" : "s"} (from ${tr.stepsFrom}), ${formatCount(tr.tokens)} tokens, ${formatFlops(tr.totalFlops)} total`,
     });
+    // Said only where it changes a figure: a bf16-moment spec with expert tables.
+    const bf16Moments = cost.layers.some((l) => l.expertMoments === "bf16" && l.sparseTables.length > 0) ? " (expert tables' moments bf16)" : "";
     for (const p of ["fp32", "bf16"] as const) {
       const m = tr.peakMemory[p];
       lines.push({
         label: `peak memory ${p}`,
-        value: `${formatBytes(m.total)} = weights ${formatBytes(m.weights)} + grads ${formatBytes(m.grads)} + AdamW ${formatBytes(m.optimizer)} + activations ${formatBytes(m.activations)}` + (m.buffers > 0 ? ` + buffers ${formatBytes(m.buffers)}` : ""),
+        value: `${formatBytes(m.total)} = weights ${formatBytes(m.weights)} + grads ${formatBytes(m.grads)} + AdamW ${formatBytes(m.optimizer)}${bf16Moments} + activations ${formatBytes(m.activations)}` + (m.buffers > 0 ? ` + buffers ${formatBytes(m.buffers)}` : ""),
       });
     }
   }

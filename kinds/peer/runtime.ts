@@ -38,7 +38,7 @@ export function createPeerLayer(layer: PeerLayer, init: ExpertLayerInit): PeerRu
   if (subKeys * subKeys !== experts) throw new Error(`${path}: ${experts} experts is not subKeys² = ${subKeys}²`);
   const query = new QueryNet(layer, init.rng);
   // The manifest's tables (kinds/peer/weights.ts): u ~ N(0, 1/d), v ~ N(0, 1/(h·k)).
-  const tables = createExpertTables(path, peerWeights(layer), init.rng);
+  const tables = createExpertTables(path, peerWeights(layer), init.rng, init.moments);
   const down = requireTable(tables, path, PEER_TABLES.in);
   const up = requireTable(tables, path, PEER_TABLES.out);
   const gate = layer.glu ? requireTable(tables, path, PEER_TABLES.gate) : null;
@@ -66,5 +66,5 @@ export const peerRuntime: KindRuntime<PeerLayer> = {
   kind: "peer",
   weights: peerWeights,
   // On a device backend (webgpu, tensorflow) the device implementation keeps everything on the device (docs/gpu.md).
-  create: (layer, ctx, env) => (isDeviceBackend(ctx.backend) ? createPeerDeviceLayer : createPeerLayer)(layer, { rng: env.rng, dModel: layer.dModel }),
+  create: (layer, ctx, env) => (isDeviceBackend(ctx.backend) ? createPeerDeviceLayer : createPeerLayer)(layer, { rng: env.rng, dModel: layer.dModel, moments: ctx.expertMoments }),
 };

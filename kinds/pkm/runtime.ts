@@ -28,7 +28,7 @@ export function createPkmLayer(layer: PkmLayer, init: ExpertLayerInit): PkmRunti
   if (subKeys * subKeys !== memories) throw new Error(`${path}: ${memories} memories is not subKeys² = ${subKeys}²`);
   const query = new QueryNet(layer, init.rng);
   // The manifest's table (kinds/pkm/weights.ts): values N(0, 1/value_dim), XLM PKM notebook.
-  const values = requireTable(createExpertTables(path, pkmWeights(layer), init.rng), path, "values");
+  const values = requireTable(createExpertTables(path, pkmWeights(layer), init.rng, init.moments), path, "values");
   const router = { path, numExperts: memories, heads: layer.heads, topk: layer.topk, subTopk: layer.subTopk, subKeys, keyDim: layer.keyDim, scores: layer.scores, scoreGradient: init.scoreGradient };
   return {
     path,
@@ -49,5 +49,5 @@ export const pkmRuntime: KindRuntime<PkmLayer> = {
   kind: "pkm",
   weights: pkmWeights,
   // On a device backend (webgpu, tensorflow) the device implementation keeps everything on the device (docs/gpu.md).
-  create: (layer, ctx, env) => (isDeviceBackend(ctx.backend) ? createPkmDeviceLayer : createPkmLayer)(layer, { rng: env.rng, dModel: layer.dModel }),
+  create: (layer, ctx, env) => (isDeviceBackend(ctx.backend) ? createPkmDeviceLayer : createPkmLayer)(layer, { rng: env.rng, dModel: layer.dModel, moments: ctx.expertMoments }),
 };

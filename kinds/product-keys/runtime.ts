@@ -2,7 +2,7 @@
 import { weightName, type WeightSpec } from "../manifest.js";
 import type { ScoreGradient } from "../../runtime/experts/router.js";
 import { fillNormal } from "../../runtime/experts/init.js";
-import { ExpertTable } from "../../runtime/experts/sparse-table.js";
+import { ExpertTable, type MomentPrecision } from "../../runtime/experts/sparse-table.js";
 
 export interface ExpertLayerInit {
   /** Uniform [0, 1), seeded. */
@@ -18,20 +18,22 @@ export interface ExpertLayerInit {
    * the gathered tensors cost ~1.4 GiB of wasm heap at T = 2048, h·k = 64, d = 256.
    */
   readonly expertPath?: "fused" | "gathered";
+  /** Storage of the tables' Adam moments (the train section's `expert_moments`); default ExpertTable's. */
+  readonly moments?: MomentPrecision;
 }
 
 /**
  * The `expert_table` entries of a manifest as ExpertTables, in manifest order
  * (each `layer_normal` init draws from `rng` in that order), by relative name.
  */
-export function createExpertTables(path: string, manifest: readonly WeightSpec[], rng: () => number): Map<string, ExpertTable> {
+export function createExpertTables(path: string, manifest: readonly WeightSpec[], rng: () => number, moments?: MomentPrecision): Map<string, ExpertTable> {
   const tables = new Map<string, ExpertTable>();
   for (const spec of manifest) {
     if (spec.role !== "expert_table") continue;
     const [rows, cols] = spec.shape as [number, number];
     const init = spec.init;
     if (init.kind !== "layer_normal") throw new Error(`internal error: ${weightName(path, spec)}: expert tables start from a layer-stream normal, not ${init.kind}`);
-    tables.set(spec.name, new ExpertTable(weightName(path, spec), rows, cols, (t) => fillNormal(t, init.std, rng)));
+    tables.set(spec.name, new ExpertTable(weightName(path, spec), rows, cols, (t) => fillNormal(t, init.std, rng), { moments }));
   }
   return tables;
 }

@@ -2,22 +2,26 @@
  * Memory accounting of the expert path, static (from the IR) and as the runtime
  * holds it, so the static report can be checked against a live model.
  *
- * Per table of rows × cols: weights, Adam m and v (3 · rows · cols · 4 bytes),
- * lastStep and rowSlot (2 · rows · 4 bytes), plus the gradient scratch: one
+ * Per table of rows × cols: weights (rows · cols · 4 bytes), Adam m and v
+ * (2 · rows · cols · 4 bytes, or · 2 bytes with bf16 moments: the train
+ * section's `expert_moments`), lastStep and rowSlot (2 · rows · 4 bytes), plus
+ * the gradient scratch: one
  * cols-wide row per distinct row touched in a step, at most
  * min(rows, tokens · heads · k) (the runtime grows it by up to 1.5× at a time,
  * so the live figure can exceed the estimate while a run warms up).
  */
-import type { IRLayer, LayerArchitecture } from "../../ir/types.js";
+import type { ExpertMomentPrecision, IRLayer, LayerArchitecture } from "../../ir/types.js";
 import { runtimeLayerWeights } from "../../kinds/runtime.js";
 import type { RuntimeLayer } from "../layers/layer.js";
 import { ExpertTable } from "./sparse-table.js";
 
 const F32 = 4;
 const I32 = 4;
+/** Bytes of one Adam moment value as ExpertTable stores it. */
+const MOMENT_BYTES: Readonly<Record<ExpertMomentPrecision, number>> = { fp32: 4, bf16: 2 };
 
-function tableBytes(rows: number, cols: number, touchedRows: number): number {
-  const resident = 3 * rows * cols * F32 + 2 * rows * I32;
+function tableBytes(rows: number, cols: number, touchedRows: number, moments: ExpertMomentPrecision): number {
+  const resident = rows * cols * (F32 + 2 * MOMENT_BYTES[moments]) + 2 * rows * I32;
   const scratch = touchedRows * (cols * F32 + I32);
   return resident + scratch;
 }
@@ -31,11 +35,12 @@ export function expertTablesOf(layer: IRLayer | LayerArchitecture): { readonly r
 
 /**
  * Bytes of a layer's sparse tables with their optimizer state (0 for a layer
- * without any). `tokensPerPass` (batch · seq of one forward) adds the gradient scratch.
+ * without any). `tokensPerPass` (batch · seq of one forward) adds the gradient
+ * scratch; `moments` is the moments' storage (ExpertTable's `moments`).
  */
-export function sparseTableBytes(layer: IRLayer | LayerArchitecture, tokensPerPass = 0): number {
+export function sparseTableBytes(layer: IRLayer | LayerArchitecture, tokensPerPass = 0, moments: ExpertMomentPrecision = "fp32"): number {
   let total = 0;
-  for (const t of expertTablesOf(layer)) total += tableBytes(t.rows, t.cols, Math.min(t.rows, tokensPerPass * t.rowsPerToken));
+  for (const t of expertTablesOf(layer)) total += tableBytes(t.rows, t.cols, Math.min(t.rows, tokensPerPass * t.rowsPerToken), moments);
   return total;
 }
 

@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../data/rng.js";
+import type { ExpertMomentPrecision } from "../../ir/types.js";
 import type { NamedVariable } from "../layers/layer.js";
 
 /** Standard deviation of matrices (GPT-2 practice). */
@@ -61,9 +62,16 @@ export interface LayerBuildContext {
   find(name: string): NamedVariable | undefined;
   /** Seeded N(0, std²) values for a named host-side table (sparse expert tables). */
   normalArray(name: string, size: number, std: number): Float32Array;
+  /** Storage of the expert tables' Adam moments (the train section's `expert_moments`); undefined = ExpertTable's default. */
+  readonly expertMoments?: ExpertMomentPrecision;
 }
 
-export function createBuildContext(options: { seed: number; backend: string; blocks: number }): LayerBuildContext & { readonly created: NamedVariable[] } {
+export function createBuildContext(options: {
+  seed: number;
+  backend: string;
+  blocks: number;
+  expertMoments?: ExpertMomentPrecision;
+}): LayerBuildContext & { readonly created: NamedVariable[] } {
   const created: NamedVariable[] = [];
   const byName = new Map<string, NamedVariable>();
   const blocks = Math.max(1, options.blocks);
@@ -89,5 +97,6 @@ export function createBuildContext(options: { seed: number; backend: string; blo
     },
     find: (name) => byName.get(name),
     normalArray: (name, size, std) => normalArray(options.seed, name, size, std),
+    expertMoments: options.expertMoments,
   };
 }

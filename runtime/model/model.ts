@@ -100,7 +100,7 @@ function withoutLocations(layer: LayerArchitecture): IRLayer {
 }
 
 export function buildModel(model: ModelArchitecture, options: BuildOptions): LanguageModel {
-  const ctx = createBuildContext({ seed: options.seed, backend: options.backend, blocks: countBlocks(model) });
+  const ctx = createBuildContext({ seed: options.seed, backend: options.backend, blocks: countBlocks(model), expertMoments: model.train?.optimizer.expertMoments });
   const embed = model.layers.find((l) => l.kind === "embed");
   // The embedding's table by its manifest name (kinds/embed/weights.ts), for a tied lm_head.
   const embeddingName = embed ? weightName(embed.path, runtimeLayerWeights(embed)[0]!) : null;

@@ -19,7 +19,7 @@ import { UsageError, UserError } from "../../diagnostics/errors.js";
 import { visible } from "../../diagnostics/source.js";
 import type { ModelArchitecture } from "../../ir/types.js";
 import { describeBackend, releaseBackend, selectBackend } from "../backend/select.js";
-import { asyncReads, readableOnHost } from "../backend/webgpu.js";
+import { asyncReads, isDeviceBackend, readableOnHost } from "../backend/webgpu.js";
 import { saveCheckpoint } from "../checkpoint/index.js";
 import { availableCores, describeExpertThreads, setExpertThreads, startExpertWorkers } from "../experts/kernel-pool.js";
 import { BatchSampler, DataError, decodedByteLength, openDataset, sequentialBatches, type Dataset } from "../data/index.js";
@@ -144,6 +144,8 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
   const settings = runSettings(options, ir);
   if (!ir.train) io.out(defaultsNote(ir, options, settings));
   checkMemory(options, settings, target, backend, io);
+  const momentsNote = deviceMomentsNote(ir, backend);
+  if (momentsNote) io.err(momentsNote);
   const { ds, val } = openData(options, settings.spec, target.dataBase ?? process.cwd(), settings.context, (m) => io.err(m));
   datasets.push(ds, ...(val ? [val] : []));
   if (ds.tokenizer.vocabSize > ir.vocab) {
@@ -189,6 +191,16 @@ function checkMemory(options: TrainOptions, s: RunSettings, target: TrainTarget,
     if (!options.forceMemory) throw new UsageError(problem);
     io.err(`warning: ${problem} (--force-memory given: starting anyway)`);
   }
+}
+
+/**
+ * `expert_moments: bf16` is a setting of the host expert tables (ExpertTable); on a
+ * device backend the tables are device variables under the dense AdamW, whose moments are fp32.
+ */
+function deviceMomentsNote(ir: ModelArchitecture, backend: string): string | null {
+  if (ir.train?.optimizer.expertMoments !== "bf16" || !isDeviceBackend(backend)) return null;
+  if (!ir.layers.some((l) => l.kind === "peer" || l.kind === "pkm")) return null;
+  return `note: expert_moments: bf16 applies to host expert tables; on the ${backend} backend the expert tables are device variables and their Adam moments stay fp32`;
 }
 
 /** The trainer, its data and position: fresh, or restored from the newest good checkpoint with its horizon. */

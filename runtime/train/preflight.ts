@@ -11,15 +11,17 @@
  * compiler/cost), scaled to the run's batch, micro-batch and context; the
  * expert tables are sized by the runtime's own layout. Split by where they live:
  *   host, outside tfjs   the expert tables (PEER u/v, PKM values), their Adam
- *                        moments, lastStep/rowSlot and the gradient scratch
- *                        (runtime/experts/memory.ts), as ExpertTable holds them
+ *                        moments (fp32, or bf16 with the train section's
+ *                        `expert_moments: bf16`), lastStep/rowSlot and the
+ *                        gradient scratch (runtime/experts/memory.ts), as
+ *                        ExpertTable holds them
  *   tfjs tensors         dense weights, gradients, AdamW moments, buffers and
  *                        saved activations: inside the 4 GiB wasm32 heap on wasm
  *   runtime baseline     Node, tfjs and the wasm module at rest
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
-import type { ModelArchitecture } from "../../ir/types.js";
+import type { ExpertMomentPrecision, ModelArchitecture } from "../../ir/types.js";
 import { expertTablesOf, sparseTableBytes } from "../experts/memory.js";
 
 const GiB = 2 ** 30;
@@ -65,6 +67,9 @@ export interface RunMemoryEstimate {
   readonly totalBytes: number;
   /** The parts held in tfjs tensors. */
   readonly tfjsBytes: number;
+  /** How the expert tables' Adam moments are stored, and their bytes (part of "expert Adam state and gradients"). */
+  readonly expertMoments: ExpertMomentPrecision;
+  readonly expertMomentBytes: number;
 }
 
 export interface MachineMemory {
@@ -84,12 +89,15 @@ export function estimateRunMemory(ir: ModelArchitecture, shape: RunShape, dense:
   const tokensPerPass = shape.microBatch * shape.context;
   let expertWeights = 0;
   let expertState = 0;
+  const moments = ir.train?.optimizer.expertMoments ?? "fp32";
   for (const layer of ir.layers) {
     // The expert tables of each layer's weight manifest (kinds/<kind>/weights.ts).
     const weights = expertTablesOf(layer).reduce((sum, t) => sum + t.rows * t.cols * F32, 0);
     expertWeights += weights;
-    expertState += sparseTableBytes(layer, tokensPerStep) - weights;
+    expertState += sparseTableBytes(layer, tokensPerStep, moments) - weights;
   }
+  // m and v: two values per table element, 4 or 2 bytes each.
+  const expertMomentBytes = (expertWeights / F32) * 2 * (moments === "bf16" ? 2 : 4);
   const denseParams = dense?.denseParams ?? 0;
   const parts: MemoryPart[] = [
     { name: "expert tables", bytes: expertWeights, tfjs: false },
@@ -106,7 +114,7 @@ export function estimateRunMemory(ir: ModelArchitecture, shape: RunShape, dense:
   ].filter((p) => p.bytes > 0);
   const totalBytes = parts.reduce((s, p) => s + p.bytes, 0);
   const tfjsBytes = parts.filter((p) => p.tfjs).reduce((s, p) => s + p.bytes, 0);
-  return { parts, totalBytes, tfjsBytes };
+  return { parts, totalBytes, tfjsBytes, expertMoments: moments, expertMomentBytes };
 }
 
 /** What the cgroup (v2 memory.max, v1 limit_in_bytes) or the OS allows this process. */
@@ -148,9 +156,14 @@ function largest(parts: readonly MemoryPart[], count: number): string {
 export function memoryProblems(estimate: RunMemoryEstimate, machine: MachineMemory, backend: string): string[] {
   const problems: string[] = [];
   if (estimate.totalBytes > machine.bytes) {
+    // bf16 moments halve the expert moments: name that remedy, with its saving, where it applies.
+    const bf16 =
+      estimate.expertMoments === "fp32" && estimate.expertMomentBytes > 0
+        ? `, set \`expert_moments: bf16\` in the train section's optimizer (saves ${formatBytes(estimate.expertMomentBytes / 2)})`
+        : "";
     problems.push(
       `this run needs about ${formatBytes(estimate.totalBytes)} (${largest(estimate.parts, 3)}) but the machine has ${formatBytes(machine.bytes)} (${machine.source}); ` +
-        `reduce the experts, the batch or the context, or pass --force-memory to try anyway`,
+        `reduce the experts, the batch or the context${bf16}, or pass --force-memory to try anyway`,
     );
   }
   if (backend === "wasm" && estimate.tfjsBytes > WASM_HEAP_LIMIT_BYTES) {

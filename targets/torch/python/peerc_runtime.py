@@ -1161,6 +1161,9 @@ def _train(o, spec, train, data_path, here, architecture, out):
     if o["compile"] and not hasattr(torch, "compile"):
         say("note: --compile ignored: torch %s has no torch.compile" % torch.__version__)
     optimizer = AdamW(model, train["optimizer"])
+    if train["optimizer"].get("expertMoments") == "bf16" and model.tables():
+        # The spec's expert_moments: bf16 is a TypeScript-trainer (ExpertTable) setting; here the moments stay float32.
+        say("note: expert_moments: bf16 is not implemented by the torch target: the expert tables keep float32 Adam moments (twice their memory in the TypeScript trainer)")
     sampler = BatchSampler(data, data.train, context, micro, seed)
     tokens_seen = 0
     if o["resume"]:

@@ -3,7 +3,8 @@
  * peak, with training FLOPs = 3 × the static forward FLOPs per token (the cost
  * model's convention). The peak is measured once by a short square matmul
  * probe on the active backend (best of a few runs) and cached in
- * `<cache>/peak-<backend>.json`, keyed by backend and CPU model.
+ * `<cache>/peak-<backend>[-<variant>].json`, keyed by backend (and what runs its
+ * matmul) and CPU model.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -71,13 +72,19 @@ export interface CachedPeakOptions extends PeakProbeOptions {
    * overstate every later MFU.
    */
   readonly refresh?: boolean;
+  /**
+   * What runs the backend's matmul when that can differ within one backend
+   * (wasm: "openblas-2t" for the native OpenBLAS matmul on 2 threads), so
+   * each keeps its own peak. Default: none.
+   */
+  readonly variant?: string;
 }
 
 export const cpuModel = (): string => os.cpus()[0]?.model?.trim() || "unknown";
 
 /** The cached peak FLOP/s for the active backend and this CPU, measuring (and caching) on a miss. */
 export function cachedPeak(tf: MatmulTf, options: CachedPeakOptions = {}): number {
-  const backend = tf.getBackend();
+  const backend = tf.getBackend() + (options.variant ? `-${options.variant}` : "");
   const dir = options.cacheDir ?? defaultCacheDir();
   const file = path.join(dir, `peak-${backend.replace(/[^\w.-]/g, "_")}.json`);
   const cpu = cpuModel();

@@ -8,9 +8,11 @@
  *   - a batched `a` times an unbatched `b` folds the batch into rows: one GEMM;
  *   - a true batch on both sides runs one XNNPACK GEMM per batch entry.
  * Kernel calls made inside a kernel are not recorded on the gradient tape.
+ * Where the native addon runs (native-matmul.ts), OpenBLAS takes every float32 case.
  */
 import * as tf from "@tensorflow/tfjs";
 import { sizeOf } from "./host-memory.js";
+import { nativeBatchMatMul, nativeMatmul } from "./native-matmul.js";
 
 interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -58,6 +60,9 @@ export function registerWasmBatchMatMul(): void {
     if (kA !== kB) {
       throw new Error(`Error in matMul: inner shapes (${kA}) and (${kB}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
     }
+    // OpenBLAS through the native addon, where it loaded (native-matmul.ts): every float32 case, in place.
+    const native = nativeMatmul();
+    if (native !== null) return nativeBatchMatMul(native, backend, a, b, transposeA, transposeB);
     // Broadcasting batches other than "b has batch 1" stay with the stock kernel.
     if (batchA !== batchB && batchB !== 1) return stockFn({ inputs, backend, attrs });
     const outBatchShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));

@@ -6,6 +6,7 @@
 import { registerWebGpuAddN } from "./add-n-webgpu.js";
 import { registerWasmBatchMatMul } from "./batch-mat-mul-wasm.js";
 import { registerGatherV2 } from "./gather-v2.js";
+import { nativeMatmul } from "./native-matmul.js";
 import { registerTensorflowGatherV2 } from "./gather-v2-tensorflow.js";
 import { registerSumMeanGradients } from "./sum-mean-grad.js";
 import { registerUnsortedSegmentSum } from "./unsorted-segment-sum.js";
@@ -18,7 +19,7 @@ export function runtimePatches(backendName: string): string[] {
   const common = ["Sum/Mean gradients via onesLike"];
   switch (backendName) {
     case "wasm":
-      return ["UnsortedSegmentSum (JS)", "GatherV2 (row copy)", "BatchMatMul (XNNPACK for transposed/batched)", ...common];
+      return ["UnsortedSegmentSum (JS)", "GatherV2 (row copy)", nativeMatmul() !== null ? "BatchMatMul (OpenBLAS, native)" : "BatchMatMul (XNNPACK for transposed/batched)", ...common];
     case "cpu":
       return ["UnsortedSegmentSum (one pass)", "GatherV2 (row copy)", ...common];
     case "tensorflow":

@@ -1,0 +1,217 @@
+/**
+ * The native OpenBLAS matmul (native/, runtime/backend/kernels/native-matmul.ts)
+ * against the wasm kernels it replaces, in one process: forward and gradients
+ * with transposes and broadcast batches, and a few training steps of
+ * specs/tiny.peer. Where the addon or OpenBLAS is missing these tests are
+ * reported as skipped with the reason; the fallback tests always run.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { checkSource } from "../../compiler/check/index.js";
+import { selectBackend } from "../../runtime/backend/select.js";
+import { describeMatmul, nativeMatmulUnavailable, setNativeMatmulEnabled, setNativeThreads } from "../../runtime/backend/kernels/native-matmul.js";
+import { buildModel } from "../../runtime/model/model.js";
+import { Trainer } from "../../runtime/train/trainer.js";
+
+const repo = path.resolve(import.meta.dirname, "../..");
+const why = nativeMatmulUnavailable();
+const skipNote = why === "" ? "" : ` (skipped: ${why})`;
+
+beforeAll(async () => {
+  await selectBackend("wasm");
+});
+
+afterEach(() => setNativeMatmulEnabled(true));
+
+/** Runs fn with the native matmul on and then off; returns both results as plain arrays. */
+function bothWays<T>(fn: () => T): { native: T; wasm: T } {
+  setNativeMatmulEnabled(true);
+  const native = fn();
+  setNativeMatmulEnabled(false);
+  const wasm = fn();
+  setNativeMatmulEnabled(true);
+  return { native, wasm };
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array, tolerance = 1e-5): void {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!));
+    scale = Math.max(scale, Math.abs(expected[i]!));
+  }
+  expect(worst).toBeLessThanOrEqual(tolerance * Math.max(1, scale));
+}
+
+const seeded = (shape: number[], seed: number): tf.Tensor => tf.randomUniform(shape, -1, 1, "float32", seed);
+
+interface Case {
+  readonly a: number[];
+  readonly b: number[];
+  readonly transposeA: boolean;
+  readonly transposeB: boolean;
+}
+
+const CASES: Case[] = [];
+for (const transposeA of [false, true]) {
+  for (const transposeB of [false, true]) {
+    // Stored (pre-transpose) shapes: 2-D, batched a with 2-D b, both batched, broadcast batches, 2-D a with batched b.
+    CASES.push({ a: transposeA ? [7, 5] : [5, 7], b: transposeB ? [3, 7] : [7, 3], transposeA, transposeB });
+    CASES.push({ a: transposeA ? [4, 7, 5] : [4, 5, 7], b: transposeB ? [3, 7] : [7, 3], transposeA, transposeB });
+    CASES.push({ a: transposeA ? [3, 9, 6] : [3, 6, 9], b: transposeB ? [3, 4, 9] : [3, 9, 4], transposeA, transposeB });
+    CASES.push({ a: transposeA ? [2, 1, 7, 5] : [2, 1, 5, 7], b: transposeB ? [1, 3, 4, 7] : [1, 3, 7, 4], transposeA, transposeB });
+    CASES.push({ a: transposeA ? [7, 5] : [5, 7], b: transposeB ? [3, 4, 7] : [3, 7, 4], transposeA, transposeB });
+  }
+}
+const sameBatches = (c: Case): boolean => c.a.slice(0, -2).join() === c.b.slice(0, -2).join();
+const bothBroadcast = (c: Case): boolean => c.a.length === 4 && c.b.length === 4;
+const label = (c: Case): string => `[${c.a}]${c.transposeA ? "ᵀ" : ""} · [${c.b}]${c.transposeB ? "ᵀ" : ""}`;
+
+describe.skipIf(why !== "")(`native matmul vs the wasm kernels${skipNote}`, () => {
+  it("says on the first line which matmul runs, with its threads", () => {
+    setNativeThreads(2);
+    expect(describeMatmul("wasm")).toMatch(/^matmul: OpenBLAS \d+\.\d+\.\d+ \(native, 2 threads\)$/);
+    setNativeThreads(1);
+    expect(describeMatmul("wasm")).toMatch(/\(native, 1 thread\)$/);
+    expect(describeMatmul("webgpu")).toBe("");
+    setNativeMatmulEnabled(false);
+    expect(describeMatmul("wasm")).toBe("matmul: wasm XNNPACK (native kernels unavailable: turned off for this process)");
+  });
+
+  it.each(CASES.map((c) => [label(c), c] as const))("forward (and both gradients, for equal batches) agree: %s", (_name, c) => {
+    const a = seeded(c.a, 1);
+    const b = seeded(c.b, 2);
+    const { native, wasm } = bothWays(() =>
+      tf.tidy(() => {
+        const y = tf.matMul(a, b, c.transposeA, c.transposeB);
+        const forward = { shape: y.shape, y: y.dataSync() as Float32Array };
+        // tfjs-core's BatchMatMul gradient does not sum over broadcast batches (the #8721 error), on any kernel.
+        if (!sameBatches(c)) return { ...forward, da: new Float32Array(), db: new Float32Array() };
+        const w = seeded(y.shape, 3); // a non-uniform upstream gradient
+        const [da, db] = tf.grads((x: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, z, c.transposeA, c.transposeB), w)))([a, b]);
+        return { ...forward, da: da!.dataSync() as Float32Array, db: db!.dataSync() as Float32Array };
+      }),
+    );
+    expect(native.shape).toEqual(wasm.shape);
+    // Batches broadcast both ways ([2,1]·[1,3]) go to tfjs's stock wasm kernel, which fills only a third of
+    // its output (60 of 120 values): only the native result and the JS reference are compared there.
+    if (!bothBroadcast(c)) expectClose(native.y, wasm.y);
+    expectClose(native.da, wasm.da);
+    expectClose(native.db, wasm.db);
+    if (sameBatches(c)) expect(native.da.length).toBe(a.size);
+    // And against a plain JS product, so that both paths are checked, not only their agreement.
+    const reference = naiveMatMul(a, b, c.transposeA, c.transposeB);
+    expectClose(native.y, reference);
+    a.dispose();
+    b.dispose();
+  });
+
+  it("handles a product with an empty inner dimension (zeros) and a large fold-into-rows GEMM", () => {
+    const { native, wasm } = bothWays(() => tf.tidy(() => tf.matMul(tf.ones([2, 3, 0]), tf.ones([0, 4])).dataSync() as Float32Array));
+    // (tfjs's wasm kernel leaves this output uninitialised, so only the native result is checked.)
+    expect(Array.from(native)).toEqual(new Array(24).fill(0));
+    expect(wasm).toHaveLength(24);
+    const big = bothWays(() => tf.tidy(() => tf.matMul(seeded([16, 128, 256], 4), seeded([256, 1024], 5)).dataSync() as Float32Array));
+    expectClose(big.native, big.wasm, 1e-5);
+  });
+
+  it("trains specs/tiny.peer to the same losses (3 steps, within 1e-4 relative)", () => {
+    const result = checkSource("specs/tiny.peer", fs.readFileSync(path.join(repo, "specs/tiny.peer"), "utf8"));
+    const ir = result.program.models[0]!;
+    const train = ir.train!;
+    const losses = (): number[] => {
+      const lm = buildModel(ir, { seed: 7, backend: "wasm" });
+      let state = 99;
+      const data = {
+        next: () => {
+          const n = 2 * ir.context;
+          const inputs = new Int32Array(n);
+          const targets = new Int32Array(n);
+          for (let i = 0; i < n; i++) {
+            state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+            inputs[i] = state >>> 24;
+            targets[i] = (state >>> 16) & 255;
+          }
+          return { rows: 2, context: ir.context, inputs, targets };
+        },
+      };
+      const trainer = new Trainer(lm, { optimizer: train.optimizer, schedule: train.schedule, totalSteps: 20, microBatches: 1 }, data);
+      const out: number[] = [];
+      for (let i = 0; i < 3; i++) out.push(trainer.step().loss);
+      lm.dispose();
+      return out;
+    };
+    const { native, wasm } = bothWays(losses);
+    expect(native.length).toBe(3);
+    for (let i = 0; i < 3; i++) {
+      expect(Number.isFinite(native[i]!)).toBe(true);
+      expect(Math.abs(native[i]! - wasm[i]!) / Math.abs(wasm[i]!)).toBeLessThan(1e-4);
+    }
+    // The steps changed the model: the losses are not all the same number.
+    expect(new Set(native).size).toBeGreaterThan(1);
+  });
+});
+
+/** Plain JS product on the host, for a reference independent of both kernels. */
+function naiveMatMul(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): Float32Array {
+  return tf.tidy(() => {
+    const a3 = transposeA ? tf.transpose(a, [...a.shape.slice(0, -2).map((_, i) => i), a.rank - 1, a.rank - 2]) : a;
+    const b3 = transposeB ? tf.transpose(b, [...b.shape.slice(0, -2).map((_, i) => i), b.rank - 1, b.rank - 2]) : b;
+    const outBatch = tf.backend_util.assertAndGetBroadcastShape(a3.shape.slice(0, -2), b3.shape.slice(0, -2));
+    const m = a3.shape[a3.rank - 2]!;
+    const k = a3.shape[a3.rank - 1]!;
+    const n = b3.shape[b3.rank - 1]!;
+    const av = tf.broadcastTo(a3, [...outBatch, m, k]).dataSync();
+    const bv = tf.broadcastTo(b3, [...outBatch, k, n]).dataSync();
+    const batches = outBatch.reduce((x, y) => x * y, 1);
+    const out = new Float32Array(batches * m * n);
+    for (let p = 0; p < batches; p++) {
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let q = 0; q < k; q++) sum += av[p * m * k + i * k + q]! * bv[p * k * n + q * n + j]!;
+          out[p * m * n + i * n + j] = sum;
+        }
+      }
+    }
+    return out;
+  });
+}
+
+describe("native matmul fallback", () => {
+  it("the build never fails an install: a missing compiler gives one line and exit 0", () => {
+    const out = spawnSync(process.execPath, [path.join(repo, "native/build.mjs")], {
+      encoding: "utf8",
+      env: { ...process.env, PEERC_NATIVE: "1", CXX: "/nonexistent/c++" },
+    });
+    expect(out.status).toBe(0);
+    const lines = out.stdout.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^peerc: native kernels unavailable \(\/nonexistent\/c\+\+ could not run: .*\); training uses the wasm kernels$/);
+  });
+
+  it("PEERC_NATIVE=0 skips the build", () => {
+    const out = spawnSync(process.execPath, [path.join(repo, "native/build.mjs")], { encoding: "utf8", env: { ...process.env, PEERC_NATIVE: "0" } });
+    expect(out.status).toBe(0);
+    expect(out.stdout.trim()).toBe("peerc: native kernels unavailable (PEERC_NATIVE=0); training uses the wasm kernels");
+  });
+
+  it("without OpenBLAS, or with PEERC_NATIVE=0, the trainer's matmul line names wasm and the reason", () => {
+    const probe = `import { describeMatmul, nativeMatmul } from ${JSON.stringify(path.join(repo, "runtime/backend/kernels/native-matmul.ts"))};
+console.log(JSON.stringify({ line: describeMatmul("wasm"), active: nativeMatmul() !== null }));`;
+    const run = (env: Record<string, string>): { line: string; active: boolean } => {
+      const out = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", probe], { encoding: "utf8", env: { ...process.env, ...env }, cwd: repo });
+      expect(out.status, out.stderr).toBe(0);
+      return JSON.parse(out.stdout.trim()) as { line: string; active: boolean };
+    };
+    expect(run({ PEERC_NATIVE: "0" })).toEqual({ line: "matmul: wasm XNNPACK (native kernels unavailable: turned off by PEERC_NATIVE=0)", active: false });
+    const missing = run({ PEERC_NATIVE: "1", PEERC_OPENBLAS: "libpeerc-no-such-blas.so.0" });
+    expect(missing.active).toBe(false);
+    // Without the built addon the reason is that instead; either way the wasm kernels run.
+    expect(missing.line).toMatch(why !== "" ? /^matmul: wasm XNNPACK \(native kernels unavailable: / : /^matmul: wasm XNNPACK \(native kernels unavailable: OpenBLAS not found \(libpeerc-no-such-blas\.so\.0: cannot open shared object file/);
+  });
+});

@@ -1,7 +1,8 @@
 /**
- * specs/tiny.peer trained with float32 and with bf16 expert moments (stochastic
- * rounding), same seed and data, one after the other in one process: the loss
- * curves and their difference, and the expert state's bytes.
+ * specs/tiny.peer trained with float32 and with bf16 expert moments (the spec
+ * knob `expert_moments: bf16`: stochastic rounding), same seed and data, one
+ * after the other in one process: the loss curves and their difference, and
+ * the expert state's bytes.
  *
  *   npx tsx bench/bf16-moments.ts          (STEPS=n, default 400)
  */
@@ -10,18 +11,22 @@ import * as path from "node:path";
 import { checkSource } from "../compiler/check/index.js";
 import { buildModel, selectBackend, Trainer } from "../runtime/index.js";
 import { builtinCorpus } from "../runtime/data/index.js";
-import { ExpertTable, setExpertMomentPrecision, type MomentPrecision } from "../runtime/experts/sparse-table.js";
+import { ExpertTable, type MomentPrecision } from "../runtime/experts/sparse-table.js";
 
 const STEPS = Number(process.env["STEPS"] ?? 400);
 const repo = path.resolve(import.meta.dirname, "..");
-const ir = checkSource("specs/tiny.peer", fs.readFileSync(path.join(repo, "specs/tiny.peer"), "utf8")).program.models[0]!;
+const source = fs.readFileSync(path.join(repo, "specs/tiny.peer"), "utf8");
+/** specs/tiny.peer with `expert_moments: <precision>` in its optimizer. */
+const specWith = (precision: MomentPrecision) =>
+  checkSource("specs/tiny.peer", source.replace("expert_lr: 1e-2)", `expert_lr: 1e-2, expert_moments: ${precision})`)).program.models[0]!;
+const ir = specWith("fp32");
 const train = ir.train!;
 const backend = await selectBackend("wasm");
 const corpus = builtinCorpus();
 
 function run(precision: MomentPrecision): { losses: number[]; expertBytes: number } {
-  setExpertMomentPrecision(precision);
-  const lm = buildModel(ir, { seed: 1, backend: backend.name });
+  const lm = buildModel(specWith(precision), { seed: 1, backend: backend.name });
+  if (lm.sparseTables.some((t) => (t as ExpertTable).moments !== precision)) throw new Error(`the tables do not have ${precision} moments`);
   let cursor = 0;
   const data = {
     next: () => {
@@ -43,7 +48,6 @@ function run(precision: MomentPrecision): { losses: number[]; expertBytes: numbe
   for (let i = 0; i < STEPS; i++) losses.push(trainer.step().loss);
   const expertBytes = lm.sparseTables.reduce((sum, t) => sum + (t instanceof ExpertTable ? t.table.byteLength + t.m.byteLength + t.v.byteLength : 0), 0);
   lm.dispose();
-  setExpertMomentPrecision("fp32");
   return { losses, expertBytes };
 }
 

@@ -21,6 +21,7 @@ const benches = [
   ["torch-cpu", "the torch target's CPU tokens/s next to the TypeScript trainer's"],
   ["vs-torch", "peerc vs a PyTorch CPU trainer on dense and PEER LMs (long)"],
   ["bf16-moments", "tiny.peer loss with fp32 vs bf16 expert moments (long)"],
+  ["peer-lm-4x1m", "the 4-block LM with 1024^2 experts in every block, bf16 expert moments (needs ~19 GiB)"],
 ];
 
 const wanted = process.argv.slice(2);

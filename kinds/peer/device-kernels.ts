@@ -9,15 +9,19 @@
  * specialised pipeline (tfjs caches by shader key). The fused op's forward
  * never materialises the [T·h·k, d] gathered rows; its backward computes dz,
  * the pre-activations and dx with the same kernels and the row gradients with
- * tfjs's UnsortedSegmentSum (dense [N, d], like tf.gather's own gradient).
- * Anything else (other backends, sharded tables) uses the tf-ops path in
- * kinds/peer/device.ts.
+ *   PeercRowStarts       (SORTED) → first sorted slot of each row   [rows + 1] i32
+ *   PeercRowGrad         (COEF, Y, ORDER, STARTS) → Σ coef · y      [rows, d]
+ * (kinds/peer/wgsl-rows.ts: dense [rows, d] like tf.gather's own gradient,
+ * without the [T·h·k, d] operand, in a fixed order). Other backends use the
+ * tf-ops path in kinds/peer/device.ts.
  */
 import * as tf from "@tensorflow/tfjs";
+import { UserError } from "../../diagnostics/errors.js";
 import type { Activation } from "../../ir/types.js";
 import { activate } from "../../runtime/layers/ops.js";
 import { kernelInUse } from "./device-registry.js";
 import { expertDotsKernel, expertGateKernel, expertMixKernel, topkKernel, type KernelShape, type ShardRange, type WgslKernel } from "./wgsl.js";
+import { rowGradKernel, rowStartsKernel } from "./wgsl-rows.js";
 
 interface WebGpuBackendLike {
   runWebGPUProgram(program: object, inputs: tf.TensorInfo[], outputDtype: "float32" | "int32"): tf.TensorInfo;
@@ -85,6 +89,15 @@ export function registerPeerKernels(): void {
     const slots = attrs.heads * attrs.topk;
     return backend.runWebGPUProgram(program(expertDotsKernel(shapeOf(attrs), shardOf(attrs)), [tokens, slots], tokens * slots), inputs, "float32");
   }, ["Y", "IDS", "V"]);
+  reg("PeercRowStarts", ([sorted], attrs, backend) => {
+    const rows = attrs.rows!;
+    return backend.runWebGPUProgram(program(rowStartsKernel(attrs.offset ?? 0), [rows + 1], rows + 1), [sorted!], "int32");
+  }, ["SORTED"]);
+  reg("PeercRowGrad", (inputs, attrs, backend) => {
+    const starts = inputs[3]!;
+    const rows = starts.shape[0]! - 1;
+    return backend.runWebGPUProgram(program(rowGradKernel(shapeOf(attrs)), [rows, attrs.dModel], rows * attrs.dModel), inputs, "float32");
+  }, ["COEF", "Y", "ORDER", "STARTS"]);
   registered = true;
 }
 
@@ -131,6 +144,29 @@ export function activationDerivative(a: tf.Tensor, act: Activation): tf.Tensor {
   }
 }
 
+/** Slot positions pass through float32 in tfjs's top-k (its indices) and ids as its float keys. */
+const EXACT_F32 = 2 ** 24;
+
+/**
+ * The slots sorted by expert id: sortedIds ascending and order[p] the slot at
+ * sorted position p. tfjs's top-k over −id is a bitonic network whose ties go
+ * to the lower index, so equal ids keep ascending slot order: a fixed order.
+ */
+export function slotsByRow(ids: tf.Tensor1D, rows: number): { sortedIds: tf.Tensor1D; order: tf.Tensor1D } {
+  const n = ids.shape[0];
+  if (n >= EXACT_F32 || rows > EXACT_F32) {
+    throw new UserError(
+      `the device row gradient sorts ${n.toLocaleString("en-US")} slots (tokens × heads × top-k) over ${rows.toLocaleString("en-US")} rows by float32 keys, which are exact only below 2^24`,
+      null,
+      "use fewer tokens per micro-batch (a smaller micro_batch in the spec, or --context)",
+    );
+  }
+  return tf.tidy(() => {
+    const { values, indices } = tf.topk(tf.neg(tf.cast(ids, "float32")), n);
+    return { sortedIds: tf.cast(tf.neg(values), "int32") as tf.Tensor1D, order: indices as tf.Tensor1D };
+  });
+}
+
 /** A table as its row shards (one entry when unsharded), all shards rowsPerShard rows but the last. */
 export interface ShardedTable {
   readonly shards: readonly tf.Tensor2D[];
@@ -164,20 +200,20 @@ export function fusedPeerExperts(
     const base: Attrs = { ...shape, act, glu: W !== null };
     return sharded ? { ...base, offset: s * U.rowsPerShard, rows: U.shards[s]!.shape[0] } : base;
   };
-  const [tokens, d] = x.shape;
+  const tokens = x.shape[0];
   const slots = shape.heads * shape.topk;
   const sum = (parts: tf.Tensor[]) => (parts.length === 1 ? parts[0]! : tf.addN(parts));
   const overShards = (f: (s: number) => tf.Tensor) => sum(Array.from({ length: count }, (_, s) => f(s)));
-  // Row gradient of shard s: Σ over the slots whose id lies in it of coef · y.
-  const rowGrad = (s: number, coef: tf.Tensor, y: tf.Tensor2D) => {
-    const rows = U.shards[s]!.shape[0];
-    if (!sharded) return tf.unsortedSegmentSum(tf.reshape(tf.mul(tf.expandDims(coef, 2), tf.expandDims(y, 1)), [tokens * slots, d]), ids, rows);
-    const offset = s * U.rowsPerShard;
-    const localIds = tf.sub(ids, tf.scalar(offset, "int32"));
-    const inside = tf.logicalAnd(tf.greaterEqual(localIds, 0), tf.less(localIds, rows));
-    const masked = tf.mul(coef, tf.reshape(tf.cast(inside, "float32"), coef.shape));
-    const clipped = tf.clipByValue(localIds, 0, rows - 1) as tf.Tensor1D;
-    return tf.unsortedSegmentSum(tf.reshape(tf.mul(tf.expandDims(masked, 2), tf.expandDims(y, 1)), [tokens * slots, d]), clipped, rows);
+  // Row gradients of every shard: slots sorted by row once per backward, each shard's starts once.
+  const rowGradients = (slotIds: tf.Tensor1D) => {
+    const { sortedIds, order } = slotsByRow(slotIds, count * U.rowsPerShard);
+    const starts = new Map<number, tf.Tensor>();
+    const startsOf = (s: number) => {
+      if (!starts.has(s)) starts.set(s, run("PeercRowStarts", { SORTED: sortedIds }, { ...shape, offset: s * U.rowsPerShard, rows: U.shards[s]!.shape[0] }));
+      return starts.get(s)!;
+    };
+    // Σ over the slots whose id lies in shard s of coef · y (dense over the shard's rows).
+    return (s: number, coef: tf.Tensor, y: tf.Tensor2D) => run("PeercRowGrad", { COEF: tf.reshape(coef, [tokens * slots]), Y: y, ORDER: order, STARTS: startsOf(s) }, shape);
   };
   // customGrad passes a `save` function last; tensors made in the forward are freed unless saved.
   const body = (...args: unknown[]) => {
@@ -188,11 +224,14 @@ export function fusedPeerExperts(
     const ws = W === null ? null : (args.slice(2 + 2 * count, 2 + 3 * count) as tf.Tensor2D[]);
     const z = overShards((s) => run("PeercExpertGate", ws ? { X: xi!, G: gi!, IDS: ids, U: us[s]!, W: ws[s]! } : { X: xi!, G: gi!, IDS: ids, U: us[s]! }, at(s)));
     const value = overShards((s) => run("PeercExpertMix", { Z: z, IDS: ids, V: vs[s]! }, at(s)));
-    save([z]);
+    // ids saved too: the backward must not depend on the forward's scope keeping them alive.
+    save([z, ids]);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const z = saved[0]!;
+        const ids = saved[1] as tf.Tensor1D;
+        const rowGrad = rowGradients(ids);
         const dz = overShards((s) => run("PeercExpertDots", { Y: dy, IDS: ids, V: vs[s]! }, at(s)));
         const aU = overShards((s) => run("PeercExpertDots", { Y: xi!, IDS: ids, V: us[s]! }, at(s)));
         const dV = vs.map((_, s) => rowGrad(s, z, dy as tf.Tensor2D));

@@ -24,6 +24,7 @@
  *                (the backward's dz = v_id · dy_t; the forward's pre-activation)
  */
 import type { PeerLayer, PkmLayer } from "../../ir/types.js";
+import { rowGradKernel, rowStartsKernel } from "./wgsl-rows.js";
 
 export interface KernelShape {
   /** √N sub-keys per half. */
@@ -294,7 +295,9 @@ export function layerKernels(spec: LayerKernelSpec, shards?: readonly ShardRange
     expertGateKernel(shape, spec.act, spec.glu, shard),
     expertMixKernel(shape, shard),
     expertDotsKernel(shape, shard),
+    // The backward's row gradients (kinds/peer/wgsl-rows.ts): starts per shard, one summing kernel.
+    rowStartsKernel(shard?.offset ?? 0),
   ];
-  return [topkKernel(shape), ...ranges.flatMap(perShard)];
+  return [topkKernel(shape), ...ranges.flatMap(perShard), rowGradKernel(shape)];
 }
 

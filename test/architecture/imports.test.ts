@@ -23,8 +23,8 @@ const FLOORS: readonly Floor[] = [
   { name: "diagnostics", match: /^diagnostics\//, may: [] },
   { name: "ir", match: /^ir\//, may: ["diagnostics"] },
   // A layer kind's contract: its weight manifest, read by both sides.
-  // (and its WGSL kernel generator, kinds/<kind>/wgsl.ts: pure text, emitted by the compiler, built at run time).
-  { name: "kind-contract", match: /^kinds\/[^/]+\/(weights|wgsl)\.ts$|^kinds\/manifest\.ts$/, may: ["diagnostics", "ir"] },
+  // (and its WGSL kernel generators, kinds/<kind>/wgsl.ts and wgsl-<part>.ts: pure text, emitted by the compiler, built at run time).
+  { name: "kind-contract", match: /^kinds\/[^/]+\/(weights|wgsl(-[a-z]+)?)\.ts$|^kinds\/manifest\.ts$/, may: ["diagnostics", "ir"] },
   { name: "grammar", match: /^grammar\//, may: ["diagnostics", "ir"] },
   // A kind's host and device implementations, and the runtime's registry of them.
   { name: "kind-runtime", match: /^kinds\/[^/]+\/(runtime|device)[^/]*\.ts$|^kinds\/runtime\.ts$/, may: ["diagnostics", "ir", "kind-contract", "runtime"] },

@@ -27,7 +27,7 @@ describe("WGSL generator (no device needed)", () => {
     const a = peerKernels(shape, "gelu", false);
     const b = peerKernels(shape, "gelu", false);
     expect(a.map((k) => k.source)).toEqual(b.map((k) => k.source));
-    expect(a.map((k) => k.key)).toEqual(["peerc_topk_s32_k8_t16", "peerc_gate_gelu_s64_d48", "peerc_mix_s64_d48", "peerc_dots_s64_d48"]);
+    expect(a.map((k) => k.key)).toEqual(["peerc_topk_s32_k8_t16", "peerc_gate_gelu_s64_d48", "peerc_mix_s64_d48", "peerc_dots_s64_d48", "peerc_rowstarts", "peerc_rowgrad_s64_d48"]);
     expect(topkKernel(shape).source).toContain("const SUB_KEYS: i32 = 32;");
     expect(topkKernel(shape).source).toContain("var v1: array<f32, 8>;");
     expect(a[1]!.source).toContain("erfApprox");

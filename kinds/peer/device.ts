@@ -6,10 +6,11 @@
  *   storage-binding limit; routing and top-k are tfjs ops
  *   (kinds/product-keys/device.ts); the expert math is
  *   out_t = Σ_{heads,k} g · σ(u_idᵀx_t) · v_id  (GLU: σ(g_idᵀx_t)·(u_idᵀx_t))
- *   on gathered rows; the gradients are tf.gather's dense gradients and the
- *   trainer's AdamW updates the shards like any other variable.
- * Where a fused WGSL kernel is registered for the layer's shape
- * (kinds/peer/wgsl.ts), tfjs dispatches to it; otherwise these tf ops run.
+ *   on gathered rows; the gradients are dense over each shard (tf.gather's,
+ *   or the fused backward's row-gradient kernels), the backward marks the
+ *   retrieved rows, and the trainer's AdamW updates only those (lazy AdamW).
+ * On webgpu the fused WGSL kernels (kinds/peer/wgsl.ts, wgsl-rows.ts) run;
+ * otherwise these tf ops.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { PeerLayer } from "../../ir/types.js";
@@ -18,7 +19,7 @@ import { QueryNet } from "../../runtime/experts/query-net.js";
 import type { ForwardContext, NamedVariable, RuntimeLayer } from "../../runtime/layers/layer.js";
 import { activate } from "../../runtime/layers/ops.js";
 import { fusedPeerExperts, peerKernelsAvailable } from "./device-kernels.js";
-import { deviceApply, deviceRoute, DeviceTable, shardLimit, type DeviceLayerInit } from "../product-keys/device.js";
+import { deviceApply, deviceRoute, DeviceTable, markRetrievedOnBackward, shardLimit, type DeviceLayerInit } from "../product-keys/device.js";
 
 export interface PeerDeviceLayer extends RuntimeLayer {
   readonly kind: "peer";
@@ -70,11 +71,12 @@ export function createPeerDeviceLayer(layer: PeerLayer, init: DeviceLayerInit): 
         const x2 = input as tf.Tensor2D;
         const { ids, gates } = deviceRoute(router, query, x2, ctx);
         recordRouting(path, experts, ids, gates, ctx);
+        let out: tf.Tensor2D;
         if (fused && peerKernelsAvailable()) {
           const sharded = (t: DeviceTable) => ({ shards: t.shards as tf.Tensor2D[], rowsPerShard: t.rowsPerShard });
-          return fusedPeerExperts(x2, gates, ids, sharded(down), sharded(up), gate === null ? null : sharded(gate), layer.act, shape);
-        }
-        return peerExpertMath(x2, gates, down.gather(ids), up.gather(ids), gate === null ? null : gate.gather(ids), layer.act);
+          out = fusedPeerExperts(x2, gates, ids, sharded(down), sharded(up), gate === null ? null : sharded(gate), layer.act, shape);
+        } else out = peerExpertMath(x2, gates, down.gather(ids), up.gather(ids), gate === null ? null : gate.gather(ids), layer.act);
+        return markRetrievedOnBackward(out, ids, tables);
       });
     },
     buffers: () => query.buffers(),

@@ -9,7 +9,7 @@ import { fillNormal } from "../../runtime/experts/init.js";
 import { QueryNet } from "../../runtime/experts/query-net.js";
 import type { ForwardContext, RuntimeLayer } from "../../runtime/layers/layer.js";
 import { recordRouting } from "../peer/device.js";
-import { deviceApply, deviceRoute, DeviceTable, shardLimit, type DeviceLayerInit } from "../product-keys/device.js";
+import { deviceApply, deviceRoute, DeviceTable, markRetrievedOnBackward, shardLimit, type DeviceLayerInit } from "../product-keys/device.js";
 
 export interface PkmDeviceLayer extends RuntimeLayer {
   readonly kind: "pkm";
@@ -38,7 +38,7 @@ export function createPkmDeviceLayer(layer: PkmLayer, init: DeviceLayerInit): Pk
         const { ids, gates } = deviceRoute(router, query, x2, ctx);
         recordRouting(path, memories, ids, gates, ctx);
         const rows = tf.reshape(values.gather(ids), [tokens, heads * topk, valueDim]);
-        return tf.sum(tf.mul(rows, tf.expandDims(gates, 2)), 1);
+        return markRetrievedOnBackward(tf.sum(tf.mul(rows, tf.expandDims(gates, 2)), 1), ids, [values]);
       });
     },
     buffers: () => query.buffers(),

@@ -42,10 +42,14 @@ export interface DeviceLayerInit {
 /**
  * An expert table [rows, cols] as tf.Variables, split by rows into shards of at
  * most `maxShardBytes` each (one shard, named exactly like the host table, when
- * it fits). Dense AdamW updates every shard (docs/gpu.md, "Updates").
+ * it fits). Each shard has a row mask that the layer's backward sets for the
+ * rows it retrieved (markRetrieved); AdamW updates only those rows, lazily
+ * (docs/gpu.md, "Updates").
  */
 export class DeviceTable {
   readonly shards: tf.Variable[] = [];
+  /** Per shard, [rows] float32: 1 where a backward since the last update retrieved the row. */
+  readonly masks: tf.Variable[] = [];
   readonly rowsPerShard: number;
   readonly named: NamedVariable[] = [];
 
@@ -65,9 +69,11 @@ export class DeviceTable {
       const start = s * this.rowsPerShard;
       const end = Math.min(rows, start + this.rowsPerShard);
       const variable = tf.variable(tf.tensor2d(values.subarray(start * cols, end * cols), [end - start, cols]), true);
+      const rowMask = tf.variable(tf.zeros([end - start]), false);
       this.shards.push(variable);
+      this.masks.push(rowMask);
       // Tables are never weight-decayed unless decay_all (the host ExpertTable's rule).
-      this.named.push({ name: count === 1 ? name : `${name}.shard${s}`, variable, noDecay: true, lrGroup: "table" });
+      this.named.push({ name: count === 1 ? name : `${name}.shard${s}`, variable, noDecay: true, lrGroup: "table", rowMask });
     }
   }
 
@@ -93,6 +99,22 @@ export class DeviceTable {
     });
   }
 
+  /** Sets the row masks of the rows `ids` [n] int32 names (on the device: no host read). */
+  markRetrieved(ids: tf.Tensor1D): void {
+    tf.tidy(() => {
+      const ones = tf.onesLike(ids).asType("float32");
+      for (let s = 0; s < this.shards.length; s++) {
+        const mask = this.masks[s]!;
+        const rows = mask.shape[0]!;
+        const local = tf.sub(ids, tf.scalar(s * this.rowsPerShard, "int32"));
+        const inside = tf.cast(tf.logicalAnd(tf.greaterEqual(local, 0), tf.less(local, rows)), "float32");
+        // Counts of small integers: exact in float32 whatever order the backend adds them in.
+        const hits = tf.unsortedSegmentSum(tf.mul(ones, inside), tf.clipByValue(local, 0, rows - 1) as tf.Tensor1D, rows);
+        mask.assign(tf.maximum(mask, tf.cast(tf.greater(hits, 0), "float32")));
+      }
+    });
+  }
+
   /** The whole table on the host (tests, export): one read per shard. */
   async read(): Promise<Float32Array> {
     const out = new Float32Array(this.rows * this.cols);
@@ -101,7 +123,7 @@ export class DeviceTable {
   }
 
   dispose(): void {
-    for (const v of this.shards) v.dispose();
+    for (const v of [...this.shards, ...this.masks]) v.dispose();
   }
 }
 
@@ -205,6 +227,27 @@ export function deviceRoute(spec: DeviceRouterSpec, query: QueryNet, x: tf.Tenso
   const ids = tf.reshape(hits.ids, [tokens * heads * topk]) as tf.Tensor1D;
   tf.dispose([hits.first, hits.second]);
   return { ids, gates };
+}
+
+/**
+ * Identity on a layer's output whose gradient marks the rows `ids` retrieved in
+ * `tables` (their row masks): only a backward pass marks rows, as only a
+ * backward gives the host tables row gradients, so forward-only passes
+ * (evaluation, BatchNorm statistics) leave the update untouched.
+ */
+export function markRetrievedOnBackward(out: tf.Tensor, ids: tf.Tensor1D, tables: readonly DeviceTable[]): tf.Tensor {
+  const body = (value: tf.Tensor, save: (tensors: tf.Tensor[]) => void) => {
+    save([ids]);
+    return {
+      value: tf.clone(value),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        for (const table of tables) table.markRetrieved(saved[0] as tf.Tensor1D);
+        return dy;
+      },
+    };
+  };
+  const mark = tf.customGrad(body as unknown as Parameters<typeof tf.customGrad>[0]);
+  return mark(out);
 }
 
 /** Runs a device layer's forward labelled with its path (forward and backward device errors name it). */

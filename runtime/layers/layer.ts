@@ -15,6 +15,13 @@ export interface NamedVariable {
   readonly noDecay: boolean;
   /** "table": an expert table held as a variable (device backends); AdamW gives it the tables' learning rate. */
   readonly lrGroup?: "table";
+  /**
+   * Device expert tables only: [rows] float32, 1 for the rows retrieved by a
+   * backward pass since the last update. AdamW then updates only those rows,
+   * with the host tables' lazy semantics (runtime/experts/lazy-adamw.ts), and
+   * clears the mask.
+   */
+  readonly rowMask?: tf.Variable;
 }
 
 /** Hyper-parameters of one sparse (lazy) AdamW step. */

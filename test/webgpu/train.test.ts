@@ -16,14 +16,13 @@ const repo = path.resolve(import.meta.dirname, "../..");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peerc-webgpu-train-"));
 const STEPS = 20;
 /**
- * The device path updates tables densely (rows not retrieved still move by
- * their momentum; wasm's lazy AdamW freezes them), so the runs drift apart
- * slowly: per step |Δloss| ≤ 0.02 over the first 10 steps, mean |Δloss| ≤ 0.05
- * over all 20 (measured with these flags: max 0.0060 over steps 1-10, mean
- * 0.027, and 0.43 at step 19 where wasm's loss spikes: docs/gpu.md).
+ * The device tables get the host's lazy AdamW (only retrieved rows move), so
+ * the runs differ by float rounding only: |Δloss| ≤ 2e-3 at every step
+ * (measured with these flags: max 1e-4, at step 19; mean 1e-5: docs/gpu.md).
+ * Before the lazy device update (dense AdamW moved unretrieved rows by their
+ * momentum) the same runs differed by up to 0.43.
  */
-const EARLY = 0.02;
-const MEAN = 0.05;
+const MAX = 2e-3;
 
 /**
  * One trainer run in its own process, as a user runs it (trainMain through the
@@ -40,7 +39,7 @@ const flags = (backend: string, out: string) => ["--backend", backend, "--out", 
 const losses = (run: string) => readMetrics(path.join(run, "metrics.jsonl")).filter((m) => m.loss !== undefined).map((m) => m.loss as number);
 
 describe.skipIf(noAdapter !== null)(`specs/tiny.peer trained on webgpu (lavapipe)${skipNote}`, () => {
-  it(`${STEPS} steps on webgpu track wasm with the same seed (|Δloss| ≤ ${EARLY} for 10 steps, mean ≤ ${MEAN}); a resumed run equals the uninterrupted one`, () => {
+  it(`${STEPS} steps on webgpu track wasm with the same seed (|Δloss| ≤ ${MAX} at every step); a resumed run equals the uninterrupted one`, () => {
     const wasm = path.join(dir, "wasm");
     expect(train(flags("wasm", wasm)).status).toBe(0);
     const gpuRun = path.join(dir, "webgpu");
@@ -56,8 +55,7 @@ describe.skipIf(noAdapter !== null)(`specs/tiny.peer trained on webgpu (lavapipe
     expect(b).toHaveLength(STEPS);
     const diffs = a.map((x, i) => Math.abs(x - b[i]!));
     expect(b[0]).toBeCloseTo(a[0]!, 4); // same seed: same initial weights and first batch
-    expect(Math.max(...diffs.slice(0, 10))).toBeLessThan(EARLY);
-    expect(diffs.reduce((x, y) => x + y, 0) / STEPS).toBeLessThan(MEAN);
+    expect(Math.max(...diffs)).toBeLessThan(MAX);
     expect(b[STEPS - 1]!).toBeLessThan(b[0]! - 0.5); // it learns
 
     // Interrupted after the step-10 checkpoint, resumed on webgpu to step 20.
@@ -70,7 +68,8 @@ describe.skipIf(noAdapter !== null)(`specs/tiny.peer trained on webgpu (lavapipe
     expect(resumed.out).toMatch(/resumed from .*step-000010 at step 10/);
     const c = losses(resumedRun);
     expect(c).toHaveLength(STEPS);
-    // Same to float noise: tfjs-webgpu's UnsortedSegmentSum (the table gradients) adds with atomics, in no fixed order.
+    // Table gradients sum in a fixed order (kinds/peer/wgsl-rows.ts); 1e-4 leaves room for tfjs-webgpu's
+    // UnsortedSegmentSum, which still adds the embedding and sub-key gradients with atomics (measured: equal).
     for (let i = 0; i < STEPS; i++) expect(Math.abs(c[i]! - b[i]!), `step ${i + 1}`).toBeLessThan(1e-4);
   });
 });

@@ -18,6 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import { UsageError, UserError } from "../../diagnostics/errors.js";
 import { visible } from "../../diagnostics/source.js";
 import type { ModelArchitecture } from "../../ir/types.js";
+import { describeMatmul, matmulVariant, setNativeThreads } from "../backend/kernels/native-matmul.js";
 import { describeBackend, releaseBackend, selectBackend } from "../backend/select.js";
 import { asyncReads, isDeviceBackend, readableOnHost } from "../backend/webgpu.js";
 import { saveCheckpoint } from "../checkpoint/index.js";
@@ -102,7 +103,10 @@ export async function trainMain(argv: readonly string[], target: TrainTarget, io
     const threads = setExpertThreads(options.threads ?? availableCores());
     const hostExperts = ir.layers.some((l) => l.kind === "peer" || l.kind === "pkm");
     if (hostExperts) startExpertWorkers(); // they load while the model is built
-    io.out(hostExperts ? firstLine(describeBackend(report), threads) : describeBackend(report));
+    setNativeThreads(threads); // the OpenBLAS matmul (wasm backend) uses the same --threads
+    const line = hostExperts ? firstLine(describeBackend(report), threads) : describeBackend(report);
+    const matmul = describeMatmul(report.name);
+    io.out(matmul ? afterBackend(line, `, ${matmul}`) : line);
     return await train(options, target, report.name, io, datasets);
   } catch (error) {
     if (error instanceof UserError) {
@@ -121,9 +125,13 @@ export async function trainMain(argv: readonly string[], target: TrainTarget, io
 
 /** The backend line with the host expert kernels' threads after the chosen backend (before any "not used" list). */
 function firstLine(backendLine: string, threads: number): string {
-  const kernels = `, host expert kernels: ${describeExpertThreads(threads)}`;
+  return afterBackend(backendLine, `, host expert kernels: ${describeExpertThreads(threads)}`);
+}
+
+/** Inserts `part` after what the backend line says about the chosen backend, before any "not used" list. */
+function afterBackend(backendLine: string, part: string): string {
   const cut = backendLine.indexOf("; not used: ");
-  return cut < 0 ? backendLine + kernels : backendLine.slice(0, cut) + kernels + backendLine.slice(cut);
+  return cut < 0 ? backendLine + part : backendLine.slice(0, cut) + part + backendLine.slice(cut);
 }
 
 /** The run's shape and intervals: flags over the train section (or the smoke-run defaults). */
@@ -483,6 +491,6 @@ function peakFlops(): number {
   // The probe times matmuls through dataSync, which webgpu cannot do: no MFU there (docs/gpu.md).
   if (asyncReads()) return Number.NaN;
   // A quick probe every run (3 timed 512² matmuls, ~20 ms) that can only raise the cached peak.
-  if (peak === null) peak = cachedPeak(tf as unknown as MatmulTf, { refresh: true, trials: 3 });
+  if (peak === null) peak = cachedPeak(tf as unknown as MatmulTf, { refresh: true, trials: 3, variant: matmulVariant(tf.getBackend()) });
   return peak;
 }

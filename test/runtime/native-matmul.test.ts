@@ -7,14 +7,18 @@
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../compiler/check/index.js";
+import type { IRModel } from "../../ir/types.js";
 import { selectBackend } from "../../runtime/backend/select.js";
 import { describeMatmul, nativeMatmulUnavailable, setNativeMatmulEnabled, setNativeThreads } from "../../runtime/backend/kernels/native-matmul.js";
 import { buildModel } from "../../runtime/model/model.js";
+import { trainMain } from "../../runtime/train/main.js";
 import { Trainer } from "../../runtime/train/trainer.js";
+import { ADAMW, denseModel, SPAN } from "./core-helpers.js";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const why = nativeMatmulUnavailable();
@@ -117,6 +121,32 @@ describe.skipIf(why !== "")(`native matmul vs the wasm kernels${skipNote}`, () =
     expect(wasm).toHaveLength(24);
     const big = bothWays(() => tf.tidy(() => tf.matMul(seeded([16, 128, 256], 4), seeded([256, 1024], 5)).dataSync() as Float32Array));
     expectClose(big.native, big.wasm, 1e-5);
+  });
+
+  it("the trainer's first line names the native matmul with the --threads count", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peerc-native-main-"));
+    const corpus = path.join(dir, "corpus.txt");
+    fs.writeFileSync(corpus, "the quick brown fox jumps over the lazy dog. ".repeat(50));
+    const ir: IRModel = {
+      ...denseModel({ vocab: 256, d: 16, blocks: 1, context: 16 }),
+      name: "tiny",
+      train: {
+        span: SPAN, batch: 2, microBatch: 2, context: 16, horizon: { kind: "steps", steps: 1 },
+        optimizer: ADAMW, schedule: { kind: "cosine", warmup: { steps: 1 }, minLr: 0.1 },
+        data: { tokenizer: "bytes", path: null, valFraction: 0.1, bpeVocab: null }, seed: 3, evalEvery: 1, checkpointEvery: 1, logEvery: 1,
+      },
+    };
+    const cache = process.env["XDG_CACHE_HOME"];
+    process.env["XDG_CACHE_HOME"] = path.join(dir, "cache"); // the MFU peak cache
+    const out: string[] = [];
+    const io = { out: (l: string) => out.push(l), err: () => {} };
+    const argv = ["--data", corpus, "--backend", "wasm", "--out", path.join(dir, "run"), "--steps", "1", "--threads", "1"];
+    expect(await trainMain(argv, { ir, build: (o) => buildModel(ir, o), forwardFlopsPerToken: 1e5 }, io)).toBe(0);
+    expect(out[0]).toMatch(/^backend: wasm \(1 thread, SIMD\), matmul: OpenBLAS \d+\.\d+\.\d+ \(native, 1 thread\)/);
+    if (cache === undefined) delete process.env["XDG_CACHE_HOME"];
+    else process.env["XDG_CACHE_HOME"] = cache;
+    expect(fs.readdirSync(path.join(dir, "cache", "peerc"))).toContain("peak-wasm-openblas-1t.json");
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("trains specs/tiny.peer to the same losses (3 steps, within 1e-4 relative)", () => {

@@ -61,6 +61,24 @@ function layerSummary(spec: LayerKernelSpec): string {
   return `${kind}: √N ${lit(subKeys)}, sub-top-k ${lit(subTopk)}, top-${lit(topk)}, ${lit(heads)} heads, key dim ${lit(keyDim)}, d ${lit(dModel)}`;
 }
 
+/**
+ * Comment lines of at most 100 columns (a longer word stays whole), continued
+ * with `prefix`. Words: peerc's own text split at spaces, or whole quoted paths.
+ */
+function wrap(text: string | readonly string[], prefix: string): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of typeof text === "string" ? text.split(" ") : text) {
+    if (line !== "" && line.length + 1 + word.length > 100) {
+      lines.push(line);
+      line = prefix + word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  return [...lines, line];
+}
+
 /** A kernel key as the name of its constant: keys are lower-case words and digits, made by wgsl.ts. */
 function constName(key: string): string {
   if (!/^peerc_[a-z0-9_]+$/.test(key)) throw new Error(`kernel key ${JSON.stringify(key)} is not an identifier`);
@@ -92,8 +110,8 @@ export function emitKernelsFile(ctx: EmitContext): string | null {
   const constants = [...kernels.values()].map(({ kernel, spec, users }) => {
     checkSource(kernel);
     return [
-      `/** ${describe(kernel, spec)}.`,
-      ` *  Layers: ${users.map(commentText).join(", ")}. */`,
+      ...wrap(`/** ${describe(kernel, spec)}.`, " *  "),
+      ...wrap([" *  Layers:", ...users.map((u, i) => commentText(u) + (i === users.length - 1 ? ". */" : ","))], " *    "),
       `const ${constName(kernel.key)}: WgslKernel = {`,
       `  key: ${tsString(kernel.key)},`,
       `  inputs: [${kernel.inputs.map(tsString).join(", ")}],`,
@@ -101,10 +119,13 @@ export function emitKernelsFile(ctx: EmitContext): string | null {
       `};`,
     ].join("\n");
   });
-  const entries = layers.map((layer) => [
-    `  // ${commentText(layer.path)}: ${layerSummary(layer.spec)}`,
-    `  { path: ${tsString(layer.path)}, kernels: [${layer.kernels.map((k) => constName(k.key)).join(", ")}] },`,
-  ].join("\n"));
+  const entries = layers.map((layer) => {
+    const names = layer.kernels.map((k) => constName(k.key));
+    const flat = `  { path: ${tsString(layer.path)}, kernels: [${names.join(", ")}] },`;
+    // Past 100 columns, one kernel per line.
+    const entry = flat.length <= 100 ? flat : [`  {`, `    path: ${tsString(layer.path)},`, `    kernels: [`, ...names.map((n) => `      ${n},`), `    ],`, `  },`].join("\n");
+    return `  // ${commentText(layer.path)}: ${layerSummary(layer.spec)}\n${entry}`;
+  });
   return [
     tsHeader(ctx.header),
     `/**

@@ -90,9 +90,12 @@ describe("kernels.ts", () => {
     // The two equal gelu layers share their four kernels: one constant each, used twice.
     expect(text.match(/^const peerc_gate_gelu_s6_d32: WgslKernel = \{$/gm)).toHaveLength(1);
     expect(text).toContain(' *  Layers: "blocks.0.peer", "blocks.1.peer". */');
-    expect(text).toContain("/** Expert gate z = gate · silu(g_id·x) · (u_id·x) per token and slot; 8 slots (2 heads × top-4), d 32.");
+    expect(text).toContain("/** Expert gate z = gate · silu(g_id·x) · (u_id·x) per token and slot; 8 slots (2 heads × top-4), d\n *  32.");
+    // Comments wrap at 100 columns.
+    expect(Math.max(...text.split("\n").filter((l) => /^\/\*\*| \*  /.test(l)).map((l) => l.length))).toBeLessThanOrEqual(100);
     expect(text).toContain('// "blocks.1.peer": PEER, gelu: √N 8, sub-top-k');
-    expect(text).toContain("kernels: [peerc_topk_s8_k");
+    expect(text).toMatch(/kernels: \[\n\s+peerc_topk_s8_k\d+_t3,\n\s+peerc_gate_gelu_s6_d32,\n/);
+    expect(text).toContain('{ path: "pkm", kernels: [peerc_topk_s16_k4_t4] },');
     // Sources are template strings laid out as the WGSL they are, constants first.
     expect(text).toMatch(/source: `\nconst SLOTS: i32 = 6;\nconst D: i32 = 32;\n/);
     expect(text.match(/^const peerc_\w+: WgslKernel/gm)!.length).toBe(new Set(productKeyLayers(MIXED).flatMap((l) => layerKernels(layerKernelSpec(l)).map((k) => k.key))).size);

@@ -1,6 +1,6 @@
 /**
  * The runtime honours the train section's `expert_moments`: the generic and
- * the emitted model build their expert tables with bfloat16 (Uint16Array) or
+ * the emitted model (whose model.ts carries the setting) build their expert tables with bfloat16 (Uint16Array) or
  * float32 moments as the IR says, and a bf16 run trains and checkpoints its
  * moments as float32 values through trainMain.
  */
@@ -13,6 +13,7 @@ import { checkSource } from "../../compiler/check/index.js";
 import type { IRModel } from "../../ir/types.js";
 import { SafetensorsFile } from "../../runtime/checkpoint/index.js";
 import type { ExpertTable } from "../../runtime/experts/sparse-table.js";
+import { emitModelTrainer } from "../../compiler/emit/index.js";
 import { emittedModel } from "../../runtime/model/emitted.js";
 import { buildModel } from "../../runtime/model/model.js";
 import { trainMain } from "../../runtime/train/main.js";
@@ -67,6 +68,13 @@ describe("expert tables follow the spec's expert_moments", () => {
       }
     });
   }
+
+  it("the emitted model.ts carries the setting in its ARCHITECTURE (the trainer builds from it), only when bf16", () => {
+    const emit = (ir: IRModel) => emitModelTrainer(ir, { specFile: path.join(os.tmpdir(), "m.peer"), outDir: path.join(os.tmpdir(), "m") }).get("model.ts")!;
+    expect(emit(spec("bf16"))).toMatch(/optimizer: \{[^}]*expertMoments: "bf16",/);
+    expect(emit(spec("fp32"))).not.toContain("expertMoments");
+    expect(emit(spec(null))).toBe(emit(spec("fp32")));
+  });
 
   it("the emitted model (built through emittedModel) has the same tables", () => {
     const ir = spec("bf16");

@@ -1,5 +1,5 @@
 /**
- * peerc (wasm, Trainer) against a PyTorch CPU trainer (bench/torch_lm.py) on the
+ * peerc (wasm + native OpenBLAS matmul, Trainer) against a PyTorch CPU trainer (bench/torch_lm.py) on the
  * same byte LMs, side by side in one run: tokens/s, the ratio, and each side's
  * MFU against its own matmul probe (1024² matmul, best of 5, in the same
  * process as the training). Sides alternate within each round (peerc, torch,
@@ -13,9 +13,11 @@
  *   STEPS=3 ROUNDS=2 THREADS=1,2 npx tsx bench/vs-torch.ts
  *   CONFIGS=dense,peer,tiny (default all)
  *
- * Threads: torch uses torch.set_num_threads(n). peerc's wasm backend is single
- * threaded in Node (docs/benchmarks.md), so its "2 threads" row is the same
- * one-thread process run again. Torch runs under jemalloc when it is installed
+ * Threads: torch uses torch.set_num_threads(n). peerc runs the round's thread
+ * count too: its matmuls on OpenBLAS (native/, runtime/backend/kernels/native-matmul.ts;
+ * PEERC_NATIVE=0 for the wasm XNNPACK kernels, which are single-threaded in Node)
+ * and its host expert kernels on the worker pool (--threads). The rest of the
+ * wasm backend stays on one thread. Torch runs under jemalloc when it is installed
  * (LD_PRELOAD), since glibc malloc returning and re-mapping its large buffers
  * makes each step pay page faults (/work/shared/tfjs-runtime.md §6).
  */
@@ -27,6 +29,8 @@ import * as tf from "@tensorflow/tfjs";
 import { checkSource } from "../compiler/check/index.js";
 import { costModel } from "../compiler/cost/index.js";
 import type { IRModel } from "../ir/types.js";
+import { describeMatmul, setNativeThreads } from "../runtime/backend/kernels/native-matmul.js";
+import { setExpertThreads } from "../runtime/experts/kernel-pool.js";
 import { buildModel, selectBackend, Trainer } from "../runtime/index.js";
 import { measureMatmulPeak } from "../runtime/metrics/index.js";
 
@@ -97,6 +101,8 @@ const ALL: Config[] = [
 interface SideResult {
   readonly stepS: number[];
   readonly probeGflops: number;
+  /** peerc: the first line's matmul part. */
+  readonly matmul?: string;
 }
 
 function irOf(config: Config): IRModel {
@@ -106,11 +112,13 @@ function irOf(config: Config): IRModel {
   return result.program.models[0]!;
 }
 
-/** Child: train `steps` steps of the config with peerc on wasm. */
-async function peercChild(config: Config): Promise<SideResult> {
+/** Child: train `steps` steps of the config with peerc on wasm, on `threads` threads. */
+async function peercChild(config: Config, threads: number): Promise<SideResult> {
   const ir = irOf(config);
   const train = ir.train!;
   const backend = await selectBackend("wasm");
+  setNativeThreads(threads);
+  setExpertThreads(threads); // before the model is built (its expert tables are shared with the workers)
   const probeGflops = measureMatmulPeak(tf as never, { size: 1024, trials: 5 }) / 1e9;
   const lm = buildModel(ir, { seed: 1, backend: backend.name });
   let state = 12345;
@@ -131,12 +139,12 @@ async function peercChild(config: Config): Promise<SideResult> {
   trainer.step(); // warm-up
   const stepS: number[] = [];
   for (let i = 0; i < STEPS; i++) stepS.push(trainer.step().seconds);
-  return { stepS, probeGflops };
+  return { stepS, probeGflops, matmul: describeMatmul(backend.name) };
 }
 
-function runPeerc(config: Config): SideResult | string {
+function runPeerc(config: Config, threads: number): SideResult | string {
   const self = fileURLToPath(import.meta.url);
-  const out = spawnSync(process.execPath, [...process.execArgv, self, "--child", config.name], { encoding: "utf8", maxBuffer: 1 << 24 });
+  const out = spawnSync(process.execPath, [...process.execArgv, self, "--child", config.name, String(threads)], { encoding: "utf8", maxBuffer: 1 << 24 });
   const line = out.stdout.split("\n").find((l) => l.startsWith("RESULT "));
   if (out.status !== 0 || line === undefined) return `peerc failed (${out.status}): ${out.stderr.slice(-500)}`;
   return JSON.parse(line.slice(7)) as SideResult;
@@ -174,7 +182,7 @@ function parent(): void {
         // Alternate which side goes first.
         const order: ("peerc" | "torch")[] = round % 2 === 0 ? ["peerc", "torch"] : ["torch", "peerc"];
         const got: Record<string, SideResult | string> = {};
-        for (const side of order) got[side] = side === "peerc" ? runPeerc(config) : runTorch(config, threads);
+        for (const side of order) got[side] = side === "peerc" ? runPeerc(config, threads) : runTorch(config, threads);
         for (const side of order) {
           const r = got[side]!;
           if (typeof r === "string") {
@@ -183,7 +191,7 @@ function parent(): void {
           }
           const tps = tokens / median(r.stepS);
           (side === "peerc" ? peerc : torch).push({ tps, mfu: (flops * tps) / (r.probeGflops * 1e9) });
-          console.error(`${config.name} ${threads}T round ${round} ${side}: ${tps.toFixed(0)} tok/s (steps ${r.stepS.map((s) => s.toFixed(2)).join(", ")} s; probe ${r.probeGflops.toFixed(1)} GFLOP/s)`);
+          console.error(`${config.name} ${threads}T round ${round} ${side}: ${tps.toFixed(0)} tok/s (steps ${r.stepS.map((s) => s.toFixed(2)).join(", ")} s; probe ${r.probeGflops.toFixed(1)} GFLOP/s${r.matmul ? `; ${r.matmul}` : ""})`);
         }
         const p = got["peerc"];
         const t = got["torch"];
@@ -195,8 +203,8 @@ function parent(): void {
       rows.push(`| ${config.label} | ${threads} | ${fmt(peerc)} | ${fmt(torch)} | ${range} |`);
     }
   }
-  console.log(`\npeerc (wasm, 1 thread) vs PyTorch CPU: median of ${STEPS} steps after 1 warm-up, ${ROUNDS} alternating rounds; MFU = 3 × fwd FLOPs/token (peerc cost model) × tokens/s ÷ own 1024² matmul probe`);
-  console.log("| model | torch threads | peerc tokens/s | peerc MFU | torch tokens/s | torch MFU | peerc / torch tokens/s, median (range over rounds) |");
+  console.log(`\npeerc (wasm; ${process.env["PEERC_NATIVE"] === "0" ? "wasm matmul" : "native matmul where built"}) vs PyTorch CPU, both on the row's threads: median of ${STEPS} steps after 1 warm-up, ${ROUNDS} alternating rounds; MFU = 3 × fwd FLOPs/token (peerc cost model) × tokens/s ÷ own 1024² matmul probe`);
+  console.log("| model | threads | peerc tokens/s | peerc MFU | torch tokens/s | torch MFU | peerc / torch tokens/s, median (range over rounds) |");
   console.log("|---|---:|---:|---:|---:|---:|---|");
   for (const row of rows) console.log(row);
 }
@@ -204,7 +212,7 @@ function parent(): void {
 if (process.argv[2] === "--child") {
   const config = ALL.find((c) => c.name === process.argv[3]);
   if (config === undefined) throw new Error(`unknown config ${process.argv[3]}`);
-  const result = await peercChild(config);
+  const result = await peercChild(config, Number(process.argv[4] ?? 1));
   console.log(`RESULT ${JSON.stringify(result)}`);
   process.exit(0);
 } else {

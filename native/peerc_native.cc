@@ -38,6 +38,13 @@ SgemmFn sgemm = nullptr;
 SetThreadsFn setThreads = nullptr;
 GetThreadsFn getThreads = nullptr;
 GetConfigFn getConfig = nullptr;
+int configuredThreads = 1;
+
+// Products below this many multiply-adds (m·n·k) run on one thread: waking the
+// other threads costs more than it saves there (the attention's per-head
+// [128,64]·[64,128] products ran 4× slower on 2 threads on a busy machine).
+// OpenBLAS's own cut-off is 65536·4.
+constexpr int64_t kSingleThreadMnk = int64_t{1} << 22;
 
 napi_value Throw(napi_env env, const std::string& message) {
   napi_throw_error(env, nullptr, message.c_str());
@@ -100,6 +107,7 @@ napi_value Load(napi_env env, napi_callback_info info) {
         getThreads = reinterpret_cast<GetThreadsFn>(dlsym(lib, "openblas_get_num_threads"));
         getConfig = reinterpret_cast<GetConfigFn>(dlsym(lib, "openblas_get_config"));
         sgemm = fn;  // the library stays open for the life of the process
+        configuredThreads = getThreads != nullptr ? getThreads() : 1;
       }
     }
     if (why != nullptr) {
@@ -122,7 +130,8 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   int32_t n = 1;
   if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) return Throw(env, "setThreads: expected a positive integer");
   if (setThreads != nullptr) setThreads(n);
-  return MakeInt(env, CurrentThreads());
+  configuredThreads = CurrentThreads();
+  return MakeInt(env, configuredThreads);
 }
 
 struct FloatArg {
@@ -185,9 +194,12 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
     for (int64_t i = 0; i < m; i++) std::memset(c.data + cOff + i * ldc, 0, sizeof(float) * n);
     return nullptr;
   }
+  const bool narrow = configuredThreads > 1 && setThreads != nullptr && m * n * k < kSingleThreadMnk;
+  if (narrow) setThreads(1);
   sgemm(kRowMajor, transA ? kTrans : kNoTrans, transB ? kTrans : kNoTrans, static_cast<int>(m), static_cast<int>(n),
         static_cast<int>(k), 1.0f, a.data + aOff, static_cast<int>(lda), b.data + bOff, static_cast<int>(ldb), 0.0f,
         c.data + cOff, static_cast<int>(ldc));
+  if (narrow) setThreads(configuredThreads);
   return nullptr;
 }
 

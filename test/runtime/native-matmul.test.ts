@@ -14,7 +14,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../compiler/check/index.js";
 import type { IRModel } from "../../ir/types.js";
 import { selectBackend } from "../../runtime/backend/select.js";
-import { describeMatmul, nativeMatmulUnavailable, setNativeMatmulEnabled, setNativeThreads } from "../../runtime/backend/kernels/native-matmul.js";
+import { describeMatmul, nativeMatmul, nativeMatmulUnavailable, setNativeMatmulEnabled, setNativeThreads } from "../../runtime/backend/kernels/native-matmul.js";
 import { buildModel } from "../../runtime/model/model.js";
 import { trainMain } from "../../runtime/train/main.js";
 import { Trainer } from "../../runtime/train/trainer.js";
@@ -121,6 +121,26 @@ describe.skipIf(why !== "")(`native matmul vs the wasm kernels${skipNote}`, () =
     expect(wasm).toHaveLength(24);
     const big = bothWays(() => tf.tidy(() => tf.matMul(seeded([16, 128, 256], 4), seeded([256, 1024], 5)).dataSync() as Float32Array));
     expectClose(big.native, big.wasm, 1e-5);
+    // Two OpenBLAS threads (the large product splits, small ones stay on one thread): the same values.
+    setNativeThreads(2);
+    const twoThreads = tf.tidy(() => tf.matMul(seeded([16, 128, 256], 4), seeded([256, 1024], 5)).dataSync() as Float32Array);
+    const small = tf.tidy(() => tf.matMul(seeded([8, 16, 32], 6), seeded([8, 32, 16], 7)).dataSync() as Float32Array);
+    setNativeThreads(1);
+    expectClose(twoThreads, big.native, 1e-5);
+    expectClose(small, tf.tidy(() => tf.matMul(seeded([8, 16, 32], 6), seeded([8, 32, 16], 7)).dataSync() as Float32Array), 1e-6);
+  });
+
+  it("the addon checks every operand against its array instead of reading or writing past it", () => {
+    const native = nativeMatmul()!;
+    const a = new Float32Array(6);
+    const b = new Float32Array(6);
+    const c = new Float32Array(4);
+    native.sgemm(false, false, 2, 2, 3, a.fill(1), 0, 3, b.fill(1), 0, 2, c, 0, 2);
+    expect(Array.from(c)).toEqual([3, 3, 3, 3]);
+    expect(() => native.sgemm(false, false, 2, 2, 3, a, 1, 3, b, 0, 2, c, 0, 2)).toThrow(/does not fit/);
+    expect(() => native.sgemm(false, true, 2, 2, 3, a, 0, 3, b, 0, 3, new Float32Array(3), 0, 2)).toThrow(/does not fit/);
+    expect(() => native.sgemm(false, false, 2, 2, 3, a, 0, 2, b, 0, 2, c, 0, 2)).toThrow(/does not fit/); // lda < k
+    expect(() => native.sgemm(false, false, 2, 2, 3, a, 0, 3, new Int32Array(6) as unknown as Float32Array, 0, 2, c, 0, 2)).toThrow(/Float32Arrays/);
   });
 
   it("the trainer's first line names the native matmul with the --threads count", async () => {

@@ -3,7 +3,7 @@
  * invocations are resolved into a flat list of layer statements with their
  * evaluated arguments and dot paths (see docs/language.md, "Layer paths").
  */
-import type { BlockDecl, Body, Statement } from "../../grammar/ast.js";
+import type { Argument, BlockDecl, Body, Expr, Statement } from "../../grammar/ast.js";
 import type { Span } from "../../diagnostics/source.js";
 import type { LayerKind } from "../../ir/types.js";
 import type { WrittenArg } from "./args.js";
@@ -31,7 +31,23 @@ export interface RawLayer {
   readonly args: readonly WrittenArg[];
   /** The block invocations this layer was expanded from, outermost first ([] when written in the model body). */
   readonly calls: readonly Statement[];
+  /** For arguments (by their span) that use block parameters: where those parameters' values were written. */
+  readonly params: ReadonlyMap<Span, readonly ParamSource[]>;
 }
+
+/**
+ * Where a block parameter's value was written: an argument of a call, or the
+ * parameter's default. A parameter passed on unchanged (`inner(w: w)`) is
+ * followed to where its value was written further out.
+ */
+export interface ParamSource {
+  readonly param: string;
+  readonly how: "argument" | "default";
+  readonly span: Span;
+}
+
+/** The parameter sources of a layer written outside every block: none (shared, never written to). */
+const NO_PARAMS: ReadonlyMap<Span, readonly ParamSource[]> = new Map();
 
 export interface RawResidual {
   readonly path: string;
@@ -97,6 +113,8 @@ export function defineLocal(run: Run, stmt: LetStatement, scope: LocalScope, wal
 export class ModelExpander {
   readonly draft: ModelDraft = { props: new Map(), layers: [], residuals: [] };
   private readonly blockStack: { decl: BlockDecl; call: Statement }[] = [];
+  /** Where each parameter binding of the calls being expanded got its value. */
+  private readonly paramSources = new WeakMap<Binding, readonly ParamSource[]>();
   private work = 0;
   /** Set when the expansion limit was hit: the draft is partial and must not be checked further. */
   exhausted = false;
@@ -131,9 +149,15 @@ export class ModelExpander {
         return;
       }
       switch (stmt.kind) {
-        case "Let":
+        case "Let": {
+          // A `let` in a block's body (`let h = 4 * width`) passes on the parameters it uses,
+          // resolved before it is defined (`let w = w + 1` uses the parameter it hides).
+          const sources = this.blockStack.length > 0 ? this.sourcesOf(stmt.value, scope) : [];
           defineLocal(this.run, stmt, scope, this.walkedLets);
+          const local = scope.own(stmt.name.name);
+          if (sources.length && local?.kind === "local" && local.decl === stmt) this.paramSources.set(local, sources);
           break;
+        }
         case "Repeat": {
           const count = this.repeatCount(this.run.eval(stmt.count, scope, "repeat"), stmt.count.span);
           if (count === null) break;
@@ -231,7 +255,17 @@ export class ModelExpander {
     if (isLayerKind(head)) {
       const value = stmt.value ? { value: this.run.eval(stmt.value, scope, "value"), span: stmt.value.span } : null;
       const args = evaluateArgs(this.run, stmt, scope);
-      this.draft.layers.push({ kind: head, stmt, path: container.segment(head), value, args, calls: this.blockStack.map((b) => b.call) });
+      let params = NO_PARAMS;
+      if (this.blockStack.length > 0) {
+        const found = new Map<Span, readonly ParamSource[]>();
+        const written = [...(stmt.value ? [{ span: stmt.value.span, value: stmt.value }] : []), ...(stmt.args ?? [])];
+        for (const arg of written) {
+          const sources = this.sourcesOf(arg.value, scope);
+          if (sources.length) found.set(arg.span, sources);
+        }
+        params = found;
+      }
+      this.draft.layers.push({ kind: head, stmt, path: container.segment(head), value, args, calls: this.blockStack.map((b) => b.call), params });
       return;
     }
     const binding = scope.lookup(head);
@@ -321,7 +355,7 @@ export class ModelExpander {
       return;
     }
     const params = decl.params.map((p) => p.name.name);
-    const given = new Map<string, { value: Value; span: Span }>();
+    const given = new Map<string, { value: Value; span: Span; arg: Argument }>();
     let ok = true;
     let position = 0;
     for (const arg of stmt.args ?? []) {
@@ -368,7 +402,7 @@ export class ModelExpander {
         ok = false;
         continue;
       }
-      given.set(name, { value: this.run.eval(arg.value, scope, name), span });
+      given.set(name, { value: this.run.eval(arg.value, scope, name), span, arg });
     }
     if (!ok) return;
     for (const param of decl.params) {
@@ -390,11 +424,45 @@ export class ModelExpander {
     for (const param of decl.params) {
       const arg = given.get(param.name.name);
       const value = arg ? arg.value : this.run.eval(param.default!, inner, param.name.name);
-      inner.define({ kind: "param", name: param.name, value });
+      const binding: Binding = { kind: "param", name: param.name, value };
+      inner.define(binding);
+      const expr = arg ? arg.arg.value : param.default!;
+      const inherited = this.sourcesOf(expr, arg ? scope : inner);
+      // A bare parameter passed on (`w: w`) only forwards; anything else is written here too.
+      const own: ParamSource = { param: param.name.name, how: arg ? "argument" : "default", span: arg ? arg.arg.span : param.default!.span };
+      this.paramSources.set(binding, expr.kind === "Name" && inherited.length ? inherited : [...inherited, own]);
     }
     this.blockStack.push({ decl, call: stmt });
     this.walk(decl.body, new LocalScope(inner), container.child(container.segment(pathSegment(decl.name.name))));
     this.blockStack.pop();
+  }
+
+  /** The sources of the block parameters `expr` uses (in `scope`), each once, in order of first use. */
+  private sourcesOf(expr: Expr, scope: Scope): ParamSource[] {
+    const out: ParamSource[] = [];
+    const visit = (e: Expr): void => {
+      switch (e.kind) {
+        case "Name": {
+          const binding = scope.lookup(e.name);
+          for (const source of (binding && this.paramSources.get(binding)) ?? []) if (!out.includes(source)) out.push(source);
+          break;
+        }
+        case "Unary":
+          return visit(e.operand);
+        case "Binary":
+          visit(e.left);
+          return visit(e.right);
+        case "Paren":
+          return visit(e.inner);
+        case "Tuple":
+        case "List":
+          return e.items.forEach(visit);
+        default:
+          break;
+      }
+    };
+    visit(expr);
+    return out;
   }
 }
 

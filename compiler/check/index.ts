@@ -237,7 +237,7 @@ function checkModel(
     if (!horizonGivesSteps(model, reporter)) continue;
     const checked: IRModel = { ...model, hash: specHash(model) };
     propOrigins.set(checked, variant.assembled.propSpans);
-    callOrigins.set(checked, variant.assembled.calls);
+    layerOriginsOf.set(checked, variant.assembled.layerOrigins);
     out.push(checked);
   }
   return out;
@@ -250,14 +250,15 @@ export function modelOrigins(model: IRModel): AssembledModel["propSpans"] | unde
   return propOrigins.get(model);
 }
 
-const callOrigins = new WeakMap<IRModel, AssembledModel["calls"]>();
+const layerOriginsOf = new WeakMap<IRModel, AssembledModel["layerOrigins"]>();
 
-/** Per layer of a checked model (by index): the block calls it came through, outermost first (for `peerc show`). */
-export function layerCalls(model: IRModel): AssembledModel["calls"] | undefined {
-  return callOrigins.get(model);
+/** Per layer of a checked model (by index): the block calls it came through and where block parameters were written (for `peerc show`). */
+export function layerOrigins(model: IRModel): AssembledModel["layerOrigins"] | undefined {
+  return layerOriginsOf.get(model);
 }
 
-export type { LayerCall } from "./model.js";
+export type { LayerCall, LayerOrigins } from "./model.js";
+export type { ParamSource } from "./expand.js";
 export { trainOrigins, type TrainOrigins } from "./train.js";
 
 /** Most optimizer steps a run can count exactly (the trainer's step counter is a double). */

@@ -7,7 +7,7 @@ import type { ModelDecl } from "../../grammar/ast.js";
 import type { Span } from "../../diagnostics/source.js";
 import type { IRLayer, IRResidual } from "../../ir/types.js";
 import { intValue, readArgs } from "./args.js";
-import type { ModelDraft, RawLayer } from "./expand.js";
+import type { ModelDraft, ParamSource, RawLayer } from "./expand.js";
 import { LAYERS } from "./layers/index.js";
 import type { LayerContext } from "./layers/layer.js";
 import type { Reporter } from "./report.js";
@@ -21,8 +21,15 @@ export interface AssembledModel {
   readonly propSpans: { readonly vocab: Span; readonly context: Span; readonly dModel: Span };
   readonly layers: IRLayer[];
   readonly residuals: IRResidual[];
-  /** Per IR layer: the block calls it was expanded from, outermost first (for `peerc show`). */
-  readonly calls: (readonly LayerCall[])[];
+  /** Per IR layer: where it came from beyond its own statement (for `peerc show`). */
+  readonly layerOrigins: LayerOrigins[];
+}
+
+export interface LayerOrigins {
+  /** The block calls the layer was expanded from, outermost first. */
+  readonly calls: readonly LayerCall[];
+  /** For an argument (by its span) that uses block parameters: where their values were written. */
+  readonly params: ReadonlyMap<Span, readonly ParamSource[]>;
 }
 
 /** One block invocation on the way to a layer: the block's name and the statement that calls it. */
@@ -92,7 +99,7 @@ export function assembleModel(decl: ModelDecl, draft: ModelDraft, reporter: Repo
   }
 
   const layers: IRLayer[] = [];
-  const calls: (readonly LayerCall[])[] = [];
+  const layerOrigins: LayerOrigins[] = [];
   /** IR index of each raw layer (rope and `positions none` produce none). */
   const irIndex: number[] = [];
   let ok = true;
@@ -111,7 +118,7 @@ export function assembleModel(decl: ModelDecl, draft: ModelDraft, reporter: Repo
       return;
     }
     layers.push({ ...fields, path: layer.path, index: layers.length, span: layer.stmt.span, argSpans: args.spans } as IRLayer);
-    calls.push(layer.calls.map((call) => ({ block: call.head.name, span: call.span })));
+    layerOrigins.push({ calls: layer.calls.map((call) => ({ block: call.head.name, span: call.span })), params: layer.params });
   });
   irIndex.push(layers.length);
   if (!ok) return null;
@@ -123,7 +130,7 @@ export function assembleModel(decl: ModelDecl, draft: ModelDraft, reporter: Repo
     context: draft.props.get("context")!.span,
     dModel: embedArgs!.spans.dim ?? raw[embedIndex]!.stmt.span,
   };
-  return { vocab, context, dModel, layers, residuals, propSpans, calls };
+  return { vocab, context, dModel, layers, residuals, propSpans, layerOrigins };
 }
 
 function property(decl: ModelDecl, draft: ModelDraft, name: "vocab" | "context", reporter: Reporter): number | null {

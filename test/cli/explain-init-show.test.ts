@@ -191,8 +191,8 @@ describe("peerc show", () => {
     fs.writeFileSync(
       path.join(dir, "m.peer"),
       [
-        "block inner(w) {",
-        "  ffw(hidden: 4 * w)",
+        "block inner(w, m = 4) {",
+        "  ffw(hidden: m * w)",
         "}",
         "block outer(w) {",
         "  norm rms",
@@ -230,6 +230,34 @@ describe("peerc show", () => {
       { block: "inner", origin: spec(6, 3) },
     ]);
     expect(layer("embed").calls).toEqual([]);
+
+    // A value from block parameters names where they were written: `m`'s default, and `w` through
+    // `inner(w: w)` (passed on unchanged) back to the model's call.
+    const hidden = (p: string) => layer(p).values.find((v: { key: string }) => v.key === "hidden");
+    expect(hidden("outer.inner.ffw")).toEqual({
+      key: "hidden",
+      value: 128,
+      origin: spec(2, 7),
+      params: [
+        { param: "m", how: "default", origin: spec(1, 20) },
+        { param: "w", how: "argument", origin: spec(12, 9) },
+      ],
+    });
+    expect(hidden("blocks.1.outer.inner.ffw").value).toBe(64);
+    expect(hidden("blocks.1.outer.inner.ffw").params[1]).toEqual({ param: "w", how: "argument", origin: spec(14, 11) });
+    expect(text.out).toMatch(/^ {6}hidden +128 +m\.peer:2:7 \(m: default at m\.peer:1:20, w: m\.peer:12:9\)$/m);
+    // A value that uses no parameter has none.
+    expect(layer("norm").values.every((v: { params?: unknown }) => v.params === undefined)).toBe(true);
+
+    // Through a `let` of the block's body, and a shadowing `let` that uses the parameter it hides.
+    fs.writeFileSync(
+      path.join(dir, "let.peer"),
+      "block b(w) {\n  let h = 2 * w\n  ffw(hidden: h)\n  let w = w + 1\n  ffw(hidden: w)\n}\nmodel m {\n  vocab 256\n  context 64\n  embed tokens(dim: 32)\n  b(w: 8)\n  lm_head tied\n}\n",
+    );
+    const lets = JSON.parse((await run(["show", "let.peer", "--format", "json"], dir)).out).models[0].layers;
+    const fromCall = [{ param: "w", how: "argument", origin: { kind: "spec", file: "let.peer", line: 11, column: 5 } }];
+    expect(lets.find((l: { path: string }) => l.path === "b.ffw").values.find((v: { key: string }) => v.key === "hidden")).toMatchObject({ value: 16, params: fromCall });
+    expect(lets.find((l: { path: string }) => l.path === "b.ffw_2").values.find((v: { key: string }) => v.key === "hidden")).toMatchObject({ value: 9, params: fromCall });
   });
 
   it("a block imported from another file: the call in the spec, then `import` at the block's line", async () => {
@@ -244,6 +272,13 @@ describe("peerc show", () => {
       { block: "mixer", origin: { kind: "spec", file: "specs/paper.peer", line: callLine, column: lines[callLine - 1]!.indexOf("mixer") + 1 } },
     ]);
     expect(attention.origin).toEqual({ kind: "import", file: "specs/backbone.peer", line: attentionLine, column: backbone[attentionLine - 1]!.indexOf("attention") + 1 });
+    // head_dim is `width / heads`: width from the call's argument, heads from the block's default.
+    const headDim = attention.values.find((v: { key: string }) => v.key === "head_dim");
+    const blockLine = backbone.findIndex((l) => l.startsWith("block mixer(")) + 1;
+    expect(headDim.params).toEqual([
+      { param: "width", how: "argument", origin: { kind: "spec", file: "specs/paper.peer", line: callLine, column: lines[callLine - 1]!.indexOf("width") + 1 } },
+      { param: "heads", how: "default", origin: { kind: "import", file: "specs/backbone.peer", line: blockLine, column: backbone[blockLine - 1]!.indexOf("16") + 1 } },
+    ]);
     const text = await run(["show", "specs/paper.peer", "--model", "moe"]);
     expect(text.out).toContain(`  blocks.5.mixer.attention  attention  specs/paper.peer:${callLine}:5 mixer(…) → import specs/backbone.peer:${attentionLine}:5\n`);
   });

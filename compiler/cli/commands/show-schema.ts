@@ -20,6 +20,12 @@ export const ShownValueSchema = z.object({
   /** A number, string, bool, null (`none`), or a small object (`rope: {base}`, `warmup: {steps} | {fraction}`). */
   value: z.unknown(),
   origin: OriginSchema,
+  /**
+   * For a value written in a block's body from the block's parameters: where
+   * each parameter's value was written (a call's argument, or its default).
+   * Absent when the value uses none.
+   */
+  params: z.array(z.object({ param: z.string(), how: z.enum(["argument", "default"]), origin: OriginSchema })).optional(),
 });
 
 export const ShownModelSchema = z.object({

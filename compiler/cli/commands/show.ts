@@ -5,12 +5,13 @@
  * spec line that wrote it, an imported file (a block defined there), a
  * default, or a value derived from the model (d_model, context, vocab, rope).
  * A layer expanded from a block also names the calls it came through, so the
- * line to change (the call's arguments) is shown next to the block's.
+ * line to change (the call's arguments) is shown next to the block's, and a
+ * value computed from block parameters names where those were written.
  */
 import type { CliIO } from "../io.js";
 import { EXIT_OK, EXIT_SPEC_ERRORS, UsageError } from "../../../diagnostics/errors.js";
 import { checkSpecs, printDiagnostics, usableAfterErrors } from "../load.js";
-import { layerCalls, modelOrigins, trainOrigins, type CheckResult } from "../../check/index.js";
+import { layerOrigins, modelOrigins, trainOrigins, type CheckResult, type LayerOrigins } from "../../check/index.js";
 import { visible, type Span } from "../../../diagnostics/source.js";
 import type { IRLayer, IRModel } from "../../../ir/types.js";
 import { defaultTrain } from "../../../ir/defaults.js";
@@ -46,7 +47,7 @@ function at(span: Span, model: IRModel): Origin {
 
 const DEFAULT: Origin = { kind: "default", file: null, line: null, column: null };
 
-function layerValues(layer: IRLayer, model: IRModel): ShownValue[] {
+function layerValues(layer: IRLayer, model: IRModel, origins: LayerOrigins | undefined): ShownValue[] {
   const spans = layer.argSpans;
   const out: ShownValue[] = [];
   for (const [key, value] of Object.entries(layer)) {
@@ -58,14 +59,19 @@ function layerValues(layer: IRLayer, model: IRModel): ShownValue[] {
       : FROM_MODEL[key]
         ? { ...DEFAULT, kind: "derived", from: FROM_MODEL[key] }
         : DEFAULT;
-    out.push({ key: name, value, origin });
+    const params = written ? origins?.params.get(written) : undefined;
+    out.push(
+      params
+        ? { key: name, value, origin, params: params.map((p) => ({ param: p.param, how: p.how, origin: at(p.span, model) })) }
+        : { key: name, value, origin },
+    );
   }
   return out;
 }
 
 export function showModel(model: IRModel): ShownModel {
   const props = modelOrigins(model);
-  const calls = layerCalls(model);
+  const fromBlocks = layerOrigins(model);
   const prop = (span: Span | undefined): Origin => (span ? at(span, model) : DEFAULT);
   const modelValues: ShownValue[] = [
     { key: "vocab", value: model.vocab, origin: prop(props?.vocab) },
@@ -106,8 +112,8 @@ export function showModel(model: IRModel): ShownModel {
       path: l.path,
       kind: l.kind,
       origin: at(l.span, model),
-      calls: (calls?.[l.index] ?? []).map((c) => ({ block: c.block, origin: at(c.span, model) })),
-      values: layerValues(l, model),
+      calls: (fromBlocks?.[l.index]?.calls ?? []).map((c) => ({ block: c.block, origin: at(c.span, model) })),
+      values: layerValues(l, model, fromBlocks?.[l.index]),
     })),
     train: trainValues,
     trainSection: model.train !== null,
@@ -165,10 +171,17 @@ function formatOrigin(o: Origin): string {
   return `${o.kind === "import" ? "import " : ""}${o.file}:${o.line}:${o.column}`;
 }
 
+/** `(width: spec.peer:12:11)`: where the block parameters a value uses were written. */
+function formatParams(params: ShownValue["params"]): string {
+  if (!params?.length) return "";
+  const one = (p: NonNullable<ShownValue["params"]>[number]) => `${p.param}: ${p.how === "default" ? "default at " : ""}${formatOrigin(p.origin)}`;
+  return ` (${params.map(one).join(", ")})`;
+}
+
 function table(rows: readonly ShownValue[], indent: string): string[] {
   const keyWidth = Math.max(...rows.map((r) => r.key.length));
   const valueWidth = Math.max(...rows.map((r) => formatValue(r.value).length));
-  return rows.map((r) => `${indent}${r.key.padEnd(keyWidth)}  ${formatValue(r.value).padEnd(valueWidth)}  ${formatOrigin(r.origin)}`.trimEnd());
+  return rows.map((r) => `${indent}${r.key.padEnd(keyWidth)}  ${formatValue(r.value).padEnd(valueWidth)}  ${formatOrigin(r.origin)}${formatParams(r.params)}`.trimEnd());
 }
 
 export function renderText(m: ShownModel): string {

@@ -30,6 +30,9 @@ export const THREADED_KERNELS = ["top-k", "forward", "backward", "update"] as co
 
 let threads = 1;
 
+/** The most threads the pool runs (one control word each). */
+export const MAX_EXPERT_THREADS = 256;
+
 /**
  * Threads the host expert kernels use from now on (1 = the calling thread only),
  * and for new expert tables' update (set it before the model is built: tables
@@ -37,7 +40,9 @@ let threads = 1;
  * first use, or at `startExpertWorkers`.
  */
 export function setExpertThreads(count: number): number {
-  if (!Number.isInteger(count) || count < 1) throw new Error(`expert threads must be a positive integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_EXPERT_THREADS) {
+    throw new Error(`expert threads must be an integer in [1, ${MAX_EXPERT_THREADS}], got ${count}`);
+  }
   threads = count;
   return threads;
 }
@@ -101,8 +106,8 @@ interface PoolWorker {
 }
 
 const workers: PoolWorker[] = [];
-/** One word per worker: 0 busy, 1 done, 2 failed. Grown with the pool. */
-let control = new Int32Array(new SharedArrayBuffer(4 * 64));
+/** One word per worker: 0 busy, 1 done, 2 failed. */
+const control = new Int32Array(new SharedArrayBuffer(4 * MAX_EXPERT_THREADS));
 
 /** Where kernel-worker lives next to this module: .ts when run from sources, .js from dist. */
 function workerUrl(): { url: string; tsx: string | null } {
@@ -132,10 +137,6 @@ const { workerData } = require("node:worker_threads");
 `;
 
 function ensureWorkers(count: number): void {
-  if (count > control.length) {
-    if (workers.length > 0) throw new Error(`at most ${control.length + 1} expert threads once the pool has started`);
-    control = new Int32Array(new SharedArrayBuffer(4 * count));
-  }
   const { url, tsx } = workerUrl();
   while (workers.length < count) {
     const index = workers.length;

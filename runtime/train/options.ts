@@ -18,6 +18,7 @@ import {
 } from "../../ir/trainer-flags.js";
 import type { ModelArchitecture } from "../../ir/types.js";
 import { BACKEND_REQUESTS, type BackendRequest } from "../backend/select.js";
+import { MAX_EXPERT_THREADS } from "../experts/kernel-pool.js";
 
 /** A train section without source locations (what a ModelArchitecture carries). */
 export type TrainSection = NonNullable<ModelArchitecture["train"]>;
@@ -100,6 +101,12 @@ function positiveInt(flag: string, text: string | undefined): number | undefined
   return value;
 }
 
+function threadCount(text: string | undefined): number | undefined {
+  const threads = positiveInt("threads", text);
+  if (threads !== undefined && threads > MAX_EXPERT_THREADS) throw new UsageError(`--threads must be at most ${MAX_EXPERT_THREADS}, got "${text}"`);
+  return threads;
+}
+
 /** Unknown flags, named with the closest known one (`--stpes` → `--steps`). */
 function rejectUnknownFlags(argv: readonly string[]): void {
   const known = new Set(TRAINER_FLAGS.map((f) => f.name));
@@ -159,6 +166,6 @@ export function parseTrainArgs(argv: readonly string[], modelName: string): Trai
     checkpointEvery: positiveInt("checkpoint-every", text("checkpoint-every")),
     export: text("export") ?? null,
     forceMemory: v["force-memory"] === true,
-    threads: positiveInt("threads", text("threads")),
+    threads: threadCount(text("threads")),
   };
 }

@@ -13,6 +13,7 @@ import { peerExperts, pkmValues } from "../../runtime/experts/expert-kernels.js"
 import { expertThreads, parallelCallCount, setExpertThreads, setMinParallelWork } from "../../runtime/experts/kernel-pool.js";
 import { productKeyTopk } from "../../runtime/experts/product-keys.js";
 import { ExpertTable } from "../../runtime/experts/sparse-table.js";
+import { UsageError } from "../../diagnostics/errors.js";
 import { parseTrainArgs } from "../../runtime/train/options.js";
 import { randomArray, seededRng, useWasm } from "./experts-fixtures.js";
 
@@ -210,6 +211,11 @@ describe("--threads", () => {
   });
 
   it.each(["0", "-1", "1.5", "two", ""])("rejects --threads=%j with a usage error", (value) => {
-    expect(() => parseTrainArgs([`--threads=${value}`], "m")).toThrow(`--threads must be a positive integer, got "${value}"`);
+    expect(() => parseTrainArgs([`--threads=${value}`], "m")).toThrow(new UsageError(`--threads must be a positive integer, got "${value}"`));
+  });
+
+  it("rejects more threads than the pool runs", () => {
+    expect(() => parseTrainArgs(["--threads", "257"], "m")).toThrow(new UsageError('--threads must be at most 256, got "257"'));
+    expect(() => setExpertThreads(257)).toThrow(/integer in \[1, 256\]/);
   });
 });

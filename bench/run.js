@@ -16,6 +16,7 @@ const benches = [
   ["emitted-vs-generic", "tokens/s of the emitted trainer vs the generic model"],
   ["peer-lm", "a PEER LM with 1024^2 experts training on this machine"],
   ["sparse-update", "the lazy AdamW expert update, old vs new, 1 vs 2 threads"],
+  ["threads", "the host expert kernels (top-k, fused fwd/bwd, update) on 1 vs 2 threads, alternating"],
   ["kernel-calls", "kernel calls per training step of tiny.peer (fused clip + AdamW)"],
   ["gpu", "the device benchmark: adapter, matmul, the paper's PEER layer (pass --small on lavapipe)"],
   ["torch-cpu", "the torch target's CPU tokens/s next to the TypeScript trainer's"],

@@ -56,9 +56,13 @@ export function expertThreads(): number {
   return threads;
 }
 
-/** "1 thread" or "2 threads (top-k, forward, backward, update)". */
-export function describeExpertThreads(count: number = threads): string {
-  return count === 1 ? "1 thread" : `${count} threads (${THREADED_KERNELS.join(", ")})`;
+/**
+ * "1 thread" or "2 threads (top-k, forward, backward, update)". Tables with
+ * bf16 moments are not shared (ExpertTable), so only the top-k splits for them.
+ */
+export function describeExpertThreads(count: number = threads, bf16Tables = false): string {
+  if (count === 1) return "1 thread";
+  return `${count} threads (${bf16Tables ? "top-k; forward, backward and update on 1 thread with bf16 expert moments" : THREADED_KERNELS.join(", ")})`;
 }
 
 /**

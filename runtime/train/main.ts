@@ -104,7 +104,7 @@ export async function trainMain(argv: readonly string[], target: TrainTarget, io
     const hostExperts = ir.layers.some((l) => l.kind === "peer" || l.kind === "pkm");
     if (hostExperts) startExpertWorkers(); // they load while the model is built
     setNativeThreads(threads); // the OpenBLAS matmul (wasm backend) uses the same --threads
-    const line = hostExperts ? firstLine(describeBackend(report), threads) : describeBackend(report);
+    const line = hostExperts ? firstLine(describeBackend(report), threads, ir.train?.optimizer.expertMoments === "bf16") : describeBackend(report);
     const matmul = describeMatmul(report.name);
     io.out(matmul ? afterBackend(line, `, ${matmul}`) : line);
     return await train(options, target, report.name, io, datasets);
@@ -124,8 +124,8 @@ export async function trainMain(argv: readonly string[], target: TrainTarget, io
 }
 
 /** The backend line with the host expert kernels' threads after the chosen backend (before any "not used" list). */
-function firstLine(backendLine: string, threads: number): string {
-  return afterBackend(backendLine, `, host expert kernels: ${describeExpertThreads(threads)}`);
+function firstLine(backendLine: string, threads: number, bf16Tables: boolean): string {
+  return afterBackend(backendLine, `, host expert kernels: ${describeExpertThreads(threads, bf16Tables)}`);
 }
 
 /** Inserts `part` after what the backend line says about the chosen backend, before any "not used" list. */

@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Activation } from "../../ir/types.js";
 import { peerExperts, pkmValues } from "../../runtime/experts/expert-kernels.js";
-import { expertThreads, parallelCallCount, setExpertThreads, setMinParallelWork } from "../../runtime/experts/kernel-pool.js";
+import { describeExpertThreads, expertThreads, parallelCallCount, setExpertThreads, setMinParallelWork } from "../../runtime/experts/kernel-pool.js";
 import { productKeyTopk } from "../../runtime/experts/product-keys.js";
 import { ExpertTable } from "../../runtime/experts/sparse-table.js";
 import { UsageError } from "../../diagnostics/errors.js";
@@ -212,6 +212,12 @@ describe("--threads", () => {
 
   it.each(["0", "-1", "1.5", "two", ""])("rejects --threads=%j with a usage error", (value) => {
     expect(() => parseTrainArgs([`--threads=${value}`], "m")).toThrow(new UsageError(`--threads must be a positive integer, got "${value}"`));
+  });
+
+  it("with bf16 expert moments the first line says only the top-k splits (those tables are not shared)", () => {
+    expect(describeExpertThreads(2, true)).toBe("2 threads (top-k; forward, backward and update on 1 thread with bf16 expert moments)");
+    expect(describeExpertThreads(1, true)).toBe("1 thread");
+    expect(new ExpertTable("t", 4, 2, () => undefined, { moments: "bf16", threads: 2 }).table.buffer).not.toBeInstanceOf(SharedArrayBuffer);
   });
 
   it("rejects more threads than the pool runs", () => {

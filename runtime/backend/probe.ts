@@ -76,19 +76,33 @@ export interface ProbedAdapter {
   readonly limits: { maxStorageBufferBindingSize?: number; maxBufferSize?: number };
 }
 
-/** Asks for the adapter tfjs would get and prints what it says about itself as one JSON line. */
+/**
+ * Asks for the adapter tfjs would get and prints one JSON line: what the
+ * adapter says about itself (null for none), or the stage that failed.
+ */
 const ADAPTER_PROBE_SCRIPT = `
-const { create } = await import(process.env.PEERC_WEBGPU_MODULE);
-const adapter = await create([]).requestAdapter({ powerPreference: "high-performance" });
+const answer = (value) => { process.stdout.write(JSON.stringify(value) + "\\n"); process.exit(0); };
+const fail = (stage) => (error) => answer({ stage, error: String(error && error.message || error) });
+const dawn = await import(process.env.PEERC_WEBGPU_MODULE).catch(fail("import"));
+let gpu;
+try { gpu = dawn.create([]); } catch (error) { fail("create")(error); }
+const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" }).catch(fail("requestAdapter"));
 const i = adapter?.info ?? {};
-const described = adapter && {
-  info: { vendor: i.vendor, architecture: i.architecture, description: i.description, device: i.device },
-  isFallbackAdapter: adapter.isFallbackAdapter === true,
-  limits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
-};
-process.stdout.write(JSON.stringify({ adapter: described }) + "\\n");
-process.exit(0);
+answer({
+  adapter: adapter && {
+    info: { vendor: i.vendor, architecture: i.architecture, description: i.description, device: i.device },
+    isFallbackAdapter: adapter.isFallbackAdapter === true,
+    limits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
+  },
+});
 `;
+
+/** The child's failure, worded as the in-process probe (webgpu.ts) words it. */
+function stageFailure(stage: string, error: string): string {
+  if (stage === "import") return explainLoadError("webgpu", new Error(error));
+  if (stage === "create") return `dawn.node failed to start: ${firstLine(error)}`;
+  return `requestAdapter failed: ${firstLine(error)}`;
+}
 
 /** Dawn's notes on stderr while it sizes a Vulkan adapter's limits (lavapipe prints two): not problems. */
 const DAWN_NOISE = /^Warning: maxDynamic\w+ artificially reduced from \d+ to \d+/;
@@ -103,11 +117,15 @@ const DAWN_NOISE = /^Warning: maxDynamic\w+ artificially reduced from \d+ to \d+
  * then the caller probes in-process. `environment` is read only when a probe
  * runs (the caller sets Dawn's XDG_RUNTIME_DIR there).
  */
-export function probeAdapterInChild(environment: () => NodeJS.ProcessEnv, timeoutMs = 60_000): ChildAdapterProbe | null {
-  if (provided.has("webgpu")) return null;
+export function probeAdapterInChild(
+  environment: () => NodeJS.ProcessEnv,
+  options: { readonly timeoutMs?: number; /** Tests: another module in place of `webgpu` (a file URL). */ readonly module?: string } = {},
+): ChildAdapterProbe | null {
+  if (provided.has("webgpu") && options.module === undefined) return null;
+  const timeoutMs = options.timeoutMs ?? 60_000;
   let module: string;
   try {
-    module = pathToFileURL(createRequire(import.meta.url).resolve("webgpu")).href;
+    module = options.module ?? pathToFileURL(createRequire(import.meta.url).resolve("webgpu")).href;
   } catch {
     return null;
   }
@@ -124,7 +142,8 @@ export function probeAdapterInChild(environment: () => NodeJS.ProcessEnv, timeou
   // An answer counts even when the exit went wrong afterwards (Dawn's threads at exit).
   if (answer !== undefined) {
     try {
-      return { ok: true, adapter: (JSON.parse(answer) as { adapter: ProbedAdapter | null }).adapter };
+      const parsed = JSON.parse(answer) as { adapter: ProbedAdapter | null } | { stage: string; error: string };
+      return "stage" in parsed ? { ok: false, why: stageFailure(parsed.stage, parsed.error) } : { ok: true, adapter: parsed.adapter };
     } catch {
       // Falls through to the failure below.
     }

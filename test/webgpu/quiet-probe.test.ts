@@ -50,7 +50,7 @@ describe.skipIf(skip !== null)(`backend auto with only a software WebGPU adapter
   }, 400_000);
 });
 
-const installed = probeAdapterInChild(() => process.env, 120_000) !== null;
+const installed = probeAdapterInChild(() => process.env, { timeoutMs: 120_000 }) !== null;
 
 describe.skipIf(!installed)(`backend auto where Vulkan has no driver${installed ? "" : " (skipped: the webgpu package is not installed)"}`, () => {
   it("the child probe finds no adapter; auto says so on the backend line, with nothing from Dawn on stderr", () => {

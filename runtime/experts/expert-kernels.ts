@@ -53,7 +53,8 @@ export function peerExperts(
   const rows = tokens * slots;
   recordFusedKernel({ name: gate ? "PeerGluExperts" : "PeerExperts", rows, width: d, matrixFlops: (gate ? 6 : 4) * rows * d });
   const parts = threadsFor(rows * d, tokens);
-  if (parts > 1 && isShared(down.table, up.table, gate?.table, down.gradients, up.gradients, gate?.gradients)) {
+  // A shared table has shared gradient scratch too (ExpertTable allocates both by its thread count).
+  if (parts > 1 && isShared(down.table, up.table, gate?.table)) {
     return peerExpertsSplit(x, gates, ids, down, up, act, gate, parts);
   }
   const sigma = scalarActivation(act);
@@ -169,7 +170,7 @@ export function pkmValues(gates: tf.Tensor2D, ids: Int32Array, values: ExpertTab
   if (ids.length !== tokens * slots) throw new Error(`expected ${tokens * slots} memory ids, got ${ids.length}`);
   recordFusedKernel({ name: "PkmValues", rows: tokens * slots, width: dv, matrixFlops: 2 * tokens * slots * dv });
   const parts = threadsFor(tokens * slots * dv, tokens);
-  if (parts > 1 && isShared(values.table, values.gradients)) return pkmValuesSplit(gates, ids, values, parts);
+  if (parts > 1 && isShared(values.table)) return pkmValuesSplit(gates, ids, values, parts);
   const op = customOp((gIn: tf.Tensor) => {
     const gs = readHost(gIn).slice();
     const value = writeTensor<tf.Rank.R2>([tokens, dv], (out) => pkmForwardLoop(values.table, gs, ids, out, tokens, slots, dv));

@@ -79,10 +79,6 @@ export function setMinParallelWork(work: number): number {
   return before;
 }
 
-export function minimumParallelWork(): number {
-  return minParallelWork;
-}
-
 /** Threads to split `work` over: 1 when it is small or the pool is off, else at most `items` (one row each). */
 export function threadsFor(work: number, items: number, limit: number = threads): number {
   if (limit < 2 || work < minParallelWork) return 1;
@@ -201,13 +197,9 @@ export function runSplit(jobs: readonly KernelJob[], local: () => void): void {
   splitCalls++;
 }
 
-/** A zeroed Float32Array/Float64Array/Int32Array of `length` on a SharedArrayBuffer. */
+/** A zeroed Float32Array/Int32Array of `length` on a SharedArrayBuffer. */
 export function sharedFloat32(length: number): Float32Array {
   return new Float32Array(new SharedArrayBuffer(length * 4));
-}
-
-export function sharedFloat64(length: number): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(length * 8));
 }
 
 export function sharedInt32(length: number): Int32Array {

@@ -14,10 +14,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { PeerLayer } from "../../ir/types.js";
+import { asyncReads } from "../../runtime/backend/webgpu.js";
 import { fillNormal } from "../../runtime/experts/init.js";
 import { QueryNet } from "../../runtime/experts/query-net.js";
-import type { ForwardContext, NamedVariable, RuntimeLayer } from "../../runtime/layers/layer.js";
+import type { ForwardContext, NamedVariable, RoutingRecord, RuntimeLayer } from "../../runtime/layers/layer.js";
 import { activate } from "../../runtime/layers/ops.js";
+import { recordLater } from "../../runtime/metrics/usage.js";
 import { fusedPeerExperts, peerKernelsAvailable } from "./device-kernels.js";
 import { deviceApply, deviceRoute, DeviceTable, markRetrievedOnBackward, shardLimit, type DeviceLayerInit } from "../product-keys/device.js";
 
@@ -84,11 +86,26 @@ export function createPeerDeviceLayer(layer: PeerLayer, init: DeviceLayerInit): 
 }
 
 /**
- * Expert-usage statistics need the ids on the host: only in evaluation, and
- * only where tfjs can read synchronously (not webgpu in Node, whose reads are
- * async only; the statistics are then not collected: docs/gpu.md).
+ * Expert-usage statistics need the ids and weights on the host (evaluation
+ * only). webgpu in Node reads only asynchronously: the record is read in the
+ * background and handed over when the evaluation settles its statistics
+ * (runtime/metrics/usage.ts recordLater), so the same numbers come out.
  */
 export function recordRouting(path: string, numExperts: number, ids: tf.Tensor1D, gates: tf.Tensor2D, ctx: ForwardContext): void {
-  if (ctx.recordRouting === null || tf.getBackend() === "webgpu") return;
-  ctx.recordRouting({ path, numExperts, ids: Int32Array.from(ids.dataSync()), weights: Float32Array.from(gates.dataSync()) });
+  if (ctx.recordRouting === null) return;
+  if (!asyncReads()) {
+    ctx.recordRouting({ path, numExperts, ids: Int32Array.from(ids.dataSync()), weights: Float32Array.from(gates.dataSync()) });
+    return;
+  }
+  // Clones kept past the forward's tidy until read (they share the device buffers).
+  const kept = [tf.keep(tf.clone(ids)), tf.keep(tf.clone(gates))];
+  const read = async (): Promise<RoutingRecord> => {
+    try {
+      const [idValues, weights] = await Promise.all(kept.map((t) => t.data()));
+      return { path, numExperts, ids: Int32Array.from(idValues!), weights: Float32Array.from(weights!) };
+    } finally {
+      tf.dispose(kept);
+    }
+  };
+  recordLater(ctx.recordRouting, read());
 }

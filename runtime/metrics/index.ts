@@ -13,7 +13,7 @@
 export { MetricsLogger, readMetrics, type MetricsRecord } from "./jsonl.js";
 export { bitsPerByte, BpbAccumulator } from "./bpb.js";
 export { ExpertUsage, RoutingStats, type UsageSummary } from "./usage.js";
-export { measureMatmulPeak, cachedPeak, mfu, cpuModel, type MatmulTf, type PeakProbeOptions, type CachedPeakOptions } from "./mfu.js";
+export { measureMatmulPeak, measureMatmulPeakAsync, cachedPeak, cachedPeakAsync, mfu, cpuModel, type MatmulTf, type MatmulTfAsync, type PeakProbeOptions, type CachedPeakOptions } from "./mfu.js";
 export { Progress, type ProgressOptions, type ProgressUpdate } from "./progress.js";
 export { lossPlotSvg, lossSeriesFromMetrics, niceDomain, niceStep, type LossPoint, type LossSeries, type PlotOptions } from "./plot.js";
 export { humanNumber, humanDuration } from "./format.js";

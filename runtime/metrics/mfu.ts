@@ -52,6 +52,66 @@ export function measureMatmulPeak(tf: MatmulTf, options: PeakProbeOptions = {}):
   return (2 * n * n * n) / Math.max(best, 1e-9);
 }
 
+/** The probe's needs on a backend that reads only asynchronously (webgpu in Node). */
+export interface MatmulTfAsync {
+  getBackend(): string;
+  randomUniform(shape: number[]): AsyncProbeTensor;
+  matMul(a: AsyncProbeTensor, b: AsyncProbeTensor): AsyncProbeTensor;
+  slice(x: AsyncProbeTensor, begin: number[], size: number[]): AsyncProbeTensor;
+}
+interface AsyncProbeTensor {
+  data(): Promise<ArrayLike<number>>;
+  dispose(): void;
+}
+
+export interface AsyncPeakProbeOptions {
+  /** First matrix side (default 256); it doubles until a run takes minSeconds or reaches maxSize. */
+  readonly size?: number;
+  /** Largest side (default 4096). */
+  readonly maxSize?: number;
+  /** A timed run at least this long ends the search (default 0.05 s). */
+  readonly minSeconds?: number;
+  /** Timed runs per size after one warm-up (default 3). */
+  readonly trials?: number;
+}
+
+/**
+ * Best FLOP/s of an n×n×n matmul with awaited reads, each run timed to the
+ * read of one element of its result: a device read is a round trip (about a
+ * millisecond on a GPU), so n doubles until one run takes `minSeconds`
+ * and the round trip no longer dominates. Returns the rate at the last size.
+ */
+export async function measureMatmulPeakAsync(tf: MatmulTfAsync, options: AsyncPeakProbeOptions = {}): Promise<number> {
+  return (await probeMatmulAsync(tf, options)).flops;
+}
+
+async function probeMatmulAsync(tf: MatmulTfAsync, options: AsyncPeakProbeOptions): Promise<{ flops: number; size: number }> {
+  const maxSize = options.maxSize ?? 4096;
+  const minSeconds = options.minSeconds ?? 0.05;
+  const trials = options.trials ?? 3;
+  for (let n = options.size ?? 256; ; n *= 2) {
+    const a = tf.randomUniform([n, n]);
+    const b = tf.randomUniform([n, n]);
+    let best = Infinity;
+    try {
+      for (let i = 0; i <= trials; i++) {
+        const t0 = performance.now();
+        const c = tf.matMul(a, b);
+        const corner = tf.slice(c, [0, 0], [1, 1]);
+        await corner.data();
+        const seconds = (performance.now() - t0) / 1000;
+        c.dispose();
+        corner.dispose();
+        if (i > 0) best = Math.min(best, seconds); // run 0 compiles the pipeline
+      }
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+    if (best >= minSeconds || 2 * n > maxSize) return { flops: (2 * n * n * n) / Math.max(best, 1e-9), size: n };
+  }
+}
+
 interface PeakFile {
   readonly backend: string;
   readonly cpu: string;
@@ -82,32 +142,58 @@ export interface CachedPeakOptions extends PeakProbeOptions {
 
 export const cpuModel = (): string => os.cpus()[0]?.model?.trim() || "unknown";
 
-/** The cached peak FLOP/s for the active backend and this CPU, measuring (and caching) on a miss. */
-export function cachedPeak(tf: MatmulTf, options: CachedPeakOptions = {}): number {
-  const backend = tf.getBackend() + (options.variant ? `-${options.variant}` : "");
+interface PeakCache {
+  readonly backend: string;
+  readonly file: string;
+  readonly cpu: string;
+}
+
+function peakCache(backendName: string, options: CachedPeakOptions): PeakCache {
+  const backend = backendName + (options.variant ? `-${options.variant}` : "");
   const dir = options.cacheDir ?? defaultCacheDir();
-  const file = path.join(dir, `peak-${backend.replace(/[^\w.-]/g, "_")}.json`);
-  const cpu = cpuModel();
-  let cached = 0;
+  return { backend, file: path.join(dir, `peak-${backend.replace(/[^\w.-]/g, "_")}.json`), cpu: cpuModel() };
+}
+
+/** The cached peak, or 0 when missing, unreadable or for another backend or CPU. */
+function readPeak(cache: PeakCache): number {
   try {
-    const saved = JSON.parse(fs.readFileSync(file, "utf8")) as PeakFile;
-    if (saved.backend === backend && saved.cpu === cpu && saved.flops > 0) cached = saved.flops;
+    const saved = JSON.parse(fs.readFileSync(cache.file, "utf8")) as PeakFile;
+    if (saved.backend === cache.backend && saved.cpu === cache.cpu && saved.flops > 0) return saved.flops;
   } catch {
     // missing or unreadable: measure
   }
-  if (cached > 0 && !options.refresh) return cached;
-  const measured = (options.measure ?? measureMatmulPeak)(tf, options);
+  return 0;
+}
+
+/** The higher of the cached and the measured peak, caching a higher measurement. */
+function keepHigher(cache: PeakCache, cached: number, measured: number, size: number): number {
   if (measured <= cached) return cached;
-  const flops = measured;
-  const record: PeakFile = { backend, cpu, flops, size: options.size ?? 512, measuredAt: new Date().toISOString() };
+  const record: PeakFile = { backend: cache.backend, cpu: cache.cpu, flops: measured, size, measuredAt: new Date().toISOString() };
   try {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(`${file}.tmp-${process.pid}`, JSON.stringify(record, null, 2) + "\n");
-    fs.renameSync(`${file}.tmp-${process.pid}`, file);
+    fs.mkdirSync(path.dirname(cache.file), { recursive: true });
+    fs.writeFileSync(`${cache.file}.tmp-${process.pid}`, JSON.stringify(record, null, 2) + "\n");
+    fs.renameSync(`${cache.file}.tmp-${process.pid}`, cache.file);
   } catch {
     // an unwritable cache only costs a re-measure next run
   }
-  return flops;
+  return measured;
+}
+
+/** The cached peak FLOP/s for the active backend and this CPU, measuring (and caching) on a miss. */
+export function cachedPeak(tf: MatmulTf, options: CachedPeakOptions = {}): number {
+  const cache = peakCache(tf.getBackend(), options);
+  const cached = readPeak(cache);
+  if (cached > 0 && !options.refresh) return cached;
+  return keepHigher(cache, cached, (options.measure ?? measureMatmulPeak)(tf, options), options.size ?? 512);
+}
+
+/** cachedPeak for backends that read only asynchronously (webgpu): measureMatmulPeakAsync. */
+export async function cachedPeakAsync(tf: MatmulTfAsync, options: Omit<CachedPeakOptions, "measure"> & AsyncPeakProbeOptions = {}): Promise<number> {
+  const cache = peakCache(tf.getBackend(), options);
+  const cached = readPeak(cache);
+  if (cached > 0 && !options.refresh) return cached;
+  const { flops, size } = await probeMatmulAsync(tf, options);
+  return keepHigher(cache, cached, flops, size);
 }
 
 /** MFU in [0, ∞): 3 × forwardFlopsPerToken × tokensPerSecond ÷ peakFlops. */

@@ -70,9 +70,27 @@ export class ExpertUsage {
   }
 }
 
+/** The RoutingStats behind each recorder function, for recordLater. */
+const statsOfRecorder = new WeakMap<(record: RoutingRecord) => void, RoutingStats>();
+
+/**
+ * A routing record still being read from the device (webgpu reads only
+ * asynchronously, kinds/peer/device.ts): a RoutingStats recorder takes it in
+ * settle(), in the order the records were made; any other recorder once read.
+ */
+export function recordLater(recorder: (record: RoutingRecord) => void, pending: Promise<RoutingRecord>): void {
+  // Handled here so that a failed read waits for settle() to throw rather than crash the process.
+  pending.catch(() => undefined);
+  const stats = statsOfRecorder.get(recorder);
+  if (stats !== undefined) stats.pending.push(pending);
+  else void pending.then(recorder);
+}
+
 /** Usage of every routed layer in one evaluation: pass `recorder` as ForwardContext.recordRouting. */
 export class RoutingStats {
   private readonly layers = new Map<string, ExpertUsage>();
+  /** Records made by recordLater, not yet added. */
+  readonly pending: Promise<RoutingRecord>[] = [];
 
   readonly recorder = (record: RoutingRecord): void => {
     let layer = this.layers.get(record.path);
@@ -80,11 +98,21 @@ export class RoutingStats {
     layer.add(record);
   };
 
+  constructor() {
+    statsOfRecorder.set(this.recorder, this);
+  }
+
+  /** Adds the records still being read (recordLater), in the order they were made. */
+  async settle(): Promise<void> {
+    for (const record of this.pending.splice(0)) this.recorder(await record);
+  }
+
   summaries(): UsageSummary[] {
     return [...this.layers.values()].map((l) => l.summary());
   }
 
   reset(): void {
     this.layers.clear();
+    this.pending.length = 0;
   }
 }

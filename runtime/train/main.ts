@@ -20,13 +20,14 @@ import { visible } from "../../diagnostics/source.js";
 import type { ModelArchitecture } from "../../ir/types.js";
 import { describeMatmul, matmulVariant, setNativeThreads } from "../backend/kernels/native-matmul.js";
 import { describeBackend, releaseBackend, selectBackend } from "../backend/select.js";
-import { asyncReads, isDeviceBackend, readableOnHost } from "../backend/webgpu.js";
+import { asyncReads, isDeviceBackend, readableOnHost, webGpuAdapter } from "../backend/webgpu.js";
 import { saveCheckpoint } from "../checkpoint/index.js";
 import { availableCores, describeExpertThreads, setExpertThreads, startExpertWorkers } from "../experts/kernel-pool.js";
 import { BatchSampler, DataError, decodedByteLength, openDataset, sequentialBatches, type Dataset } from "../data/index.js";
 import {
   bitsPerByte,
   cachedPeak,
+  cachedPeakAsync,
   lossPlotSvg,
   lossSeriesFromMetrics,
   MetricsLogger,
@@ -36,6 +37,7 @@ import {
   RoutingStats,
   type LossPoint,
   type MatmulTf,
+  type MatmulTfAsync,
   type MetricsRecord,
   type UsageSummary,
 } from "../metrics/index.js";
@@ -165,6 +167,7 @@ async function train(options: TrainOptions, target: TrainTarget, backend: string
   const totalSteps = trainer.config.totalSteps;
   io.out(startLine(ir, model, ds, settings, totalSteps));
 
+  if (asyncReads() && target.forwardFlopsPerToken) await measureDevicePeak();
   const log = openRunLog(options.out, trainer.stepCount, totalSteps, settings.logEvery, io);
   const evaluate = evaluator(target, settings, options, trainer, val ? { source: val.source, split: val.train } : { source: ds.source, split: ds.val }, ds, log);
   const checkpoints = checkpointer(options.out, ir, run);
@@ -401,6 +404,7 @@ function evaluator(
     const batches = [...sequentialBatches(valSource.source, valSource.split, s.context, s.microBatch, options.evalBatches)];
     if (batches.length === 0) return;
     const { crossEntropy, tokens } = asyncReads() ? await trainer.evaluateAsync(batches, routing.recorder) : trainer.evaluate(batches, routing.recorder);
+    await routing.settle(); // webgpu: the routing records read in the background
     const bytes = batches.reduce((n, b) => n + decodedByteLength(ds.tokenizer, b.targets), 0);
     const bpb = bitsPerByte(crossEntropy, tokens, bytes);
     log.val.push({ step, loss: crossEntropy });
@@ -488,9 +492,15 @@ function lineStream(io: TrainIO): NodeJS.WritableStream {
 let peak: number | null = null;
 /** Peak matmul FLOP/s of this backend, measured once and cached on disk by runtime/metrics. */
 function peakFlops(): number {
-  // The probe times matmuls through dataSync, which webgpu cannot do: no MFU there (docs/gpu.md).
-  if (asyncReads()) return Number.NaN;
+  // webgpu reads only asynchronously: its probe ran before the first step (measureDevicePeak).
+  if (asyncReads()) return peak ?? Number.NaN;
   // A quick probe every run (3 timed 512² matmuls, ~20 ms) that can only raise the cached peak.
   if (peak === null) peak = cachedPeak(tf as unknown as MatmulTf, { refresh: true, trials: 3, variant: matmulVariant(tf.getBackend()) });
   return peak;
+}
+
+/** webgpu: the matmul-peak probe with awaited reads, once, before the first step (its reads are no step's). */
+async function measureDevicePeak(): Promise<void> {
+  const adapter = webGpuAdapter();
+  if (peak === null) peak = await cachedPeakAsync(tf as unknown as MatmulTfAsync, { refresh: true, variant: adapter ? `${adapter.vendor}-${adapter.architecture}` : undefined });
 }

@@ -57,6 +57,14 @@ describe.skipIf(noAdapter !== null)(`specs/tiny.peer trained on webgpu (lavapipe
     expect(b[0]).toBeCloseTo(a[0]!, 4); // same seed: same initial weights and first batch
     expect(Math.max(...diffs)).toBeLessThan(MAX);
     expect(b[STEPS - 1]!).toBeLessThan(b[0]! - 0.5); // it learns
+    // Expert usage in the validation records, read from the device in the background: as on wasm.
+    const usage = (run: string) => readMetrics(path.join(run, "metrics.jsonl")).filter((m) => m.val_loss !== undefined).map((m) => (m.expert_usage as { usage: number; unevenness: number }[])[0]!);
+    const [wasmUsage, gpuUsage] = [usage(wasm), usage(gpuRun)];
+    expect(gpuUsage).toHaveLength(2);
+    gpuUsage.forEach((u, i) => {
+      expect(Math.abs(u.usage - wasmUsage[i]!.usage), `usage at validation ${i + 1}`).toBeLessThanOrEqual(0.005);
+      expect(Math.abs(u.unevenness - wasmUsage[i]!.unevenness), `unevenness at validation ${i + 1}`).toBeLessThan(0.01);
+    });
 
     // Interrupted after the step-10 checkpoint, resumed on webgpu to step 20.
     const resumedRun = path.join(dir, "resumed");

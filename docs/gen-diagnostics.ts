@@ -1,7 +1,8 @@
 /**
  * Generates docs/diagnostics.md from the diagnostic catalogs
- * (diagnostics/codes/) and the golden fixtures in
- * test/fixtures/bad/: every code with its title, a failing example and the
+ * (diagnostics/codes/) and the examples `peerc explain` shows
+ * (diagnostics/codes/examples.ts, made from the golden fixtures in
+ * test/fixtures/bad/): every code with its title, a failing example and the
  * message peerc prints for it. Run from the repository root:
  *
  *     npx tsx docs/gen-diagnostics.ts
@@ -12,6 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CATALOG } from "../diagnostics/codes/index.js";
+import { EXAMPLES } from "../diagnostics/codes/examples.js";
 import type { CatalogEntry } from "../diagnostics/diagnostic.js";
 
 const BAD = "test/fixtures/bad";
@@ -56,31 +58,18 @@ export function generateDiagnosticsDoc(root: string): string {
   for (const entry of catalog) {
     out.push(`## ${entry.code}`, "", `**${entry.title}** (${entry.severity})`, "");
     const fixture = fixtures.find((f) => f.startsWith(entry.code + "-"));
-    if (!fixture) {
+    // The example as `peerc explain` shows it: the spec without the fixture's `// expect:` line, and
+    // the message for exactly that text, so its line numbers match the spec shown above it.
+    const example = fixture ? EXAMPLES[entry.code] : undefined;
+    if (!example) {
       out.push(`No example: ${NO_EXAMPLE[entry.code] ?? "none yet."}`, "");
       continue;
     }
-    const specPath = `${BAD}/${fixture}`;
-    const source = stripHeader(fs.readFileSync(path.join(root, specPath), "utf8"));
-    out.push(`\`${specPath}\`:`, "", "```peer", source.trimEnd(), "```", "");
-    for (const imported of importsOf(source)) {
-      const file = path.posix.normalize(path.posix.join(BAD, imported));
-      const full = path.join(root, file);
-      if (!fs.existsSync(full) || !file.startsWith(BAD + "/lib/")) continue;
-      out.push(`\`${file}\`:`, "", "```peer", fs.readFileSync(full, "utf8").trimEnd(), "```", "");
-    }
-    const expected = fs.readFileSync(path.join(root, specPath.replace(/\.peer$/, ".expected.txt")), "utf8");
-    out.push("```text", expected.trimEnd(), "```", "");
+    out.push(`\`${example.name}\` (${path.posix.dirname(example.file)}/):`, "", "```peer", example.source.trimEnd(), "```", "");
+    for (const lib of example.libs) out.push(`\`${lib.file}\`:`, "", "```peer", lib.source.trimEnd(), "```", "");
+    out.push(`\`peerc ${example.command} ${example.name}\`:`, "", "```text", example.output.trimEnd(), "```", "");
   }
   return out.join("\n");
-}
-
-function stripHeader(text: string): string {
-  return text.replace(/^\/\/ expect: .*\n/, "");
-}
-
-function importsOf(source: string): string[] {
-  return [...source.matchAll(/^import "([^"\n]*)"/gm)].map((m) => m[1]!);
 }
 
 function escapeCell(text: string): string {

@@ -6,12 +6,14 @@
  * dense AdamW over all rows). Each configuration runs in its own process so
  * that peak RSS is its own.
  *
- * Also measured: the selected-score gradient through the score tensors (at 256²)
- * and the gathered expert path (at 64² and 1024²).
+ * Also measured: the selected-score gradient through the score tensors (at 256²),
+ * the gathered expert path (at 64² and 1024²) and the expert tables' update in
+ * JS instead of the wasm kernel (mode sparse-js-update, at 64² and 1024²).
  *
  *   npx tsx bench/peer-layer.ts            # all sizes
  *   STEPS=5 SIZES=64,256 npx tsx bench/peer-layer.ts
  *   STEPS=3 SIZES=1024 MODES=sparse npx tsx bench/peer-layer.ts   # one size, one path
+ *   STEPS=3 SIZES=1024 MODES=sparse,sparse-js-update ROUNDS=2 npx tsx bench/peer-layer.ts   # wasm vs JS update, alternating
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -23,6 +25,7 @@ import { runtimeExpertBytes, sparseTableBytes } from "../runtime/experts/memory.
 import { route } from "../runtime/experts/router.js";
 import type { ForwardContext, NamedVariable } from "../runtime/layers/layer.js";
 import { createPeerLayer } from "../kinds/peer/runtime.js";
+import { setExpertUpdateKernel } from "../runtime/experts/sparse-table.js";
 import { AdamW } from "../runtime/train/adamw.js";
 
 const TOKENS = 2048;
@@ -35,14 +38,15 @@ const DENSE_MAX_SUBKEYS = 128;
 /** The size at which the two ways of differentiating the selected scores are compared. */
 const SCORE_PATH_SUBKEYS = 256;
 
-/** The sizes at which the gathered expert path is measured too. */
+/** The sizes at which the gathered expert path and the JS table update are measured too. */
 const GATHERED_SUBKEYS = [64, 1024];
 
 /**
  * sparse: the runtime layer (fused JS expert kernels); sparse-scores: with scoreGradient "scores";
- * sparse-gathered: with expertPath "gathered"; dense: tfjs Variable tables, tf.gather, dense AdamW.
+ * sparse-gathered: with expertPath "gathered"; sparse-js-update: the tables' update in JS
+ * (lazyAdamwRows) instead of the wasm kernel; dense: tfjs Variable tables, tf.gather, dense AdamW.
  */
-type Mode = "sparse" | "sparse-scores" | "sparse-gathered" | "dense";
+type Mode = "sparse" | "sparse-scores" | "sparse-gathered" | "sparse-js-update" | "dense";
 
 interface Result {
   readonly subKeys: number;
@@ -87,6 +91,7 @@ async function child(subKeys: number, mode: Mode): Promise<Result> {
   const rng = Rng.fromSeed(1);
   const uniform = () => rng.nextFloat();
   const layerSpec = spec(subKeys);
+  setExpertUpdateKernel(mode === "sparse-js-update" ? "js" : "wasm");
   const t0 = performance.now();
   const layer = createPeerLayer(layerSpec, {
     rng: uniform,
@@ -186,12 +191,15 @@ function parent(): void {
   const self = fileURLToPath(import.meta.url);
   const results: Result[] = [];
   const modes = process.env.MODES?.split(",");
-  const runs = sizes.flatMap((s): [number, Mode][] => [
+  // ROUNDS > 1 repeats the list (alternating the paths) for comparisons on a busy machine.
+  const rounds = Number(process.env.ROUNDS ?? 1);
+  const once = sizes.flatMap((s): [number, Mode][] => [
     [s, "sparse"],
     ...(s <= DENSE_MAX_SUBKEYS ? [[s, "dense"] as [number, Mode]] : []),
     ...(s === SCORE_PATH_SUBKEYS ? [[s, "sparse-scores"] as [number, Mode]] : []),
-    ...(GATHERED_SUBKEYS.includes(s) ? [[s, "sparse-gathered"] as [number, Mode]] : []),
+    ...(GATHERED_SUBKEYS.includes(s) ? [[s, "sparse-gathered"] as [number, Mode], [s, "sparse-js-update"] as [number, Mode]] : []),
   ]).filter(([, mode]) => modes === undefined || modes.includes(mode));
+  const runs = Array.from({ length: rounds }, (_, r) => (r % 2 === 0 ? once : [...once].reverse())).flat();
   for (const [subKeys, mode] of runs) {
     const out = spawnSync(process.execPath, [...process.execArgv, self, "--child", String(subKeys), mode], {
       encoding: "utf8",

@@ -10,6 +10,10 @@
  *   touched       slot → row, and `grad` slots × cols: the pending row gradients
  * The scratch grows on demand (to about the distinct rows of one step) and is
  * reused across steps: touching fresh memory is expensive (tfjs-runtime.md §6).
+ * With the wasm update kernel (the default for fp32 tables on one thread),
+ * table, m, v and the scratch are views of one WebAssembly.Memory sized for
+ * the scratch's largest size (adamw-wasm.ts), so the scratch grows by taking a
+ * longer view and nothing is copied.
  * Invariants that keep the step to one pass over each touched row:
  *   - every `grad` slot at or past touchedCount is zero (the update zeroes each
  *     row it consumes), so reserving a slot writes nothing;
@@ -33,11 +37,14 @@
 import * as tf from "@tensorflow/tfjs";
 import type { SparseStepConfig, SparseTable } from "../layers/layer.js";
 import { customOp, readHost, writeTensor } from "./host-tensor.js";
+import { createAdamwArena, lazyAdamwRowsWasm, type AdamwArena } from "./adamw-wasm.js";
 import { fromBf16, lazyAdamwRowsBf16, settleDecay, toBf16, type MomentRounding } from "./lazy-adamw.js";
 import { gatherRows } from "./row-kernels.js";
 import { expertThreads, lazyAdamwRowsThreaded, sharedFloat32, sharedInt32 } from "./update-threads.js";
 
 const MIN_SCRATCH_ROWS = 256;
+/** Smaller tables keep plain arrays and the JS update by default (their update takes microseconds). */
+const MIN_WASM_ELEMENTS = 1 << 14;
 
 /** Storage of the table's Adam moments: float32, or bfloat16 (half the moment memory and traffic). */
 export type MomentPrecision = "fp32" | "bf16";
@@ -53,6 +60,13 @@ export function expertMomentPrecision(): MomentPrecision {
   return defaultMoments;
 }
 
+let defaultUpdateKernel: "wasm" | "js" = "wasm";
+
+/** Update kernel of expert tables created from now on without an explicit `updateKernel` (benchmarks compare the two). */
+export function setExpertUpdateKernel(kernel: "wasm" | "js"): void {
+  defaultUpdateKernel = kernel;
+}
+
 export interface ExpertTableOptions {
   /** Default `expertMomentPrecision()` ("fp32" unless set). */
   readonly moments?: MomentPrecision;
@@ -61,10 +75,19 @@ export interface ExpertTableOptions {
   /** Seed of the stochastic rounding stream (deterministic per table); default 1. */
   readonly seed?: number;
   /**
-   * Threads for the update (1 or 2; default `expertThreads()`). With 2 the arrays live in
-   * SharedArrayBuffers and a worker updates half the rows (fp32 moments only; bf16 uses 1).
+   * Threads for the update (default `expertThreads()`). With more than 1 the arrays live in
+   * SharedArrayBuffers and workers update shares of the rows (fp32 moments only; bf16 uses 1).
    */
   readonly threads?: number;
+  /**
+   * The single-thread fp32 update: "wasm" keeps the weights, moments and gradient scratch in
+   * one WebAssembly.Memory and updates rows with a SIMD kernel (adamw-wasm.ts; the same bits as
+   * "js"); "js" uses plain arrays and lazyAdamwRows. Default "wasm" for tables of at least
+   * 16,384 elements where the engine has wasm SIMD and the table fits in 4 GiB with its scratch.
+   */
+  readonly updateKernel?: "wasm" | "js";
+  /** Byte limit of the wasm arena (tests use a small one to reach the scratch-overflow fallback). */
+  readonly arenaLimitBytes?: number;
 }
 
 export class ExpertTable implements SparseTable {
@@ -78,6 +101,8 @@ export class ExpertTable implements SparseTable {
   /** Threads the update uses (see ExpertTableOptions.threads). */
   readonly threads: number;
   private rng: number;
+  /** The wasm arena holding table, m, v and the gradient scratch, while the scratch fits in it. */
+  private arena: AdamwArena | null;
   /** Zero-size trainable variable that connects `gather` to the gradient tape. */
   readonly anchor: tf.Variable;
   private readonly rowSlot: Int32Array;
@@ -103,15 +128,20 @@ export class ExpertTable implements SparseTable {
       throw new Error(`${name}: invalid table shape [${rows}, ${cols}]`);
     }
     this.moments = options.moments ?? defaultMoments;
-    this.threads = this.moments === "bf16" ? 1 : Math.max(1, Math.min(2, options.threads ?? expertThreads()));
+    this.threads = this.moments === "bf16" ? 1 : Math.max(1, options.threads ?? expertThreads());
     const shared = this.threads > 1;
-    this.table = allocate(name, rows, cols, 4, shared);
+    const kernel = options.updateKernel ?? (rows * cols >= MIN_WASM_ELEMENTS ? defaultUpdateKernel : "js");
+    this.arena =
+      kernel === "wasm" && this.moments === "fp32" && !shared
+        ? createAdamwArena(rows, cols, MIN_SCRATCH_ROWS, options.arenaLimitBytes)
+        : null;
+    this.table = this.arena?.table ?? allocate(name, rows, cols, 4, shared);
     init(this.table);
     this.rounding = options.rounding ?? "stochastic";
     this.rng = ((options.seed ?? 1) * 0x9e3779b1) | 0 || 1;
     const bytes = this.moments === "bf16" ? 2 : 4;
-    this.m = allocate(`${name}.adam_m`, rows, cols, bytes, shared);
-    this.v = allocate(`${name}.adam_v`, rows, cols, bytes, shared);
+    this.m = this.arena?.m ?? allocate(`${name}.adam_m`, rows, cols, bytes, shared);
+    this.v = this.arena?.v ?? allocate(`${name}.adam_v`, rows, cols, bytes, shared);
     // Fresh arrays are zero pages that the OS maps on first write. Writing them now
     // makes the memory resident at start-up (an out-of-memory shows at once, not
     // hours in) and keeps page faults out of the first steps' timings.
@@ -121,8 +151,13 @@ export class ExpertTable implements SparseTable {
     this.rowSlot = new Int32Array(rows).fill(-1);
     const scratchRows = Math.min(rows, MIN_SCRATCH_ROWS);
     this.touched = this.int32(scratchRows);
-    this.grad = this.float32(scratchRows * cols);
+    this.grad = this.arena?.scratch(scratchRows) ?? this.float32(scratchRows * cols);
     this.anchor = tf.variable(tf.zeros([0]), true);
+  }
+
+  /** Which update runs: the wasm kernel over the arena, or lazyAdamwRows (see ExpertTableOptions.updateKernel). */
+  get updateKernel(): "wasm" | "js" {
+    return this.arena === null ? "js" : "wasm";
   }
 
   get touchedRows(): number {
@@ -236,7 +271,8 @@ export class ExpertTable implements SparseTable {
       this.rng = lazyAdamwRowsBf16(state, this.touched, count, this.grad, config, this.rounding, this.rng, options);
     } else {
       const state = { table, m: this.m as Float32Array, v: this.v as Float32Array, lastStep, cols };
-      lazyAdamwRowsThreaded(this.threads, state, this.touched, count, this.grad, config, options);
+      if (this.arena !== null) lazyAdamwRowsWasm(this.arena.kernel, state, this.touched, count, this.grad, config, options);
+      else lazyAdamwRowsThreaded(this.threads, state, this.touched, count, this.grad, config, options);
     }
     for (let s = 0; s < count; s++) this.rowSlot[this.touched[s]] = -1;
     this.touchedCount = 0;
@@ -364,12 +400,20 @@ export class ExpertTable implements SparseTable {
 
   private ensureScratch(needed: number): void {
     if (needed <= this.touched.length) return;
-    const capacity = Math.min(this.rows, Math.max(needed, Math.ceil(this.touched.length * 1.5)));
+    let capacity = Math.min(this.rows, Math.max(needed, Math.ceil(this.touched.length * 1.5)));
+    if (this.arena !== null && needed <= this.arena.scratchCapacity) capacity = Math.min(capacity, this.arena.scratchCapacity);
     const touched = this.int32(capacity);
     touched.set(this.touched.subarray(0, this.touchedCount));
+    this.touched = touched;
+    if (this.arena !== null && capacity <= this.arena.scratchCapacity) {
+      // A longer view of the same memory: the pending rows are already in place, the rest is zero.
+      this.grad = this.arena.scratch(capacity);
+      return;
+    }
+    // Past the arena's room (a table near 4 GiB touching most of its rows): plain scratch and the JS update from now on.
+    this.arena = null;
     const grad = this.float32(capacity * this.cols);
     grad.set(this.grad.subarray(0, this.touchedCount * this.cols));
-    this.touched = touched;
     this.grad = grad;
   }
 }

@@ -20,6 +20,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { NamedVariable, SparseTable } from "../layers/layer.js";
+import { lazyMoment, lazyParam } from "../backend/kernels/lazy-adamw-webgpu.js";
 import { exclusive, heapView, wasmHeap, type WasmHeapBackend } from "./host-buffers.js";
 
 export interface AdamWConfig {
@@ -76,6 +77,9 @@ export class AdamW {
 
   /** Set false to force the per-variable tf-op update on wasm too (tests compare the two). */
   hostMode = true;
+
+  /** Set false to run device tables' lazy update as tf ops on webgpu too (bench/device-update.ts compares). */
+  lazyKernels = true;
 
   /** The dense update as tf ops, per variable (any backend). */
   private applyOps(grads: ReadonlyMap<string, tf.Tensor>, lr: number, t: number, tableLr = lr): void {
@@ -163,8 +167,20 @@ export class AdamW {
     tf.tidy(() => {
       const rows = variable.shape[0]!;
       const hitRow = tf.greater(mask, 0);
-      const hit = tf.reshape(hitRow, [rows, 1]);
       const g = grad ?? tf.zerosLike(variable);
+      if (this.lazyKernels && tf.getBackend() === "webgpu") {
+        // One WGSL pass per array (runtime/backend/kernels/lazy-adamw-webgpu.ts), same arithmetic.
+        const m1 = lazyMoment(m, g, mask, beta1, 1 - beta1, false);
+        const v1 = lazyMoment(v, g, mask, beta2, 1 - beta2, true);
+        const hyper = { lr, c1: 1 - Math.pow(beta1, t), c2: 1 - Math.pow(beta2, t), eps, keep: 1 - lr * wd, step: t };
+        variable.assign(lazyParam(variable, m1, v1, mask, last, hyper));
+        m.assign(m1);
+        v.assign(v1);
+        last.assign(tf.where(hitRow, tf.fill([rows], t), last));
+        mask.assign(tf.zerosLike(mask));
+        return;
+      }
+      const hit = tf.reshape(hitRow, [rows, 1]);
       const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
       const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
       const step = tf.div(tf.mul(tf.div(m1, 1 - Math.pow(beta1, t)), lr), tf.add(tf.sqrt(tf.div(v1, 1 - Math.pow(beta2, t))), eps));

@@ -15,7 +15,9 @@
  * Each configuration has its own model (1-thread tables stay unshared, as in a
  * `--threads 1` run); rounds alternate which goes first. Reported: median step
  * wall time and process CPU time (all threads; CPU / wall above 1 means the
- * workers ran at the same time as the main thread) and the per-round ratio.
+ * workers ran at the same time as the main thread), the main thread's own CPU
+ * time (the critical path when the workers keep up; unlike wall time it does
+ * not grow when other jobs take the cores) and the per-round wall ratio.
  *
  *   npx tsx bench/threads.ts
  *   THREADS=2 ROUNDS=6 PARTS=layer,lm LAYER_SUBKEYS=256 LM_SUBKEYS=256 npx tsx bench/threads.ts
@@ -31,7 +33,7 @@ import { BatchSampler, openDataset } from "../runtime/data/index.js";
 import { Rng } from "../runtime/data/rng.js";
 import { peerExperts } from "../runtime/experts/expert-kernels.js";
 import type { KernelJob } from "../runtime/experts/kernel-jobs.js";
-import { parallelCallCount, runSplit, setExpertThreads, setMinParallelWork, startExpertWorkers } from "../runtime/experts/kernel-pool.js";
+import { parallelCallCount, runSplit, setExpertThreads, setMinParallelWork, splitTimes, startExpertWorkers } from "../runtime/experts/kernel-pool.js";
 import { ExpertTable } from "../runtime/experts/sparse-table.js";
 import type { ForwardContext, NamedVariable } from "../runtime/layers/layer.js";
 import { buildModel } from "../runtime/model/model.js";
@@ -54,22 +56,41 @@ const cpuMs = (): number => {
 interface Timing {
   wall: number[];
   cpu: number[];
+  /** CPU time of the main thread alone: the critical path when the workers keep up (10 ms resolution). */
+  mainCpu: number[];
+}
+
+/**
+ * CPU ms of this process's main thread (Linux: /proc/self/task/<pid>/stat, utime + stime
+ * in clock ticks of 10 ms); NaN elsewhere. Unlike wall time, it does not grow when other
+ * jobs take the cores, so it shows how the work divides even on a loaded machine.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Runs `steps[c]` for each configuration c once per round (order alternating), after one warm-up each. */
 function alternate(steps: readonly (() => void)[], threads: readonly number[], rounds: number): Timing[] {
-  const timings = steps.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
+  const timings = steps.map((): Timing => ({ wall: [], cpu: [], mainCpu: [] }));
   for (let round = -1; round < rounds; round++) {
     const order = round % 2 === 0 ? steps.map((_, i) => i) : steps.map((_, i) => steps.length - 1 - i);
     for (const c of order) {
       setExpertThreads(threads[c]!);
       const cpu0 = cpuMs();
+      const main0 = mainThreadCpuMs();
       const t0 = performance.now();
       steps[c]!();
       const wall = performance.now() - t0;
       if (round >= 0) {
         timings[c]!.wall.push(wall);
         timings[c]!.cpu.push(cpuMs() - cpu0);
+        timings[c]!.mainCpu.push(mainThreadCpuMs() - main0);
       }
     }
   }
@@ -79,9 +100,11 @@ function alternate(steps: readonly (() => void)[], threads: readonly number[], r
 function row(label: string, timings: Timing[]): string {
   const [one, many] = timings as [Timing, Timing];
   const ratios = one.wall.map((w, i) => w / many.wall[i]!);
+  const side = (t: Timing) =>
+    `${median(t.wall).toFixed(1)} (CPU ${(median(t.cpu) / median(t.wall)).toFixed(2)}×) | ${median(t.cpu).toFixed(0)} | ${median(t.mainCpu).toFixed(0)}`;
   return (
-    `| ${label} | ${median(one.wall).toFixed(1)} (CPU ${(median(one.cpu) / median(one.wall)).toFixed(2)}×) | ` +
-    `${median(many.wall).toFixed(1)} (CPU ${(median(many.cpu) / median(many.wall)).toFixed(2)}×) | ${median(ratios).toFixed(2)} | ${ratios.map((r) => r.toFixed(2)).join(", ")} |`
+    `| ${label} | ${side(one)} | ${side(many)} | ${median(ratios).toFixed(2)} | ${ratios.map((r) => r.toFixed(2)).join(", ")} | ` +
+    `${(median(one.mainCpu) / median(many.mainCpu)).toFixed(2)} |`
   );
 }
 
@@ -130,7 +153,7 @@ function kernelPart(): string[] {
       for (let i = 0; i < repeat; i++) f();
     };
     const timings = alternate([repeated(step(one)), repeated(step(many))], [1, THREADS], ROUNDS);
-    for (const t of timings) for (const k of ["wall", "cpu"] as const) t[k] = t[k].map((v) => v / repeat);
+    for (const t of timings) for (const k of ["wall", "cpu", "mainCpu"] as const) t[k] = t[k].map((v) => v / repeat);
     lines.push(row(`kernel fwd+bwd, ${tokens} tokens (${(tokens * slots * D / 1e3).toFixed(0)} K multiply-adds per pass)`, timings));
     tf.dispose([x, g]);
   }
@@ -201,9 +224,15 @@ if (PARTS.includes("kernel")) lines.push(...kernelPart());
 if (PARTS.includes("layer")) lines.push(layerPart());
 if (PARTS.includes("lm")) lines.push(lmPart());
 console.log(`\nexpert kernels, 1 vs ${THREADS} threads, wasm; ${new Date().toISOString()}; load average ${loadBefore} before, ${load()} after; median of ${ROUNDS} alternating rounds after 1 warm-up each`);
-console.log(`| what | 1 thread ms | ${THREADS} threads ms | 1 ÷ ${THREADS} threads (median) | per round |`);
-console.log("|---|---:|---:|---:|---|");
+console.log(
+  `| what | 1 thread: wall ms | CPU ms | main-thread CPU ms | ${THREADS} threads: wall ms | CPU ms | main-thread CPU ms | wall 1 ÷ ${THREADS} (median) | per round | main-thread CPU 1 ÷ ${THREADS} |`,
+);
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|");
 for (const line of lines) console.log(line);
-console.log(`(${parallelCallCount() - callsBefore} kernel calls ran split)`);
+const split = splitTimes();
+console.log(
+  `(${parallelCallCount() - callsBefore} kernel calls ran split; the calling thread spent ${(split.localMs / 1000).toFixed(1)} s on its own shares ` +
+    `and ${(split.waitMs / 1000).toFixed(1)} s waiting for the workers after them)`,
+);
 if (dispatch) console.log(dispatch);
 process.exit(0);

@@ -93,10 +93,17 @@ export function splitRange(count: number, parts: number): [number, number][] {
 }
 
 let splitCalls = 0;
+/** Milliseconds the calling thread spent on its own shares, and waiting for the workers after them. */
+const splitTime = { localMs: 0, waitMs: 0 };
 
 /** Kernel calls that ran split over workers so far (for tests and the bench). */
 export function parallelCallCount(): number {
   return splitCalls;
+}
+
+/** Time the calling thread spent in its shares and waiting for workers, summed over split calls (for the bench). */
+export function splitTimes(): { readonly localMs: number; readonly waitMs: number } {
+  return { ...splitTime };
 }
 
 interface PoolWorker {
@@ -182,16 +189,20 @@ export function runSplit(jobs: readonly KernelJob[], local: () => void): void {
     workers[i - 1]!.worker.postMessage(jobs[i]);
   }
   let localError: unknown = null;
+  const start = performance.now();
   try {
     local();
   } catch (error) {
     localError = error;
   }
+  const localEnd = performance.now();
   const failures: string[] = [];
   for (let i = 1; i < jobs.length; i++) {
     if (Atomics.wait(control, i - 1, 0, WAIT_LIMIT_MS) === "timed-out") failures.push(`worker ${i} did not answer in ${WAIT_LIMIT_MS / 1000} s`);
     else if (Atomics.load(control, i - 1) !== 1) failures.push(String(receiveMessageOnPort(workers[i - 1]!.errors)?.message ?? `worker ${i} failed`));
   }
+  splitTime.localMs += localEnd - start;
+  splitTime.waitMs += performance.now() - localEnd;
   if (localError !== null) throw localError;
   if (failures.length > 0) throw new Error(`expert kernel ${jobs[0]!.kind} failed on a worker thread: ${failures[0]}`);
   splitCalls++;

@@ -5,7 +5,9 @@
  *   3. the paper's PEER layer (d 1024, N 1024², h 8, k 16, key dim 256, query
  *      BatchNorm) forward + backward + AdamW update on 8,192 and 32,768 tokens:
  *      ms per step and peak tfjs-tracked device memory, with the WGSL kernels
- *      (kinds/peer/wgsl.ts) and with tfjs ops only;
+ *      (kinds/peer/wgsl.ts; the backward's row gradients by kinds/peer/wgsl-rows.ts,
+ *      no [tokens·h·k, d] operand) and with tfjs ops only; the tables' update
+ *      is the trainer's lazy AdamW (row masks) in both;
  *   4. tokens/s and MFU of specs/peer-1m.peer and of a d 1024 paper-like model.
  * `--small` shrinks every shape so that it runs on lavapipe (Mesa's CPU Vulkan
  * driver) in CI time; the figures are then a smoke test, not a speed claim.

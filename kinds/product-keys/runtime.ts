@@ -2,6 +2,7 @@
 import { weightName, type WeightSpec } from "../manifest.js";
 import type { ScoreGradient } from "../../runtime/experts/router.js";
 import { fillNormal } from "../../runtime/experts/init.js";
+import { streamSeed } from "../../runtime/model/init.js";
 import { ExpertTable, type MomentPrecision } from "../../runtime/experts/sparse-table.js";
 
 export interface ExpertLayerInit {
@@ -33,7 +34,9 @@ export function createExpertTables(path: string, manifest: readonly WeightSpec[]
     const [rows, cols] = spec.shape as [number, number];
     const init = spec.init;
     if (init.kind !== "layer_normal") throw new Error(`internal error: ${weightName(path, spec)}: expert tables start from a layer-stream normal, not ${init.kind}`);
-    tables.set(spec.name, new ExpertTable(weightName(path, spec), rows, cols, (t) => fillNormal(t, init.std, rng), { moments }));
+    const name = weightName(path, spec);
+    // Each table its own stochastic-rounding stream (bf16 moments), from its name: no draw from `rng`, so weights are unchanged.
+    tables.set(spec.name, new ExpertTable(name, rows, cols, (t) => fillNormal(t, init.std, rng), { moments, seed: streamSeed(1, name) }));
   }
   return tables;
 }

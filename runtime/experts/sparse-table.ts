@@ -100,7 +100,8 @@ export class ExpertTable implements SparseTable {
   readonly rounding: MomentRounding;
   /** Threads the update uses (see ExpertTableOptions.threads). */
   readonly threads: number;
-  private rng: number;
+  /** Seed of the stochastic rounding: each step's stream is derived from (seed, step), so a resumed run rounds as an uninterrupted one. */
+  private readonly roundingSeed: number;
   /** The wasm arena holding table, m, v and the gradient scratch, while the scratch fits in it. */
   private arena: AdamwArena | null;
   /** Zero-size trainable variable that connects `gather` to the gradient tape. */
@@ -138,7 +139,7 @@ export class ExpertTable implements SparseTable {
     this.table = this.arena?.table ?? allocate(name, rows, cols, 4, shared);
     init(this.table);
     this.rounding = options.rounding ?? "stochastic";
-    this.rng = ((options.seed ?? 1) * 0x9e3779b1) | 0 || 1;
+    this.roundingSeed = (options.seed ?? 1) | 0;
     const bytes = this.moments === "bf16" ? 2 : 4;
     this.m = this.arena?.m ?? allocate(`${name}.adam_m`, rows, cols, bytes, shared);
     this.v = this.arena?.v ?? allocate(`${name}.adam_v`, rows, cols, bytes, shared);
@@ -268,7 +269,7 @@ export class ExpertTable implements SparseTable {
     const { table, lastStep, cols } = this;
     if (this.m instanceof Uint16Array && this.v instanceof Uint16Array) {
       const state = { table, m: this.m, v: this.v, lastStep, cols };
-      this.rng = lazyAdamwRowsBf16(state, this.touched, count, this.grad, config, this.rounding, this.rng, options);
+      lazyAdamwRowsBf16(state, this.touched, count, this.grad, config, this.rounding, roundingStream(this.roundingSeed, config.step), options);
     } else {
       const state = { table, m: this.m as Float32Array, v: this.v as Float32Array, lastStep, cols };
       if (this.arena !== null) lazyAdamwRowsWasm(this.arena.kernel, state, this.touched, count, this.grad, config, options);
@@ -416,6 +417,20 @@ export class ExpertTable implements SparseTable {
     grad.set(this.grad.subarray(0, this.touchedCount * this.cols));
     this.grad = grad;
   }
+}
+
+/**
+ * The xorshift32 state of one step's stochastic rounding: a murmur3 finaliser of
+ * (seed, step), non-zero. Carrying no state across steps keeps checkpoints exact.
+ */
+export function roundingStream(seed: number, step: number): number {
+  let h = (Math.imul(seed, 0x9e3779b1) ^ step) | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h | 0 || 1;
 }
 
 /** A zeroed rows × cols Float32Array (or Uint16Array for bf16), or an error that says which table did not fit. */

@@ -75,13 +75,19 @@ function mainThreadCpuMs(): number {
   }
 }
 
-/** Runs `steps[c]` for each configuration c once per round (order alternating), after one warm-up each. */
-function alternate(steps: readonly (() => void)[], threads: readonly number[], rounds: number): Timing[] {
+/**
+ * Runs `steps[c]` for each configuration c once per round (order alternating), after one warm-up each.
+ * With `settle`, each timed sample follows an untimed run of the same configuration: the first call
+ * after switching costs more (on a loaded machine about a quarter more CPU for the split kernels),
+ * which a training run, always on one configuration, never pays.
+ */
+function alternate(steps: readonly (() => void)[], threads: readonly number[], rounds: number, settle = false): Timing[] {
   const timings = steps.map((): Timing => ({ wall: [], cpu: [], mainCpu: [] }));
   for (let round = -1; round < rounds; round++) {
     const order = round % 2 === 0 ? steps.map((_, i) => i) : steps.map((_, i) => steps.length - 1 - i);
     for (const c of order) {
       setExpertThreads(threads[c]!);
+      if (settle) steps[c]!();
       const cpu0 = cpuMs();
       const main0 = mainThreadCpuMs();
       const t0 = performance.now();
@@ -152,7 +158,7 @@ function kernelPart(): string[] {
     const repeated = (f: () => void) => () => {
       for (let i = 0; i < repeat; i++) f();
     };
-    const timings = alternate([repeated(step(one)), repeated(step(many))], [1, THREADS], ROUNDS);
+    const timings = alternate([repeated(step(one)), repeated(step(many))], [1, THREADS], ROUNDS, true);
     for (const t of timings) for (const k of ["wall", "cpu", "mainCpu"] as const) t[k] = t[k].map((v) => v / repeat);
     lines.push(row(`kernel fwd+bwd, ${tokens} tokens (${(tokens * slots * D / 1e3).toFixed(0)} K multiply-adds per pass)`, timings));
     tf.dispose([x, g]);

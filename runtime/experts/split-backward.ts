@@ -146,12 +146,32 @@ export interface RowGradientPart {
 
 export function addRowGradients(part: RowGradientPart, tokens: number, slots: number, d: number, lo: number, hi: number): void {
   const { grad, offsets, coef, src } = part;
+  // A token's slots in range, taken four at a time so each src value is loaded once per four rows
+  // (as in the fused loops). Slots stay in ascending order, so every row gets its additions in order.
+  const mine = new Int32Array(slots);
   for (let t = 0; t < tokens; t++) {
     const sb = t * d;
+    let count = 0;
     for (let e = 0; e < slots; e++) {
-      const n = t * slots + e;
+      const o = offsets[t * slots + e];
+      if (o >= lo && o < hi) mine[count++] = t * slots + e;
+    }
+    let k = 0;
+    for (; k + 3 < count; k += 4) {
+      const n0 = mine[k], n1 = mine[k + 1], n2 = mine[k + 2], n3 = mine[k + 3];
+      const o0 = offsets[n0], o1 = offsets[n1], o2 = offsets[n2], o3 = offsets[n3];
+      const w0 = coef[n0], w1 = coef[n1], w2 = coef[n2], w3 = coef[n3];
+      for (let c = 0; c < d; c++) {
+        const v = src[sb + c];
+        grad[o0 + c] += w0 * v;
+        grad[o1 + c] += w1 * v;
+        grad[o2 + c] += w2 * v;
+        grad[o3 + c] += w3 * v;
+      }
+    }
+    for (; k < count; k++) {
+      const n = mine[k];
       const o = offsets[n];
-      if (o < lo || o >= hi) continue;
       const w = coef[n];
       for (let c = 0; c < d; c++) grad[o + c] += w * src[sb + c];
     }

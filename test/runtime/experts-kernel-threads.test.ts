@@ -95,7 +95,7 @@ describe("fused expert kernels on threads", () => {
     return { ids, x, g, r };
   }
 
-  for (const [act, glu, slots] of [["gelu", false, 6], ["silu", true, 5], ["relu", false, 8]] as [Activation, boolean, number][]) {
+  for (const [act, glu, slots] of [["gelu", false, 6], ["silu", true, 5], ["relu", false, 8], ["tanh", false, 16]] as [Activation, boolean, number][]) {
     it(`PEER ${glu ? "GLU " : ""}${act}, ${slots} slots: forward, dx, d gates and row gradients equal one thread's bit for bit`, () => {
       const { ids, x, g, r } = inputs(slots, 11 + slots);
       const names = glu ? ["u", "v", "g"] : ["u", "v"];

@@ -5,6 +5,7 @@
  * the expert state's bytes.
  *
  *   npx tsx bench/bf16-moments.ts          (STEPS=n, default 400)
+ *   PRECISIONS=bf16 npx tsx bench/bf16-moments.ts   (one side only; its per-step losses are printed as JSON)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -51,6 +52,15 @@ function run(precision: MomentPrecision): { losses: number[]; expertBytes: numbe
   return { losses, expertBytes };
 }
 
+const precisions = (process.env["PRECISIONS"] ?? "fp32,bf16").split(",") as MomentPrecision[];
+if (precisions.length === 1) {
+  const r = run(precisions[0]!);
+  const k = Math.max(1, Math.floor(STEPS / 10));
+  const end = r.losses.slice(-k).reduce((a, b) => a + b, 0) / k;
+  console.log(`specs/tiny.peer, ${STEPS} steps, ${precisions[0]} moments: loss step 1 ${r.losses[0]!.toFixed(4)}, mean of the last ${k} steps ${end.toFixed(4)}`);
+  console.log(`losses ${JSON.stringify(r.losses.map((x) => Number(x.toFixed(6))))}`);
+  process.exit(0);
+}
 const fp32 = run("fp32");
 const bf16 = run("bf16");
 const tail = (xs: number[]): number => {

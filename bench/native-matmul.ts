@@ -3,15 +3,20 @@
  * (XNNPACK through runtime/backend/kernels/batch-mat-mul-wasm.ts) against the
  * native OpenBLAS matmul (native/) on 1 and 2 threads, on the shapes the
  * issue-12 dense LM runs (2,048 tokens, d 256, FFW 1024, 4 heads of 64) and the
- * 1024² MFU probe. Ratios are what to compare: the machine is shared.
+ * 1024² MFU probe; then that LM's Trainer.step on 1 and 2 OpenBLAS threads,
+ * alternating in one process. Ratios are what to compare: the machine is shared.
  *
- *   npx tsx bench/native-matmul.ts            (REPEATS=5 default)
+ *   npx tsx bench/native-matmul.ts            (REPEATS=5, STEPS=3 defaults; STEPS=0 skips the LM)
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkSource } from "../compiler/check/index.js";
 import { describeMatmul, nativeMatmul, nativeMatmulUnavailable, setNativeMatmulEnabled, setNativeThreads } from "../runtime/backend/kernels/native-matmul.js";
 import { selectBackend } from "../runtime/backend/select.js";
+import { buildModel } from "../runtime/model/model.js";
+import { Trainer } from "../runtime/train/trainer.js";
 
 const REPEATS = Number(process.env["REPEATS"] ?? 5);
+const STEPS = Number(process.env["STEPS"] ?? 3);
 
 interface Shape {
   readonly what: string;
@@ -79,3 +84,62 @@ console.log(`\nGFLOP/s, best of ${REPEATS} after a warm-up (timed through dataSy
 console.log("| matmul | wasm XNNPACK | OpenBLAS 1 thread | OpenBLAS 2 threads | 1 thread ÷ wasm | 2 threads ÷ wasm |");
 console.log("|---|---:|---:|---:|---:|---:|");
 for (const row of rows) console.log(row);
+
+// --- the issue-12 dense LM (bench/vs-torch.ts's "dense"): step time on 1 vs 2 OpenBLAS threads ---
+const DENSE = `model dense {
+  vocab 256
+  context 128
+  embed tokens(dim: 256)
+  positions rope
+  repeat 4 as i {
+    residual {
+      norm rms
+      attention(heads: 4, head_dim: 64, causal)
+    }
+    residual {
+      norm rms
+      ffw(hidden: 1024, act: gelu)
+    }
+  }
+  norm rms
+  lm_head tied
+}
+train dense {
+  batch 16
+  steps 400
+  optimizer adamw(lr: 3e-3, betas: (0.9, 0.95), weight_decay: 0.1, clip: 1.0)
+  schedule cosine(warmup: 5%, min_lr: 10%)
+  data bytes(val: 5%)
+}
+`;
+if (STEPS > 0) {
+  const ir = checkSource("bench/dense.peer", DENSE).program.models[0]!;
+  const lm = buildModel(ir, { seed: 1, backend: "wasm" });
+  let state = 1;
+  const data = {
+    next: () => {
+      const n = 16 * 128;
+      const inputs = new Int32Array(n);
+      const targets = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        inputs[i] = state >>> 24;
+        targets[i] = (state >>> 16) & 255;
+      }
+      return { rows: 16, context: 128, inputs, targets };
+    },
+  };
+  const trainer = new Trainer(lm, { optimizer: ir.train!.optimizer, schedule: ir.train!.schedule, totalSteps: 400, microBatches: 1 }, data);
+  trainer.step(); // warm-up
+  const seconds: Record<number, number[]> = { 1: [], 2: [] };
+  for (let i = 0; i < STEPS; i++) {
+    for (const threads of i % 2 === 0 ? [1, 2] : [2, 1]) {
+      setNativeThreads(threads);
+      seconds[threads]!.push(trainer.step().seconds);
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const [one, two] = [median(seconds[1]!), median(seconds[2]!)];
+  console.log(`\ndense LM Trainer.step (2,048 tokens), median of ${STEPS} alternating steps each: 1 thread ${one.toFixed(2)} s (${Math.round(2048 / one)} tokens/s), ` +
+    `2 threads ${two.toFixed(2)} s (${Math.round(2048 / two)} tokens/s): 2 threads ÷ 1 thread tokens/s ${(one / two).toFixed(2)}×`);
+}

@@ -8,11 +8,14 @@
  *   when reserved, an eager pass for the clip scale, then the per-element
  *   update in slot order (random rows).
  * after: ExpertTable as it is — ascending-row slots, deferred scale folded into
- *   the update, gradient rows zeroed while in cache.
+ *   the update, gradient rows zeroed while in cache, rows updated by the wasm
+ *   SIMD kernel (adamw-wasm.ts).
+ * after (js): the same with `updateKernel: "js"` (the JS row loop, plain arrays).
  * bf16: the same with bf16 moments (stochastic rounding), when BF16=1.
- * 2 threads: "after" with the update split over a worker (SharedArrayBuffer tables), when THREADS=1.
+ * 2 threads: "after (js)" with the update split over a worker (SharedArrayBuffer tables), when THREADS=1.
  *
- *   npx tsx bench/sparse-update.ts        (ROUNDS=n, default 4; BF16=1, THREADS=1 add sides)
+ *   npx tsx bench/sparse-update.ts        (ROUNDS=n, default 4; BF16=1, THREADS=1 add sides;
+ *                                          NO_BEFORE=1 drops the before side: about 3 GiB less memory)
  */
 import { ExpertTable } from "../runtime/experts/sparse-table.js";
 
@@ -76,12 +79,17 @@ class Before {
   }
 }
 
-const before = new Before();
+const withBefore = process.env["NO_BEFORE"] !== "1";
+const before = withBefore ? new Before() : null;
 const after = new ExpertTable("u", ROWS, COLS, (t) => t.fill(0.01));
+const afterJs = new ExpertTable("uj", ROWS, COLS, (t) => t.fill(0.01), { updateKernel: "js" });
 const bf16 = process.env["BF16"] === "1" ? new ExpertTable("u16", ROWS, COLS, (t) => t.fill(0.01), { moments: "bf16" }) : null;
 const twoThreads = process.env["THREADS"] === "1" ? new ExpertTable("u2", ROWS, COLS, (t) => t.fill(0.01), { threads: 2 }) : null;
-type Side = "before" | "after" | "bf16" | "2 threads";
-const sides: Side[] = ["before", "after", ...(bf16 === null ? [] : (["bf16"] as const)), ...(twoThreads === null ? [] : (["2 threads"] as const))];
+type Side = "before" | "after" | "after (js)" | "bf16" | "2 threads";
+const sides: Side[] = [
+  ...(withBefore ? (["before"] as const) : []), "after", "after (js)",
+  ...(bf16 === null ? [] : (["bf16"] as const)), ...(twoThreads === null ? [] : (["2 threads"] as const)),
+];
 let seed = 7;
 const random = (): number => {
   seed ^= seed << 13;
@@ -90,32 +98,42 @@ const random = (): number => {
   return (seed >>> 0) / 4294967296;
 };
 const ids = new Int32Array(IDS);
-const ms: Record<Side, number[]> = { before: [], after: [], bf16: [], "2 threads": [] };
+const ms: Record<Side, number[]> = { before: [], after: [], "after (js)": [], bf16: [], "2 threads": [] };
+const cpuMs: Record<Side, number[]> = { before: [], after: [], "after (js)": [], bf16: [], "2 threads": [] };
 let distinct = 0;
 for (let round = 0; round <= ROUNDS; round++) {
   for (let i = 0; i < IDS; i++) ids[i] = Math.floor(random() * ROWS);
   for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-    const table = side === "bf16" ? bf16! : side === "2 threads" ? twoThreads! : after;
+    const table = side === "bf16" ? bf16! : side === "2 threads" ? twoThreads! : side === "after (js)" ? afterJs : after;
     // Backward stand-in: reserve the slots and add a gradient into each (not timed).
-    const offsets = side === "before" ? before.reserve(ids) : table.reserveGradRows(ids);
-    const grad = side === "before" ? before.grad : table.gradients;
+    const offsets = before !== null && side === "before" ? before.reserve(ids) : table.reserveGradRows(ids);
+    const grad = before !== null && side === "before" ? before.grad : table.gradients;
     for (let n = 0; n < IDS; n++) for (let c = 0; c < COLS; c++) grad[offsets[n]! + c]! += 1e-3 * (((n + c) % 7) - 3);
-    distinct = side === "before" ? before.count : table.touchedRows;
+    distinct = before !== null && side === "before" ? before.count : table.touchedRows;
+    // CPU time as well as wall time: less sensitive to other jobs on the cores.
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    if (side === "before") {
+    if (before !== null && side === "before") {
       before.scale(0.5);
       before.step(round + 1);
     } else {
       table.scaleGrads(0.5);
       table.step({ ...HYPER, step: round + 1 });
     }
-    if (round > 0) ms[side].push(performance.now() - t0); // round 0 is the warm-up
+    const cpu = process.cpuUsage(cpu0);
+    if (round > 0) {
+      // round 0 is the warm-up
+      ms[side].push(performance.now() - t0);
+      cpuMs[side].push((cpu.user + cpu.system) / 1000);
+    }
   }
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`one [${ROWS}, ${COLS}] table, ${distinct.toLocaleString("en-US")} distinct rows per step, clip scale + update, ${ROUNDS} alternating rounds after a warm-up`);
-console.log(`| | ms per step, median (all) |\n|---|---|`);
-for (const side of sides) console.log(`| ${side} | ${median(ms[side]).toFixed(0)} (${ms[side].map((x) => x.toFixed(0)).join(", ")}) |`);
-console.log(`ratio before / after, per round: ${ms.before.map((b, i) => (b / ms.after[i]!).toFixed(2)).join(", ")}`);
-if (twoThreads !== null) console.log(`ratio 2 threads / 1 thread (after), per round: ${ms["2 threads"].map((b, i) => (b / ms.after[i]!).toFixed(2)).join(", ")}`);
+console.log(`| | ms per step, median (all) | CPU ms, median (all) |\n|---|---|---|`);
+const all = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(", ");
+for (const side of sides) console.log(`| ${side} | ${median(ms[side]).toFixed(0)} (${all(ms[side])}) | ${median(cpuMs[side]).toFixed(0)} (${all(cpuMs[side])}) |`);
+if (withBefore) console.log(`ratio before / after, per round: ${ms.before.map((b, i) => (b / ms.after[i]!).toFixed(2)).join(", ")}`);
+console.log(`ratio after (js) / after (wasm), per round: ${ms["after (js)"].map((b, i) => (b / ms.after[i]!).toFixed(2)).join(", ")}`);
+if (twoThreads !== null) console.log(`ratio 2 threads / 1 thread (after (js)), per round: ${ms["2 threads"].map((b, i) => (b / ms["after (js)"][i]!).toFixed(2)).join(", ")}`);
 if (bf16 !== null) console.log(`ratio bf16 / after (fp32), per round: ${ms.bf16.map((b, i) => (b / ms.after[i]!).toFixed(2)).join(", ")}`);

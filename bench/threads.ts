@@ -4,6 +4,8 @@
  *
  * - dispatch: the cost of one split call with no work (post the shares, wake
  *   the workers, wait for them), the floor under which splitting cannot pay;
+ * - passes: on one thread, the fused backward loop (fused-loops.ts) against the
+ *   split backward's two passes (split-backward.ts), the extra work splitting costs;
  * - kernel: the fused PEER forward + backward alone (peerExperts, d 256, 64
  *   slots) at several token counts, with the size threshold off, to see where
  *   splitting starts to pay;
@@ -20,7 +22,7 @@
  * not grow when other jobs take the cores) and the per-round wall ratio.
  *
  *   npx tsx bench/threads.ts
- *   THREADS=2 ROUNDS=6 PARTS=layer,lm LAYER_SUBKEYS=256 LM_SUBKEYS=256 npx tsx bench/threads.ts
+ *   THREADS=2 ROUNDS=6 PARTS=passes,layer,lm LAYER_SUBKEYS=256 LM_SUBKEYS=256 npx tsx bench/threads.ts
  */
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -31,9 +33,12 @@ import { createPeerLayer } from "../kinds/peer/runtime.js";
 import { selectBackend } from "../runtime/backend/select.js";
 import { BatchSampler, openDataset } from "../runtime/data/index.js";
 import { Rng } from "../runtime/data/rng.js";
+import { scalarActivation } from "../runtime/experts/activations.js";
 import { peerExperts } from "../runtime/experts/expert-kernels.js";
+import { peerBackwardLoop, peerForwardLoop } from "../runtime/experts/fused-loops.js";
 import type { KernelJob } from "../runtime/experts/kernel-jobs.js";
 import { parallelCallCount, runSplit, setExpertThreads, setMinParallelWork, splitTimes, startExpertWorkers } from "../runtime/experts/kernel-pool.js";
+import { addRowGradients, peerTokenBackwardLoop } from "../runtime/experts/split-backward.js";
 import { ExpertTable } from "../runtime/experts/sparse-table.js";
 import type { ForwardContext, NamedVariable } from "../runtime/layers/layer.js";
 import { buildModel } from "../runtime/model/model.js";
@@ -42,7 +47,7 @@ import { Trainer } from "../runtime/train/trainer.js";
 
 const THREADS = Number(process.env.THREADS ?? 2);
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
-const PARTS = (process.env.PARTS ?? "dispatch,kernel,layer,lm").split(",");
+const PARTS = (process.env.PARTS ?? "dispatch,passes,kernel,layer,lm").split(",");
 const LAYER_SUBKEYS = Number(process.env.LAYER_SUBKEYS ?? 256);
 const LM_SUBKEYS = Number(process.env.LM_SUBKEYS ?? 256);
 const KERNEL_TOKENS = (process.env.KERNEL_TOKENS ?? "8,32,128,512,2048").split(",").map(Number);
@@ -131,6 +136,50 @@ function dispatchPart(): string {
   }
   const sorted = [...samples].sort((a, b) => a - b);
   return `split call with empty shares on ${THREADS} threads: median ${median(samples).toFixed(0)} µs, 90th percentile ${sorted[Math.floor(sorted.length * 0.9)]!.toFixed(0)} µs (1800 calls)`;
+}
+
+/** CPU ms of the fused backward and of the two passes, one thread, 512 tokens × 64 slots, d 256, 65,536 rows. */
+function passesPart(): string {
+  const tokens = 512;
+  const slots = 64;
+  const rows = 65536;
+  const n = tokens * slots;
+  const rng = Rng.fromSeed(3);
+  const uniform = () => 2 * rng.nextFloat() - 1;
+  const U = Float32Array.from({ length: rows * D }, () => 0.1 * uniform());
+  const V = Float32Array.from({ length: rows * D }, () => 0.1 * uniform());
+  const ids = Int32Array.from({ length: n }, () => Math.floor(rng.nextFloat() * rows));
+  const x = Float32Array.from({ length: tokens * D }, uniform);
+  const dy = Float32Array.from({ length: tokens * D }, uniform);
+  const gates = Float32Array.from({ length: n }, uniform);
+  const pre = new Float32Array(n);
+  const sigma = scalarActivation("gelu");
+  const base = { U, V, x, gates, ids, pre, tokens, slots, d: D, sigma };
+  peerForwardLoop(base, new Float32Array(tokens * D));
+  const offsets = Int32Array.from({ length: n }, (_, i) => i * D);
+  const [dU, dV] = [new Float32Array(n * D), new Float32Array(n * D)];
+  const dx = new Float32Array(tokens * D);
+  const dGates = new Float32Array(n);
+  const [coefV, coefU] = [new Float64Array(n), new Float64Array(n)];
+  const cpuOf = (f: () => void): number => {
+    const c0 = cpuMs();
+    f();
+    return cpuMs() - c0;
+  };
+  const fused: number[] = [];
+  const tokenPass: number[] = [];
+  const rowPass: number[] = [];
+  for (let round = 0; round < ROUNDS + 1; round++) {
+    const a = cpuOf(() => peerBackwardLoop({ ...base, dy, dU, dV, offU: offsets, offV: offsets, dx, dGates }));
+    const b = cpuOf(() => peerTokenBackwardLoop({ ...base, dy, dx, dGates, coefV, coefU }));
+    const c = cpuOf(() => {
+      addRowGradients({ grad: dV, offsets, coef: coefV, src: dy }, tokens, slots, D, 0, n * D);
+      addRowGradients({ grad: dU, offsets, coef: coefU, src: x }, tokens, slots, D, 0, n * D);
+    });
+    if (round > 0) [fused, tokenPass, rowPass].forEach((list, i) => list.push([a, b, c][i]!));
+  }
+  const [f, t, r] = [median(fused), median(tokenPass), median(rowPass)];
+  return `one thread, ${tokens} tokens × ${slots} slots, d ${D}: fused backward ${f.toFixed(1)} ms CPU; two passes ${t.toFixed(1)} + ${r.toFixed(1)} = ${(t + r).toFixed(1)} ms (${((t + r) / f).toFixed(2)}× the fused loop)`;
 }
 
 function kernelPart(): string[] {
@@ -226,6 +275,7 @@ const loadBefore = load();
 const lines: string[] = [];
 const callsBefore = parallelCallCount();
 const dispatch = PARTS.includes("dispatch") ? dispatchPart() : null;
+const passes = PARTS.includes("passes") ? passesPart() : null;
 if (PARTS.includes("kernel")) lines.push(...kernelPart());
 if (PARTS.includes("layer")) lines.push(layerPart());
 if (PARTS.includes("lm")) lines.push(lmPart());
@@ -241,4 +291,5 @@ console.log(
     `and ${(split.waitMs / 1000).toFixed(1)} s waiting for the workers after them)`,
 );
 if (dispatch) console.log(dispatch);
+if (passes) console.log(passes);
 process.exit(0);

@@ -30,6 +30,13 @@ export const DEFAULT_SEED = 1;
 export const DEFAULT_EVAL_EVERY = 100;
 export const DEFAULT_CHECKPOINT_EVERY = 500;
 export const DEFAULT_LOG_EVERY = 10;
+/**
+ * `bn_recalibrate` when a spec omits it: the query BatchNorm running statistics
+ * are recomputed from 4 training micro-batches before each evaluation
+ * (docs/experts.md, "Query BatchNorm running statistics": eval-mode loss then
+ * equals train-mode loss across a run; a 0.1 or 0.5 running average lags).
+ */
+export const DEFAULT_BN_RECALIBRATE = 4;
 
 /** Batch and horizon of a run whose model has no `train` section (its context is the model's). */
 export const DEFAULT_BATCH = 8;

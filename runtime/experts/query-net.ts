@@ -11,9 +11,9 @@
  * with the statistics of all tokens of the pass (so token t sees the future: the
  * PKM "causality issue"), evaluation with running statistics updated as
  * running ← (1 − m)·running + m·batch with m = the layer's `bn_momentum`, by
- * default BN_MOMENTUM = 0.5 (not PyTorch's 0.1, see below; the running variance
- * uses the unbiased batch variance). `recomputeQueryStatistics` replaces them by
- * the exact mean over a few batches instead. LayerNorm normalises each head's
+ * default BN_MOMENTUM = 0.1 (the running variance uses the unbiased batch
+ * variance). `recomputeQueryStatistics` replaces them by the exact mean over a
+ * few batches (`bn_recalibrate`, before every evaluation). LayerNorm normalises each head's
  * dk-vector separately. Sub-keys are stored [dk/2, √N] (column i = sub-key i)
  * so the score matmul needs no transpose.
  */
@@ -24,15 +24,16 @@ import { queryWeights, subKeyNames, type QueryShape } from "../../kinds/product-
 import { fillUniform, type UniformRng } from "./init.js";
 
 /**
- * Weight of the newest batch in the running statistics. Not PyTorch's 0.1: early
- * in training the PEER input loses most of its token-to-token variation within a
- * few steps (the query variance fell 250× in 5 steps of specs/tiny.peer), and a
- * 0.1 average then lags so far behind that eval mode normalised with stale
- * statistics (val loss 3.13 against 2.39 with current ones after 30 steps;
- * docs/experts.md, "Query BatchNorm running statistics"). Each pass already
- * averages thousands of tokens, so a short memory costs little noise.
+ * Weight of the newest batch in the running statistics when the spec sets no
+ * `bn_momentum`: PyTorch's 0.1. It was 0.5 because early in training the PEER
+ * input loses most of its token-to-token variation within a few steps (the
+ * query variance fell 250× in 5 steps of specs/tiny.peer), and a 0.1 average
+ * then lagged so far behind that eval mode normalised with stale statistics.
+ * Since `bn_recalibrate` (on by default, ir/defaults.ts) recomputes the
+ * statistics right before every evaluation, no average is what evaluation
+ * reads, and 0.5 lagged too (docs/experts.md, "Query BatchNorm running statistics").
  */
-export const BN_MOMENTUM = 0.5;
+export const BN_MOMENTUM = 0.1;
 export const NORM_EPS = 1e-5;
 
 /** The product-key query shape of the manifest (kinds/product-keys/weights.ts) at a layer path. */

@@ -17,6 +17,7 @@ import { Writable } from "node:stream";
 import * as tf from "@tensorflow/tfjs";
 import { UsageError, UserError } from "../../diagnostics/errors.js";
 import { visible } from "../../diagnostics/source.js";
+import { DEFAULT_BN_RECALIBRATE } from "../../ir/defaults.js";
 import type { ModelArchitecture } from "../../ir/types.js";
 import { describeMatmul, matmulVariant, setNativeThreads } from "../backend/kernels/native-matmul.js";
 import { describeBackend, releaseBackend, selectBackend } from "../backend/select.js";
@@ -396,7 +397,7 @@ function evaluator(
 ): (step: number, tokensSeen: number) => Promise<void> {
   const kindOf = new Map(target.ir.layers.map((l) => [l.path, l.kind] as const));
   return async (step, tokensSeen) => {
-    const recalibrate = s.spec.bnRecalibrate ?? 0;
+    const recalibrate = s.spec.bnRecalibrate ?? DEFAULT_BN_RECALIBRATE;
     if (recalibrate > 0) {
       trainer.recalibrateStatistics(recalibrationBatches(ds.source, ds.train, { context: s.context, rows: s.microBatch, seed: s.seed, step, count: recalibrate }));
     }

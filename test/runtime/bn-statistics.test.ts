@@ -15,7 +15,8 @@ import { costModel } from "../../compiler/cost/index.js";
 import { emitContext } from "../../compiler/emit/context.js";
 import { emitTrainer } from "../../compiler/emit/index.js";
 import type { IRModel } from "../../ir/types.js";
-import { QueryNet, recomputeQueryStatistics } from "../../runtime/experts/query-net.js";
+import { DEFAULT_BN_RECALIBRATE } from "../../ir/defaults.js";
+import { BN_MOMENTUM, QueryNet, recomputeQueryStatistics } from "../../runtime/experts/query-net.js";
 import { readMetrics } from "../../runtime/metrics/index.js";
 import { buildModel, type LanguageModel } from "../../runtime/model/model.js";
 import { trainMain } from "../../runtime/train/main.js";
@@ -59,13 +60,14 @@ function closeTo(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: nu
 }
 
 describe("query BatchNorm running statistics (QueryNet, by hand)", () => {
-  it("bn_momentum sets the weight of the newest batch; the default is 0.5", () => {
+  it("bn_momentum sets the weight of the newest batch; the default is PyTorch's 0.1", () => {
+    expect(BN_MOMENTUM).toBe(0.1);
     const tokens = 6;
     for (const momentum of [undefined, 0.1, 1]) {
       const { net, w, b, d, width } = queryNet({ subKeys: 4, ...(momentum === undefined ? {} : { bnMomentum: momentum }) });
       const x = randomArray(tokens * d, seededRng(11));
       tf.tidy(() => net.queries(tf.tensor2d(x, [tokens, d]), true));
-      const m = momentum ?? 0.5;
+      const m = momentum ?? BN_MOMENTUM;
       const stats = projectedStats(x, w, b, tokens, d, width);
       // From the initial 0 / 1: running = (1 − m)·initial + m·batch.
       closeTo(net.runningMean!.dataSync(), Array.from(stats.mean, (v) => m * v), 1e-5);
@@ -203,7 +205,7 @@ describe("bn_recalibrate through trainMain", () => {
   const vals = (m: ReturnType<typeof readMetrics>) => m.filter((r) => r.val_loss !== undefined).map((r) => [r.step, r.val_loss]);
 
   it("changes evaluation only, and a resumed run equals the uninterrupted one", async () => {
-    const plain = checkedModels(SPEC({ layer: ", bn_momentum: 0.1" }))[0]!;
+    const plain = checkedModels(SPEC({ layer: ", bn_momentum: 0.1", train: "  bn_recalibrate 0\n" }))[0]!;
     const recal = checkedModels(SPEC({ layer: ", bn_momentum: 0.1", train: "  bn_recalibrate 2\n" }))[0]!;
     const a = await run(plain, path.join(outRoot, "plain"));
     const b = await run(recal, path.join(outRoot, "recal"));
@@ -221,5 +223,15 @@ describe("bn_recalibrate through trainMain", () => {
     const c = await run(recal, out, ["--resume"]);
     expect(losses(c)).toEqual(losses(b));
     expect(vals(c)).toEqual(vals(b));
+  });
+
+  it(`is on by default (${DEFAULT_BN_RECALIBRATE} batches) when the spec does not write it`, async () => {
+    expect(DEFAULT_BN_RECALIBRATE).toBe(4);
+    const implicit = checkedModels(SPEC())[0]!;
+    const explicit = checkedModels(SPEC({ train: `  bn_recalibrate ${DEFAULT_BN_RECALIBRATE}\n` }))[0]!;
+    const off = checkedModels(SPEC({ train: "  bn_recalibrate 0\n" }))[0]!;
+    const a = await run(implicit, path.join(outRoot, "implicit"));
+    expect(vals(a)).toEqual(vals(await run(explicit, path.join(outRoot, "explicit"))));
+    expect(vals(a)).not.toEqual(vals(await run(off, path.join(outRoot, "off"))));
   });
 });

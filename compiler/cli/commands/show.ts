@@ -14,7 +14,7 @@ import { checkSpecs, printDiagnostics, usableAfterErrors } from "../load.js";
 import { layerOrigins, modelOrigins, trainOrigins, type CheckResult, type LayerOrigins } from "../../check/index.js";
 import { visible, type Span } from "../../../diagnostics/source.js";
 import type { IRLayer, IRModel } from "../../../ir/types.js";
-import { defaultTrain } from "../../../ir/defaults.js";
+import { DEFAULT_BN_RECALIBRATE, defaultTrain } from "../../../ir/defaults.js";
 import type { z } from "zod";
 import type { OriginSchema, ShownModelSchema, ShownValueSchema } from "./show-schema.js";
 
@@ -101,7 +101,8 @@ export function showModel(model: IRModel): ShownModel {
   push("eval_every", train.evalEvery, "evalEvery");
   push("checkpoint_every", train.checkpointEvery, "checkpointEvery");
   push("log_every", train.logEvery, "logEvery");
-  if (train.bnRecalibrate !== undefined) push("bn_recalibrate", train.bnRecalibrate, "bnRecalibrate");
+  // Shown with its default too: recalibration changes what every evaluation reports.
+  push("bn_recalibrate", train.bnRecalibrate ?? DEFAULT_BN_RECALIBRATE, "bnRecalibrate");
   return {
     name: model.name,
     file: model.file,

@@ -10,6 +10,7 @@ import type { Activation } from "../../ir/types.js";
 import type { SparseStepConfig } from "../layers/layer.js";
 import { scalarActivation } from "./activations.js";
 import { peerForwardLoop, peerGluForwardLoop, pkmForwardLoop } from "./fused-loops.js";
+import { keyScoresForward, keyScoresKeyBackward, keyScoresQueryBackward, type ScoreLoopShape } from "./key-score-loops.js";
 import { lazyAdamwRows, type LazyAdamwState } from "./lazy-adamw.js";
 import { productKeyTopkInto, type ProductKeyOutputs } from "./product-keys.js";
 import { addRowGradients, peerGluTokenBackwardLoop, peerTokenBackwardLoop, pkmTokenBackwardLoop, type RowGradientPart } from "./split-backward.js";
@@ -101,7 +102,43 @@ export interface AdamwJob {
   readonly clearGrad: boolean;
 }
 
-export type KernelJob = PeerForwardJob | PkmForwardJob | PeerTokenBackwardJob | PkmTokenBackwardJob | RowGradientsJob | TopkJob | AdamwJob;
+/** The selected scores from the keys (key-score-loops.ts) over `shape.rows` query rows. */
+export interface KeyScoresForwardJob {
+  readonly kind: "keyScoresForward";
+  readonly qs: Float32Array;
+  readonly keyRows: readonly Float32Array[];
+  readonly first: Int32Array;
+  readonly second: Int32Array;
+  readonly out: Float32Array;
+  readonly shape: ScoreLoopShape;
+}
+
+export interface KeyScoresQueryBackwardJob {
+  readonly kind: "keyScoresQueryBackward";
+  readonly keyRows: readonly Float32Array[];
+  readonly first: Int32Array;
+  readonly second: Int32Array;
+  readonly dy: Float32Array;
+  readonly dq: Float32Array;
+  readonly shape: ScoreLoopShape;
+}
+
+/** The sub-key gradients of sub-key indices [lo, hi), over all query rows. */
+export interface KeyScoresKeyBackwardJob {
+  readonly kind: "keyScoresKeyBackward";
+  readonly qs: Float32Array;
+  readonly first: Int32Array;
+  readonly second: Int32Array;
+  readonly dy: Float32Array;
+  readonly dKeyRows: readonly Float32Array[];
+  readonly shape: ScoreLoopShape;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+export type KernelJob =
+  | PeerForwardJob | PkmForwardJob | PeerTokenBackwardJob | PkmTokenBackwardJob | RowGradientsJob | TopkJob | AdamwJob
+  | KeyScoresForwardJob | KeyScoresQueryBackwardJob | KeyScoresKeyBackwardJob;
 
 export function runKernelJob(job: KernelJob): void {
   switch (job.kind) {
@@ -131,6 +168,15 @@ export function runKernelJob(job: KernelJob): void {
       return;
     case "topk":
       productKeyTopkInto(job.scores1, job.scores2, job.rows, job.subKeys, job.subTopk, job.topk, job.out);
+      return;
+    case "keyScoresForward":
+      keyScoresForward(job.qs, job.keyRows, job.first, job.second, job.out, job.shape);
+      return;
+    case "keyScoresQueryBackward":
+      keyScoresQueryBackward(job.keyRows, job.first, job.second, job.dy, job.dq, job.shape);
+      return;
+    case "keyScoresKeyBackward":
+      keyScoresKeyBackward(job.qs, job.first, job.second, job.dy, job.dKeyRows, job.shape, job.lo, job.hi);
       return;
     case "adamw":
       lazyAdamwRows(job.state, job.touched, job.count, job.grad, job.config, {

@@ -9,6 +9,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { customOp, readHost, writeTensor } from "./host-tensor.js";
+import { runKernelJob, type KernelJob } from "./kernel-jobs.js";
+import { isShared, runSplit, scratch, sharedCopy, sharedFloat32, splitRange, threadsFor } from "./kernel-pool.js";
+import { keyScoresBackward, keyScoresForward, type ScoreLoopShape } from "./key-score-loops.js";
 import type { ProductKeyHits } from "./product-keys.js";
 
 export function selectedScores(scores1: tf.Tensor2D, scores2: tf.Tensor2D, hits: ProductKeyHits): tf.Tensor2D {
@@ -72,6 +75,9 @@ export function selectedScoresFromKeys(
   const { topk, first, second } = hits;
   const sets = keySets.length;
   const flatKeys = keySets.flatMap((set) => [...set]);
+  const tokens = q.shape[0];
+  const parts = threadsFor(rows * topk * keyDim, tokens);
+  if (parts > 1) return selectedScoresFromKeysSplit(q, flatKeys, hits, { rows, heads, sets, topk, keyDim, half }, subKeys, parts);
   const op = customOp((qIn: tf.Tensor, ...keysIn: tf.Tensor[]) => {
     const qs = readHost(qIn).slice();
     // Sub-keys as rows [√N, dk/2] so each selected key is contiguous.
@@ -91,6 +97,55 @@ export function selectedScoresFromKeys(
   return op(q, ...flatKeys);
 }
 
+/**
+ * selectedScoresFromKeys over `parts` threads (kernel-pool.ts): the forward and dq
+ * split by tokens (whole heads, so each share's rows start at head 0), the
+ * sub-key gradients by sub-key index ranges. The same bits as one thread.
+ */
+function selectedScoresFromKeysSplit(
+  q: tf.Tensor2D, flatKeys: readonly tf.Tensor[], hits: ProductKeyHits, shape: ScoreLoopShape, subKeys: number, parts: number,
+): tf.Tensor2D {
+  const { rows, heads, topk, keyDim, half } = shape;
+  const tokens = q.shape[0];
+  const ranges = splitRange(tokens, parts).map(([from, to]) => [from * heads, to * heads] as const);
+  const first = isShared(hits.first) ? hits.first : sharedCopy(hits.first);
+  const second = isShared(hits.second) ? hits.second : sharedCopy(hits.second);
+  const rowsOf = (from: number, to: number) => ({
+    first: first.subarray(from * topk, to * topk), second: second.subarray(from * topk, to * topk), shape: { ...shape, rows: to - from },
+  });
+  const op = customOp((qIn: tf.Tensor, ...keysIn: tf.Tensor[]) => {
+    const qs = sharedCopy(readHost(qIn));
+    const keyRows = keysIn.map((k) => transposeInto(readHost(k), half, subKeys, sharedFloat32(half * subKeys)));
+    const out = new Float32Array(scratch("keys.out", rows * topk * 4), 0, rows * topk);
+    const jobs: KernelJob[] = ranges.map(([from, to]) => ({
+      kind: "keyScoresForward", qs: qs.subarray(from * keyDim, to * keyDim), keyRows, ...rowsOf(from, to), out: out.subarray(from * topk, to * topk),
+    }));
+    runSplit(jobs, () => runKernelJob(jobs[0]!));
+    const value = writeTensor<tf.Rank.R2>([rows, topk], (o) => o.set(out));
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor) => {
+        const dyShared = new Float32Array(scratch("keys.dy", rows * topk * 4), 0, rows * topk);
+        dyShared.set(readHost(dy));
+        const dq = new Float32Array(scratch("keys.dq", rows * keyDim * 4), 0, rows * keyDim).fill(0);
+        const queryJobs: KernelJob[] = ranges.map(([from, to]) => ({
+          kind: "keyScoresQueryBackward", keyRows, ...rowsOf(from, to), dy: dyShared.subarray(from * topk, to * topk), dq: dq.subarray(from * keyDim, to * keyDim),
+        }));
+        runSplit(queryJobs, () => runKernelJob(queryJobs[0]!));
+        const dKeyRows = keyRows.map((k) => sharedFloat32(k.length));
+        const keyJobs: KernelJob[] = splitRange(subKeys, Math.min(parts, subKeys)).map(([lo, hi]) => ({
+          kind: "keyScoresKeyBackward", qs, first, second, dy: dyShared, dKeyRows, shape, lo, hi,
+        }));
+        runSplit(keyJobs, () => runKernelJob(keyJobs[0]!));
+        const dqTensor = writeTensor<tf.Rank.R2>(q.shape, (o) => o.set(dq));
+        const dKeys = dKeyRows.map((d) => writeTensor<tf.Rank.R2>([half, subKeys], (o) => transposeInto(d, subKeys, half, o)));
+        return [dqTensor, ...dKeys];
+      },
+    };
+  });
+  return op(q, ...flatKeys);
+}
+
 /** [rows, cols] row-major → [cols, rows]. */
 function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
   return transposeInto(values, rows, cols, new Float32Array(rows * cols));
@@ -99,110 +154,4 @@ function transpose(values: Float32Array, rows: number, cols: number): Float32Arr
 function transposeInto(values: Float32Array, rows: number, cols: number, out: Float32Array): Float32Array {
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c];
   return out;
-}
-
-interface ScoreLoopShape {
-  /** T·h query rows (row t·h + head), each keyDim wide in q. */
-  readonly rows: number;
-  readonly heads: number;
-  /** Key sets: 1 (shared) or heads. */
-  readonly sets: number;
-  readonly topk: number;
-  readonly keyDim: number;
-  readonly half: number;
-}
-
-// The loops below are module-level functions (not closures) so V8 keeps the arrays in
-// registers, and take four selections of a row at a time so each query value is loaded
-// once per four sub-key rows.
-
-/** out[r, c] = q_{r,1}·K1[first[r,c]] + q_{r,2}·K2[second[r,c]] (keyRows[2·set + half] are [√N, dk/2]). */
-function keyScoresForward(
-  qs: Float32Array, keyRows: readonly Float32Array[], first: Int32Array, second: Int32Array, out: Float32Array, shape: ScoreLoopShape,
-): void {
-  const { rows, heads, sets, topk, keyDim, half } = shape;
-  for (let r = 0; r < rows; r++) {
-    const set = sets === 1 ? 0 : r % heads;
-    const k1 = keyRows[2 * set];
-    const k2 = keyRows[2 * set + 1];
-    const q1 = r * keyDim;
-    const q2 = q1 + half;
-    let c = 0;
-    for (; c + 3 < topk; c += 4) {
-      const n = r * topk + c;
-      const i0 = first[n] * half, i1 = first[n + 1] * half, i2 = first[n + 2] * half, i3 = first[n + 3] * half;
-      const j0 = second[n] * half, j1 = second[n + 1] * half, j2 = second[n + 2] * half, j3 = second[n + 3] * half;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      for (let e = 0; e < half; e++) {
-        const a = qs[q1 + e];
-        const b = qs[q2 + e];
-        s0 += a * k1[i0 + e] + b * k2[j0 + e];
-        s1 += a * k1[i1 + e] + b * k2[j1 + e];
-        s2 += a * k1[i2 + e] + b * k2[j2 + e];
-        s3 += a * k1[i3 + e] + b * k2[j3 + e];
-      }
-      out[n] = s0;
-      out[n + 1] = s1;
-      out[n + 2] = s2;
-      out[n + 3] = s3;
-    }
-    for (; c < topk; c++) {
-      const n = r * topk + c;
-      const i = first[n] * half;
-      const j = second[n] * half;
-      let s = 0;
-      for (let e = 0; e < half; e++) s += qs[q1 + e] * k1[i + e] + qs[q2 + e] * k2[j + e];
-      out[n] = s;
-    }
-  }
-}
-
-/** Backward of keyScoresForward: dq (zeroed) and dKeyRows (zeroed, same layout as keyRows) from dy [rows, topk]. */
-function keyScoresBackward(
-  qs: Float32Array, keyRows: readonly Float32Array[], first: Int32Array, second: Int32Array, dy: Float32Array,
-  dq: Float32Array, dKeyRows: readonly Float32Array[], shape: ScoreLoopShape,
-): void {
-  const { rows, heads, sets, topk, keyDim, half } = shape;
-  for (let r = 0; r < rows; r++) {
-    const set = sets === 1 ? 0 : r % heads;
-    const k1 = keyRows[2 * set];
-    const k2 = keyRows[2 * set + 1];
-    const d1 = dKeyRows[2 * set];
-    const d2 = dKeyRows[2 * set + 1];
-    const q1 = r * keyDim;
-    const q2 = q1 + half;
-    let c = 0;
-    for (; c + 3 < topk; c += 4) {
-      const n = r * topk + c;
-      const g0 = dy[n], g1 = dy[n + 1], g2 = dy[n + 2], g3 = dy[n + 3];
-      const i0 = first[n] * half, i1 = first[n + 1] * half, i2 = first[n + 2] * half, i3 = first[n + 3] * half;
-      const j0 = second[n] * half, j1 = second[n + 1] * half, j2 = second[n + 2] * half, j3 = second[n + 3] * half;
-      for (let e = 0; e < half; e++) {
-        const a = qs[q1 + e];
-        const b = qs[q2 + e];
-        dq[q1 + e] += g0 * k1[i0 + e] + g1 * k1[i1 + e] + g2 * k1[i2 + e] + g3 * k1[i3 + e];
-        dq[q2 + e] += g0 * k2[j0 + e] + g1 * k2[j1 + e] + g2 * k2[j2 + e] + g3 * k2[j3 + e];
-        d1[i0 + e] += g0 * a;
-        d1[i1 + e] += g1 * a;
-        d1[i2 + e] += g2 * a;
-        d1[i3 + e] += g3 * a;
-        d2[j0 + e] += g0 * b;
-        d2[j1 + e] += g1 * b;
-        d2[j2 + e] += g2 * b;
-        d2[j3 + e] += g3 * b;
-      }
-    }
-    for (; c < topk; c++) {
-      const n = r * topk + c;
-      const gn = dy[n];
-      const i = first[n] * half;
-      const j = second[n] * half;
-      for (let e = 0; e < half; e++) {
-        dq[q1 + e] += gn * k1[i + e];
-        dq[q2 + e] += gn * k2[j + e];
-        d1[i + e] += gn * qs[q1 + e];
-        d2[j + e] += gn * qs[q2 + e];
-      }
-    }
-  }
 }

@@ -12,6 +12,7 @@ import type { Activation } from "../../ir/types.js";
 import { peerExperts, pkmValues } from "../../runtime/experts/expert-kernels.js";
 import { describeExpertThreads, expertThreads, parallelCallCount, setExpertThreads, setMinParallelWork } from "../../runtime/experts/kernel-pool.js";
 import { productKeyTopk } from "../../runtime/experts/product-keys.js";
+import { selectedScoresFromKeys } from "../../runtime/experts/selected-scores.js";
 import { ExpertTable } from "../../runtime/experts/sparse-table.js";
 import { UsageError } from "../../diagnostics/errors.js";
 import { parseTrainArgs } from "../../runtime/train/options.js";
@@ -53,6 +54,47 @@ describe("product-key top-k on threads", () => {
     expect(Array.from(split.second)).toEqual(Array.from(single.second));
     expect(Array.from(split.scores)).toEqual(Array.from(single.scores));
   });
+});
+
+describe("selected scores from the keys on threads", () => {
+  for (const sets of ["shared", "per-head"] as const) {
+    it(`value, dq and the sub-key gradients equal one thread's bit for bit (${sets} keys)`, () => {
+      const tokens = 23;
+      const heads = 3;
+      const keyDim = 10;
+      const half = keyDim / 2;
+      const subKeys = 12;
+      const topk = 7; // one block of four and a tail of three
+      const rng = seededRng(sets === "shared" ? 61 : 62);
+      const rows = tokens * heads;
+      const hits = productKeyTopk(randomArray(rows * subKeys, rng), randomArray(rows * subKeys, rng), rows, subKeys, 4, topk);
+      const q = tf.tensor2d(randomArray(tokens * heads * keyDim, rng), [tokens, heads * keyDim]);
+      const keySets = Array.from({ length: sets === "shared" ? 1 : heads }, () => [0, 1].map(() => tf.tensor2d(randomArray(half * subKeys, rng), [half, subKeys])));
+      const r = tf.tensor2d(randomArray(rows * topk, rng), [rows, topk]);
+      const flat = keySets.flat();
+      const run = () => {
+        const value = tf.tidy(() => Array.from(selectedScoresFromKeys(q, keySets, hits, { heads, keyDim, subKeys }).dataSync()));
+        const grads = tf.grads((qIn: tf.Tensor, ...keys: tf.Tensor[]) => {
+          const regrouped = sets === "shared" ? [keys] : Array.from({ length: heads }, (_, h) => keys.slice(2 * h, 2 * h + 2));
+          return tf.sum(tf.mul(selectedScoresFromKeys(qIn as tf.Tensor2D, regrouped, hits, { heads, keyDim, subKeys }), r));
+        })([q, ...flat]);
+        const result = { value, grads: grads.map((g) => Array.from(g.dataSync())) };
+        tf.dispose(grads);
+        return result;
+      };
+      const before = parallelCallCount();
+      const split = run();
+      // Forward twice (value, tape), then dq and the sub-key gradients.
+      expect(parallelCallCount() - before).toBe(4);
+      setExpertThreads(1);
+      const single = run();
+      setExpertThreads(3);
+      expect(parallelCallCount() - before).toBe(4);
+      expect(split).toEqual(single);
+      expect(single.grads[1]!.some((v) => v !== 0)).toBe(true);
+      tf.dispose([q, r, ...flat]);
+    });
+  }
 });
 
 /** Tables of `rows` × `cols`, the same initial values; threads 1 keeps them unshared, so the kernels run on one thread. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds native/build/peerc_native.node (the OpenBLAS sgemm addon) during
+// Builds native/build/peerc_native.node (the sgemm addon: OpenBLAS, else its own kernel) during
 // `npm ci` / `npm install`. Offline and optional: one g++ call against Node's
 // own N-API headers, no node-gyp (it would want python3 and a headers
 // download). It never fails the install: any problem prints one line saying
@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 const here = path.dirname(new URL(import.meta.url).pathname);
-const source = path.join(here, "peerc_native.cc");
+const sources = ["peerc_native.cc", "builtin_sgemm.cc"].map((f) => path.join(here, f));
 const outDir = path.join(here, "build");
 const output = path.join(outDir, "peerc_native.node");
 
@@ -41,7 +41,8 @@ try {
   const cxx = process.env.CXX || "g++";
   fs.mkdirSync(outDir, { recursive: true });
   const temporary = `${output}.tmp-${process.pid}`;
-  const args = ["-O2", "-std=c++17", "-shared", "-fPIC", "-fvisibility=hidden", "-DNODE_GYP_MODULE_NAME=peerc_native", `-I${include}`, source, "-o", temporary, "-ldl"];
+  // -ffp-contract=fast: the built-in kernel's a*b+c becomes one FMA in its AVX2 build (3x faster).
+  const args = ["-O3", "-std=c++17", "-ffp-contract=fast", "-shared", "-fPIC", "-pthread", "-fvisibility=hidden", "-DNODE_GYP_MODULE_NAME=peerc_native", `-I${include}`, ...sources, "-o", temporary, "-ldl"];
   const result = spawnSync(cxx, args, { encoding: "utf8" });
   if (result.error) unavailable(`${cxx} could not run: ${result.error.message}`);
   if (result.status !== 0) {

@@ -1,20 +1,24 @@
 // peerc's native host kernels: single-precision GEMM on caller-owned float
-// memory (the wasm backend's heap views), through the system OpenBLAS.
+// memory (the wasm backend's heap views), through the system OpenBLAS, or
+// peerc's own kernel (builtin_sgemm.cc) where OpenBLAS is missing.
 //
 // OpenBLAS is opened with dlopen at run time, not linked, so the addon builds
-// without any -dev package and loads everywhere; where libopenblas is missing
-// `load` says so and the runtime keeps the wasm kernels. Plain C N-API (ABI
-// stable): no node-addon-api, no npm dependency.
+// without any -dev package and loads everywhere. Plain C N-API (ABI stable):
+// no node-addon-api, no npm dependency.
 //
 // JS API (see runtime/backend/kernels/native-matmul.ts):
-//   load(libraryName) -> { ok: true, config, threads } | { ok: false, why }
+//   load(libraryName) -> { ok: true, config, threads } | { ok: false, why }   (OpenBLAS; then active)
+//   useKernel("openblas" | "builtin") -> whether that kernel is now active
+//   builtinIsa() -> "AVX2+FMA" | "SSE2"
 //   setThreads(n) -> threads now in use
 //   sgemm(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc)
-//     row-major C[m,n] = op(A)[m,k] · op(B)[k,n]; a, b, c are Float32Arrays,
-//     offsets and leading dimensions in elements. Bounds are checked here, so a
-//     wrong call throws instead of writing outside the array.
+//     row-major C[m,n] = op(A)[m,k] · op(B)[k,n] on the active kernel; a, b, c
+//     are Float32Arrays, offsets and leading dimensions in elements. Bounds are
+//     checked here, so a wrong call throws instead of writing outside the array.
 #include <dlfcn.h>
 #include <node_api.h>
+
+#include "builtin_sgemm.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -39,6 +43,8 @@ SetThreadsFn setThreads = nullptr;
 GetThreadsFn getThreads = nullptr;
 GetConfigFn getConfig = nullptr;
 int configuredThreads = 1;
+enum class Kernel { kNone, kOpenBlas, kBuiltin };
+Kernel active = Kernel::kNone;
 
 // Products below this many multiply-adds (m·n·k) run on one thread: waking the
 // other threads costs more than it saves there (the attention's per-head
@@ -108,6 +114,7 @@ napi_value Load(napi_env env, napi_callback_info info) {
         getConfig = reinterpret_cast<GetConfigFn>(dlsym(lib, "openblas_get_config"));
         sgemm = fn;  // the library stays open for the life of the process
         configuredThreads = getThreads != nullptr ? getThreads() : 1;
+        active = Kernel::kOpenBlas;
       }
     }
     if (why != nullptr) {
@@ -130,9 +137,32 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   int32_t n = 1;
   if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) return Throw(env, "setThreads: expected a positive integer");
   if (setThreads != nullptr) setThreads(n);
-  configuredThreads = CurrentThreads();
+  configuredThreads = sgemm != nullptr ? CurrentThreads() : n;
   return MakeInt(env, configuredThreads);
 }
+
+napi_value UseKernel(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  char name[16] = "";
+  size_t len = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
+    return Throw(env, "useKernel: expected \"openblas\" or \"builtin\"");
+  }
+  const std::string kernel(name, len);
+  if (kernel == "builtin") {
+    active = Kernel::kBuiltin;
+  } else if (kernel == "openblas") {
+    if (sgemm != nullptr) active = Kernel::kOpenBlas;
+    return MakeBool(env, sgemm != nullptr);
+  } else {
+    return Throw(env, "useKernel: expected \"openblas\" or \"builtin\"");
+  }
+  return MakeBool(env, true);
+}
+
+napi_value BuiltinIsa(napi_env env, napi_callback_info) { return MakeString(env, peerc::BuiltinSgemmIsa()); }
 
 struct FloatArg {
   float* data = nullptr;
@@ -159,7 +189,7 @@ bool Fits(const FloatArg& arr, int64_t offset, int64_t rows, int64_t cols, int64
 }
 
 napi_value Sgemm(napi_env env, napi_callback_info info) {
-  if (sgemm == nullptr) return Throw(env, "sgemm: OpenBLAS is not loaded (call load first)");
+  if (active == Kernel::kNone) return Throw(env, "sgemm: no kernel is active (call load or useKernel first)");
   size_t argc = 14;
   napi_value argv[14];
   CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
@@ -194,12 +224,17 @@ napi_value Sgemm(napi_env env, napi_callback_info info) {
     for (int64_t i = 0; i < m; i++) std::memset(c.data + cOff + i * ldc, 0, sizeof(float) * n);
     return nullptr;
   }
-  const bool narrow = configuredThreads > 1 && setThreads != nullptr && m * n * k < kSingleThreadMnk;
-  if (narrow) setThreads(1);
+  const bool narrow = configuredThreads > 1 && m * n * k < kSingleThreadMnk;
+  if (active == Kernel::kBuiltin) {
+    peerc::BuiltinSgemm(transA, transB, m, n, k, a.data + aOff, lda, b.data + bOff, ldb, c.data + cOff, ldc,
+                        narrow ? 1 : configuredThreads);
+    return nullptr;
+  }
+  if (narrow && setThreads != nullptr) setThreads(1);
   sgemm(kRowMajor, transA ? kTrans : kNoTrans, transB ? kTrans : kNoTrans, static_cast<int>(m), static_cast<int>(n),
         static_cast<int>(k), 1.0f, a.data + aOff, static_cast<int>(lda), b.data + bOff, static_cast<int>(ldb), 0.0f,
         c.data + cOff, static_cast<int>(ldc));
-  if (narrow) setThreads(configuredThreads);
+  if (narrow && setThreads != nullptr) setThreads(configuredThreads);
   return nullptr;
 }
 
@@ -207,6 +242,8 @@ napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"load", nullptr, Load, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"useKernel", nullptr, UseKernel, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"builtinIsa", nullptr, BuiltinIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -1,20 +1,24 @@
 /**
- * The native OpenBLAS matmul (native/, runtime/backend/kernels/native-matmul.ts)
- * against the wasm kernels it replaces, in one process: forward and gradients
- * with transposes and broadcast batches, and a few training steps of
- * specs/tiny.peer. Where the addon or OpenBLAS is missing these tests are
- * reported as skipped with the reason; the fallback tests always run.
+ * The native matmul (native/, runtime/backend/kernels/native-matmul.ts), on
+ * each of its kernels (the system OpenBLAS and peerc's own), against the wasm
+ * kernels it replaces, in one process: forward and gradients with transposes
+ * and broadcast batches, odd sizes, offsets and leading dimensions, thread
+ * counts, and a few training steps of specs/tiny.peer. Where the addon or
+ * OpenBLAS is missing those tests are reported as skipped with the reason; the
+ * fallback tests always run.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { checkSource } from "../../compiler/check/index.js";
 import type { IRModel } from "../../ir/types.js";
 import { selectBackend } from "../../runtime/backend/select.js";
-import { describeMatmul, nativeMatmul, nativeMatmulUnavailable, setNativeMatmulEnabled, setNativeThreads } from "../../runtime/backend/kernels/native-matmul.js";
+import {
+  describeMatmul, nativeMatmul, nativeMatmulUnavailable, setNativeMatmulEnabled, setNativeThreads, useNativeKernel, type NativeKernel,
+} from "../../runtime/backend/kernels/native-matmul.js";
 import { buildModel } from "../../runtime/model/model.js";
 import { trainMain } from "../../runtime/train/main.js";
 import { Trainer } from "../../runtime/train/trainer.js";
@@ -22,13 +26,17 @@ import { ADAMW, denseModel, SPAN } from "./core-helpers.js";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const why = nativeMatmulUnavailable();
-const skipNote = why === "" ? "" : ` (skipped: ${why})`;
+const hasOpenBlas = why === "" && useNativeKernel("openblas");
+const defaultKernel: NativeKernel = hasOpenBlas ? "openblas" : "builtin";
+/** Why a kernel's tests are skipped ("" when they run). */
+const skipWhy = (kernel: NativeKernel): string => why || (kernel === "openblas" && !hasOpenBlas ? "OpenBLAS (libopenblas.so.0) not found" : "");
 
 beforeAll(async () => {
   await selectBackend("wasm");
 });
 
 afterEach(() => setNativeMatmulEnabled(true));
+afterAll(() => useNativeKernel(defaultKernel));
 
 /** Runs fn with the native matmul on and then off; returns both results as plain arrays. */
 function bothWays<T>(fn: () => T): { native: T; wasm: T } {
@@ -75,12 +83,18 @@ const sameBatches = (c: Case): boolean => c.a.slice(0, -2).join() === c.b.slice(
 const bothBroadcast = (c: Case): boolean => c.a.length === 4 && c.b.length === 4;
 const label = (c: Case): string => `[${c.a}]${c.transposeA ? "ᵀ" : ""} · [${c.b}]${c.transposeB ? "ᵀ" : ""}`;
 
-describe.skipIf(why !== "")(`native matmul vs the wasm kernels${skipNote}`, () => {
+const MATMUL_LINE: Record<NativeKernel, string> = { openblas: "matmul: OpenBLAS \\d+\\.\\d+\\.\\d+", builtin: "matmul: peerc sgemm (AVX2\\+FMA|SSE2)" };
+
+for (const kernel of ["openblas", "builtin"] as const) describe.skipIf(skipWhy(kernel) !== "")(`native matmul (${kernel}) vs the wasm kernels${skipWhy(kernel) ? ` (skipped: ${skipWhy(kernel)})` : ""}`, () => {
+  beforeEach(() => {
+    expect(useNativeKernel(kernel)).toBe(true);
+  });
+
   it("says on the first line which matmul runs, with its threads", () => {
     setNativeThreads(2);
-    expect(describeMatmul("wasm")).toMatch(/^matmul: OpenBLAS \d+\.\d+\.\d+ \(native, 2 threads\)$/);
+    expect(describeMatmul("wasm")).toMatch(new RegExp(`^${MATMUL_LINE[kernel]} \\(native, 2 threads(; OpenBLAS not found: .*)?\\)$`));
     setNativeThreads(1);
-    expect(describeMatmul("wasm")).toMatch(/\(native, 1 thread\)$/);
+    expect(describeMatmul("wasm")).toMatch(/\(native, 1 thread(; OpenBLAS not found: .*)?\)$/);
     expect(describeMatmul("webgpu")).toBe("");
     setNativeMatmulEnabled(false);
     expect(describeMatmul("wasm")).toBe("matmul: wasm XNNPACK (native kernels unavailable: turned off for this process)");
@@ -130,6 +144,46 @@ describe.skipIf(why !== "")(`native matmul vs the wasm kernels${skipNote}`, () =
     expectClose(small, tf.tidy(() => tf.matMul(seeded([8, 16, 32], 6), seeded([8, 32, 16], 7)).dataSync() as Float32Array), 1e-6);
   });
 
+  it("odd sizes, offsets and leading dimensions match a JS product, on 1 and 3 threads", () => {
+    const native = nativeMatmul()!;
+    let seed = 5;
+    const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 31) - 1);
+    // Sizes around the 6×16 register blocks and the 2^22 one-thread cut-off (the last one is above it).
+    for (const [m, n, k] of [[1, 1, 1], [5, 17, 3], [13, 33, 64], [7, 15, 300], [200, 130, 170]] as const) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const [aRows, aCols] = transA ? [k, m] : [m, k];
+          const [bRows, bCols] = transB ? [n, k] : [k, n];
+          const lda = aCols + 2, ldb = bCols + 1, ldc = n + 3; // padded rows
+          const a = random(4 + aRows * lda);
+          const b = random(1 + bRows * ldb);
+          const expected = new Float32Array(m * n);
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let sum = 0;
+              for (let p = 0; p < k; p++) sum += a[4 + (transA ? p * lda + i : i * lda + p)]! * b[1 + (transB ? j * ldb + p : p * ldb + j)]!;
+              expected[i * n + j] = sum;
+            }
+          }
+          const results: Float32Array[] = [];
+          for (const threads of [1, 3]) {
+            setNativeThreads(threads);
+            const c = new Float32Array(2 + m * ldc).fill(Number.NaN); // NaN: every element must be written
+            native.sgemm(transA, transB, m, n, k, a, 4, lda, b, 1, ldb, c, 2, ldc);
+            const got = new Float32Array(m * n);
+            for (let i = 0; i < m; i++) got.set(c.subarray(2 + i * ldc, 2 + i * ldc + n), i * n);
+            expect(Number.isNaN(c[0]!) && Number.isNaN(c[1]!)).toBe(true); // nothing before the offset
+            expectClose(got, expected, 1e-5);
+            results.push(got);
+          }
+          // Rows split over threads, each element summed in the same order: the same bits.
+          if (kernel === "builtin") expect(Array.from(results[1]!)).toEqual(Array.from(results[0]!));
+        }
+      }
+    }
+    setNativeThreads(1);
+  });
+
   it("the addon checks every operand against its array instead of reading or writing past it", () => {
     const native = nativeMatmul()!;
     const a = new Float32Array(6);
@@ -162,10 +216,11 @@ describe.skipIf(why !== "")(`native matmul vs the wasm kernels${skipNote}`, () =
     const io = { out: (l: string) => out.push(l), err: () => {} };
     const argv = ["--data", corpus, "--backend", "wasm", "--out", path.join(dir, "run"), "--steps", "1", "--threads", "1"];
     expect(await trainMain(argv, { ir, build: (o) => buildModel(ir, o), forwardFlopsPerToken: 1e5 }, io)).toBe(0);
-    expect(out[0]).toMatch(/^backend: wasm \(1 thread, SIMD\), matmul: OpenBLAS \d+\.\d+\.\d+ \(native, 1 thread\)/);
+    expect(out[0]).toMatch(new RegExp(`^backend: wasm \\(1 thread, SIMD\\), ${MATMUL_LINE[kernel]} \\(native, 1 thread[;)]`));
     if (cache === undefined) delete process.env["XDG_CACHE_HOME"];
     else process.env["XDG_CACHE_HOME"] = cache;
-    expect(fs.readdirSync(path.join(dir, "cache", "peerc"))).toContain("peak-wasm-openblas-1t.json");
+    // The trainer measures the peak once per process: in this file's first trainMain, the default kernel's.
+    if (kernel === defaultKernel) expect(fs.readdirSync(path.join(dir, "cache", "peerc"))).toContain(`peak-wasm-${kernel}-1t.json`);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -250,7 +305,7 @@ describe("native matmul fallback", () => {
     expect(out.stdout.trim()).toBe("peerc: native kernels unavailable (PEERC_NATIVE=0); training uses the wasm kernels");
   });
 
-  it("without OpenBLAS, or with PEERC_NATIVE=0, the trainer's matmul line names wasm and the reason", () => {
+  it("without OpenBLAS the addon's own kernel runs and the line says why; with PEERC_NATIVE=0 the wasm kernels run", () => {
     const probe = `import { describeMatmul, nativeMatmul } from ${JSON.stringify(path.join(repo, "runtime/backend/kernels/native-matmul.ts"))};
 console.log(JSON.stringify({ line: describeMatmul("wasm"), active: nativeMatmul() !== null }));`;
     const run = (env: Record<string, string>): { line: string; active: boolean } => {
@@ -260,8 +315,11 @@ console.log(JSON.stringify({ line: describeMatmul("wasm"), active: nativeMatmul(
     };
     expect(run({ PEERC_NATIVE: "0" })).toEqual({ line: "matmul: wasm XNNPACK (native kernels unavailable: turned off by PEERC_NATIVE=0)", active: false });
     const missing = run({ PEERC_NATIVE: "1", PEERC_OPENBLAS: "libpeerc-no-such-blas.so.0" });
-    expect(missing.active).toBe(false);
-    // Without the built addon the reason is that instead; either way the wasm kernels run.
-    expect(missing.line).toMatch(why !== "" ? /^matmul: wasm XNNPACK \(native kernels unavailable: / : /^matmul: wasm XNNPACK \(native kernels unavailable: OpenBLAS not found \(libpeerc-no-such-blas\.so\.0: cannot open shared object file/);
+    // Without the built addon the wasm kernels run and the line says that instead.
+    const built = fs.existsSync(path.join(repo, "native/build/peerc_native.node"));
+    expect(missing.active).toBe(built);
+    expect(missing.line).toMatch(
+      !built ? /^matmul: wasm XNNPACK \(native kernels unavailable: / : /^matmul: peerc sgemm (AVX2\+FMA|SSE2) \(native, \d+ threads?; OpenBLAS not found: libpeerc-no-such-blas\.so\.0: cannot open shared object file/,
+    );
   });
 });

@@ -19,7 +19,7 @@ export function runtimePatches(backendName: string): string[] {
   const common = ["Sum/Mean gradients via onesLike"];
   switch (backendName) {
     case "wasm":
-      return ["UnsortedSegmentSum (JS)", "GatherV2 (row copy)", nativeMatmul() !== null ? "BatchMatMul (OpenBLAS, native)" : "BatchMatMul (XNNPACK for transposed/batched)", ...common];
+      return ["UnsortedSegmentSum (JS)", "GatherV2 (row copy)", nativeMatmul() !== null ? "BatchMatMul (native sgemm: OpenBLAS, else peerc's)" : "BatchMatMul (XNNPACK for transposed/batched)", ...common];
     case "cpu":
       return ["UnsortedSegmentSum (one pass)", "GatherV2 (row copy)", ...common];
     case "tensorflow":

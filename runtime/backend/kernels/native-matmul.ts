@@ -7,7 +7,8 @@
  *
  * Optional at every step: the addon is built by `npm ci` (native/build.mjs)
  * where g++ and Node's headers exist, and OpenBLAS (libopenblas.so.0, Debian's
- * libopenblas0-pthread) is opened at run time. Where either is missing, or
+ * libopenblas0-pthread) is opened at run time; without OpenBLAS the addon's own
+ * kernel (native/builtin_sgemm.cc) runs. Without the addon, or with
  * PEERC_NATIVE=0, `nativeMatmul()` is null and the wasm kernels run;
  * `describeMatmul` says which one runs and why.
  */
@@ -22,6 +23,8 @@ import { sizeOf } from "./host-memory.js";
 /** native/peerc_native.cc's exports. */
 interface Addon {
   load(library: string): { ok: true; config: string; threads: number } | { ok: false; why: string };
+  useKernel(kernel: NativeKernel): boolean;
+  builtinIsa(): string;
   setThreads(n: number): number;
   sgemm(
     transA: boolean, transB: boolean, m: number, n: number, k: number,
@@ -31,10 +34,16 @@ interface Addon {
   ): void;
 }
 
+/** "openblas": the system OpenBLAS; "builtin": the addon's own kernel. */
+export type NativeKernel = "openblas" | "builtin";
+
 interface Loaded {
   readonly addon: Addon;
-  /** "OpenBLAS 0.3.21" */
-  readonly library: string;
+  /** "OpenBLAS 0.3.21", when it loaded. */
+  readonly openblas: string | null;
+  /** Why OpenBLAS did not load ("" when it did). */
+  readonly openblasWhy: string;
+  kernel: NativeKernel;
   threads: number;
 }
 
@@ -72,12 +81,12 @@ function load(): Loaded | null {
     return null;
   }
   const result = addon.load(process.env["PEERC_OPENBLAS"] ?? "libopenblas.so.0");
-  if (!result.ok) {
-    unavailableWhy = `OpenBLAS not found (${result.why}; on Debian: apt-get install libopenblas0-pthread)`;
-    return null;
+  if (result.ok) {
+    return { addon, openblas: result.config.split(" ").slice(0, 2).join(" "), openblasWhy: "", kernel: "openblas", threads: result.threads };
   }
-  const library = result.config.split(" ").slice(0, 2).join(" ");
-  return { addon, library, threads: result.threads };
+  addon.useKernel("builtin");
+  const openblasWhy = `OpenBLAS not found: ${result.why}; on Debian: apt-get install libopenblas0-pthread`;
+  return { addon, openblas: null, openblasWhy, kernel: "builtin", threads: addon.setThreads(os.availableParallelism()) };
 }
 
 function state(): Loaded | null {
@@ -101,6 +110,14 @@ export function setNativeMatmulEnabled(on: boolean): void {
   enabled = on;
 }
 
+/** Which native kernel runs (benchmarks and tests compare them); false when that one is not available. */
+export function useNativeKernel(kernel: NativeKernel): boolean {
+  const s = state();
+  if (s === null || !s.addon.useKernel(kernel)) return false;
+  s.kernel = kernel;
+  return true;
+}
+
 /** OpenBLAS's thread count (the trainer's --threads; default: the cores this process may use). Returns the count in use. */
 export function setNativeThreads(threads: number = os.availableParallelism()): number {
   const s = state();
@@ -113,14 +130,16 @@ export function setNativeThreads(threads: number = os.availableParallelism()): n
 export function describeMatmul(backendName: string): string {
   if (backendName !== "wasm") return "";
   const s = state();
-  if (s !== null && enabled) return `matmul: ${s.library} (native, ${s.threads} thread${s.threads === 1 ? "" : "s"})`;
-  return `matmul: wasm XNNPACK (native kernels unavailable: ${nativeMatmulUnavailable()})`;
+  if (s === null || !enabled) return `matmul: wasm XNNPACK (native kernels unavailable: ${nativeMatmulUnavailable()})`;
+  const threads = `${s.threads} thread${s.threads === 1 ? "" : "s"}`;
+  if (s.kernel === "openblas") return `matmul: ${s.openblas} (native, ${threads})`;
+  return `matmul: peerc sgemm ${s.addon.builtinIsa()} (native, ${threads}${s.openblasWhy ? `; ${s.openblasWhy}` : ""})`;
 }
 
-/** The MFU peak cache's variant for the active matmul: "openblas-2t", or undefined for the backend's own. */
+/** The MFU peak cache's variant for the active matmul: "openblas-2t", "builtin-1t", or undefined for the backend's own. */
 export function matmulVariant(backendName: string): string | undefined {
   const s = state();
-  return backendName === "wasm" && s !== null && enabled ? `openblas-${s.threads}t` : undefined;
+  return backendName === "wasm" && s !== null && enabled ? `${s.kernel}-${s.threads}t` : undefined;
 }
 
 interface WasmHeap {

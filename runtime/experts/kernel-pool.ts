@@ -26,7 +26,7 @@ export function availableCores(): number {
 }
 
 /** The kernels that split their rows over the pool (the trainer's first line names them). */
-export const THREADED_KERNELS = ["top-k", "forward", "backward", "update"] as const;
+export const THREADED_KERNELS = ["top-k", "selected scores", "forward", "backward", "update"] as const;
 
 let threads = 1;
 
@@ -57,12 +57,12 @@ export function expertThreads(): number {
 }
 
 /**
- * "1 thread" or "2 threads (top-k, forward, backward, update)". Tables with
- * bf16 moments are not shared (ExpertTable), so only the top-k splits for them.
+ * "1 thread" or "2 threads (top-k, selected scores, forward, backward, update)".
+ * Tables with bf16 moments are not shared (ExpertTable), so their kernels stay on one thread.
  */
 export function describeExpertThreads(count: number = threads, bf16Tables = false): string {
   if (count === 1) return "1 thread";
-  return `${count} threads (${bf16Tables ? "top-k; forward, backward and update on 1 thread with bf16 expert moments" : THREADED_KERNELS.join(", ")})`;
+  return `${count} threads (${bf16Tables ? "top-k, selected scores; forward, backward and update on 1 thread with bf16 expert moments" : THREADED_KERNELS.join(", ")})`;
 }
 
 /**

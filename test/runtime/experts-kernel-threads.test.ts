@@ -246,7 +246,7 @@ describe("--threads", () => {
     const io = { out: (l: string) => out.push(l), err: () => undefined };
     const argv = ["--data", corpus, "--backend", "wasm", "--out", path.join(dir, "run"), "--steps", "1", "--batch", "2", "--context", "16", "--threads", "2"];
     expect(await trainMain(argv, { ir, build: (o) => buildModel(ir, o) }, io)).toBe(0);
-    expect(out[0]).toMatch(/^backend: wasm \(1 thread, SIMD\), host expert kernels: 2 threads \(top-k, forward, backward, update\)/);
+    expect(out[0]).toMatch(/^backend: wasm \(1 thread, SIMD\), host expert kernels: 2 threads \(top-k, selected scores, forward, backward, update\)/);
     expect(expertThreads()).toBe(2);
     fs.rmSync(dir, { recursive: true, force: true });
     setExpertThreads(3);
@@ -256,8 +256,8 @@ describe("--threads", () => {
     expect(() => parseTrainArgs([`--threads=${value}`], "m")).toThrow(new UsageError(`--threads must be a positive integer, got "${value}"`));
   });
 
-  it("with bf16 expert moments the first line says only the top-k splits (those tables are not shared)", () => {
-    expect(describeExpertThreads(2, true)).toBe("2 threads (top-k; forward, backward and update on 1 thread with bf16 expert moments)");
+  it("with bf16 expert moments the first line says only the routing kernels split (those tables are not shared)", () => {
+    expect(describeExpertThreads(2, true)).toBe("2 threads (top-k, selected scores; forward, backward and update on 1 thread with bf16 expert moments)");
     expect(describeExpertThreads(1, true)).toBe("1 thread");
     expect(new ExpertTable("t", 4, 2, () => undefined, { moments: "bf16", threads: 2 }).table.buffer).not.toBeInstanceOf(SharedArrayBuffer);
   });

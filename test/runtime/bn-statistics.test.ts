@@ -17,10 +17,13 @@ import { emitTrainer } from "../../compiler/emit/index.js";
 import type { IRModel } from "../../ir/types.js";
 import { DEFAULT_BN_RECALIBRATE } from "../../ir/defaults.js";
 import { BN_MOMENTUM, QueryNet, recomputeQueryStatistics } from "../../runtime/experts/query-net.js";
+import { SafetensorsFile } from "../../runtime/checkpoint/index.js";
+import { openDataset } from "../../runtime/data/index.js";
 import { readMetrics } from "../../runtime/metrics/index.js";
+import { restoreModel } from "../../runtime/train/state.js";
 import { buildModel, type LanguageModel } from "../../runtime/model/model.js";
 import { trainMain } from "../../runtime/train/main.js";
-import { recalibrateQueryStatistics, recalibrationSeed } from "../../runtime/train/recalibrate.js";
+import { recalibrateQueryStatistics, recalibrationBatches, recalibrationSeed } from "../../runtime/train/recalibrate.js";
 import type { TrainBatch } from "../../runtime/train/trainer.js";
 import { checkedModels, ROOT, tempDir } from "../emit/helpers.js";
 import { peerSpec, randomArray, seededRng, useWasm } from "./experts-fixtures.js";
@@ -233,5 +236,39 @@ describe("bn_recalibrate through trainMain", () => {
     const a = await run(implicit, path.join(outRoot, "implicit"));
     expect(vals(a)).toEqual(vals(await run(explicit, path.join(outRoot, "explicit"))));
     expect(vals(a)).not.toEqual(vals(await run(off, path.join(outRoot, "off"))));
+  });
+
+  it("--export writes the statistics recalibrated at the last step", async () => {
+    const ir = checkedModels(SPEC())[0]!;
+    const exported = path.join(outRoot, "export");
+    await run(ir, path.join(outRoot, "exporting"), ["--export", exported]);
+    const file = SafetensorsFile.open(path.join(exported, "weights.safetensors"));
+    const model = buildModel(ir, { seed: 99, backend: "wasm" });
+    let written: number[][];
+    try {
+      const read = (name: string) => file.read(name) as Float32Array;
+      restoreModel(model, read, (name) => {
+        if (file.names().includes(name)) return read(name);
+        const table = model.sparseTables.find((t) => name.startsWith(t.name + "."))!;
+        return name.endsWith(".last_step") ? new Float32Array(table.rows) : new Float32Array(table.rows * table.cols);
+      });
+      written = statsOf(model);
+    } finally {
+      file.close();
+    }
+    // Recalibrating the exported weights with step 6's batches reproduces the exported statistics; step 5's do not.
+    const ds = openDataset({ path: corpus, tokenizer: "bytes", valFraction: ir.train!.data.valFraction, context: 16 });
+    try {
+      const at = (step: number) => {
+        recalibrateQueryStatistics(model, recalibrationBatches(ds.source, ds.train, { context: 16, rows: 2, seed: 5, step, count: DEFAULT_BN_RECALIBRATE }));
+        return statsOf(model);
+      };
+      const other = at(5);
+      expect(other[0]).not.toEqual(written[0]);
+      const again = at(6);
+      for (let k = 0; k < written.length; k++) closeTo(again[k]!, written[k]!, 1e-6);
+    } finally {
+      ds.close();
+    }
   });
 });

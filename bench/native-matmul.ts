@@ -1,7 +1,8 @@
 /**
  * GFLOP/s of the wasm backend's matmul paths in one process: the wasm kernels
  * (XNNPACK through runtime/backend/kernels/batch-mat-mul-wasm.ts) against the
- * native OpenBLAS matmul (native/) on 1 and 2 threads, on the shapes the
+ * native matmul (native/) on 1 and 2 threads, OpenBLAS and peerc's own kernel
+ * (its fallback where OpenBLAS is missing), on the shapes the
  * issue-12 dense LM runs (2,048 tokens, d 256, FFW 1024, 4 heads of 64) and the
  * 1024² MFU probe; then that LM's Trainer.step on 1 and 2 OpenBLAS threads,
  * alternating in one process. Ratios are what to compare: the machine is shared.
@@ -10,7 +11,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkSource } from "../compiler/check/index.js";
-import { describeMatmul, nativeMatmul, nativeMatmulUnavailable, setNativeMatmulEnabled, setNativeThreads } from "../runtime/backend/kernels/native-matmul.js";
+import {
+  describeMatmul, nativeMatmul, nativeMatmulUnavailable, setNativeMatmulEnabled, setNativeThreads, useNativeKernel, type NativeKernel,
+} from "../runtime/backend/kernels/native-matmul.js";
 import { selectBackend } from "../runtime/backend/select.js";
 import { buildModel } from "../runtime/model/model.js";
 import { Trainer } from "../runtime/train/trainer.js";
@@ -64,28 +67,37 @@ if (nativeMatmul() === null) {
   console.log(`native matmul unavailable: ${nativeMatmulUnavailable()}`);
   process.exit(1);
 }
-setNativeThreads(1);
-console.log(describeMatmul("wasm").replace(", 1 thread", ""));
+const kernels: NativeKernel[] = useNativeKernel("openblas") ? ["openblas", "builtin"] : ["builtin"];
+for (const kernel of kernels) {
+  useNativeKernel(kernel);
+  setNativeThreads(1);
+  console.log(describeMatmul("wasm"));
+}
 const rows: string[] = [];
 for (const s of SHAPES) {
   const a = tf.randomNormal(s.a);
   const b = tf.randomNormal(s.b);
   setNativeMatmulEnabled(false);
-  const wasm = gflops(s, a, b);
+  const cells = [gflops(s, a, b)];
   setNativeMatmulEnabled(true);
-  setNativeThreads(1);
-  const one = gflops(s, a, b);
-  setNativeThreads(2);
-  const two = gflops(s, a, b);
+  for (const kernel of kernels) {
+    useNativeKernel(kernel);
+    for (const threads of [1, 2]) {
+      setNativeThreads(threads);
+      cells.push(gflops(s, a, b));
+    }
+  }
   tf.dispose([a, b]);
-  rows.push(`| ${s.what} | ${wasm.toFixed(1)} | ${one.toFixed(1)} | ${two.toFixed(1)} | ${(one / wasm).toFixed(1)}× | ${(two / wasm).toFixed(1)}× |`);
+  rows.push(`| ${s.what} | ${cells.map((g) => g.toFixed(1)).join(" | ")} | ${(cells[1]! / cells[0]!).toFixed(1)}× |`);
 }
+useNativeKernel(kernels[0]!);
+const names: Record<NativeKernel, string> = { openblas: "OpenBLAS", builtin: "peerc sgemm" };
 console.log(`\nGFLOP/s, best of ${REPEATS} after a warm-up (timed through dataSync)`);
-console.log("| matmul | wasm XNNPACK | OpenBLAS 1 thread | OpenBLAS 2 threads | 1 thread ÷ wasm | 2 threads ÷ wasm |");
-console.log("|---|---:|---:|---:|---:|---:|");
+console.log(`| matmul | wasm XNNPACK | ${kernels.map((k) => `${names[k]} 1 thread | ${names[k]} 2 threads`).join(" | ")} | ${names[kernels[0]!]} 1 thread ÷ wasm |`);
+console.log(`|---|---:|${kernels.map(() => "---:|---:|").join("")}---:|`);
 for (const row of rows) console.log(row);
 
-// --- the issue-12 dense LM (bench/vs-torch.ts's "dense"): step time on 1 vs 2 OpenBLAS threads ---
+// --- the issue-12 dense LM (bench/vs-torch.ts's "dense"): step time on 1 vs 2 threads of the default kernel ---
 const DENSE = `model dense {
   vocab 256
   context 128

@@ -59,27 +59,41 @@ void PackA(bool transA, const float* a, int64_t lda, int64_t i0, int64_t rows, i
 
 using MicroKernel = void (*)(const float* ap, const float* bp, int64_t k, float* c, int64_t ldc, int rows, int cols);
 
+#if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2,fma"))) void MicroAvx2(const float* ap, const float* bp, int64_t k, float* c, int64_t ldc, int rows,
                                                    int cols) {
   PEERC_MICRO_KERNEL_BODY
 }
+#endif
 
 void MicroGeneric(const float* ap, const float* bp, int64_t k, float* c, int64_t ldc, int rows, int cols) {
   PEERC_MICRO_KERNEL_BODY
 }
 
 bool HasAvx2Fma() {
+#if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
 }
 
 }  // namespace
 
+#if defined(__x86_64__) || defined(__i386__)
 const char* BuiltinSgemmIsa() { return HasAvx2Fma() ? "AVX2+FMA" : "SSE2"; }
+#else
+const char* BuiltinSgemmIsa() { return "generic"; }
+#endif
 
 void BuiltinSgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
                   int64_t ldb, float* c, int64_t ldc, int threads) {
+#if defined(__x86_64__) || defined(__i386__)
   static const MicroKernel micro = HasAvx2Fma() ? MicroAvx2 : MicroGeneric;
+#else
+  static const MicroKernel micro = MicroGeneric;
+#endif
   const int64_t panels = (n + kCols - 1) / kCols;
   std::unique_ptr<float[]> packedB(new float[panels * k * kCols]);
   PackB(transB, b, ldb, k, n, packedB.get());

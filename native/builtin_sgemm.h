@@ -11,7 +11,7 @@ namespace peerc {
 void BuiltinSgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
                   int64_t ldb, float* c, int64_t ldc, int threads);
 
-// "AVX2+FMA" or "SSE2": the inner kernel this CPU runs.
+// "AVX2+FMA" or "SSE2" on x86 ("generic" elsewhere): the inner kernel this CPU runs.
 const char* BuiltinSgemmIsa();
 
 }  // namespace peerc

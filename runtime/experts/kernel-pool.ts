@@ -123,8 +123,13 @@ function workerUrl(): { url: string; tsx: string | null } {
   const url = new URL(`./kernel-worker${ext}`, here).href;
   if (ext === ".js") return { url, tsx: null };
   // Sources: the worker needs tsx's loader to import .ts files (vitest's forks do not pass one on).
-  const tsxDir = path.dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
-  return { url, tsx: pathToFileURL(path.join(tsxDir, "dist/esm/api/index.mjs")).href };
+  // Without tsx, the worker inherits the runner's flags (a loader given by --import may be enough).
+  try {
+    const tsxDir = path.dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
+    return { url, tsx: pathToFileURL(path.join(tsxDir, "dist/esm/api/index.mjs")).href };
+  } catch {
+    return { url, tsx: null };
+  }
 }
 
 const BOOTSTRAP = `

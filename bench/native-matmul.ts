@@ -4,8 +4,8 @@
  * native matmul (native/) on 1 and 2 threads, OpenBLAS and peerc's own kernel
  * (its fallback where OpenBLAS is missing), on the shapes the
  * issue-12 dense LM runs (2,048 tokens, d 256, FFW 1024, 4 heads of 64) and the
- * 1024² MFU probe; then that LM's Trainer.step on 1 and 2 OpenBLAS threads,
- * alternating in one process. Ratios are what to compare: the machine is shared.
+ * 1024² MFU probe; then that LM's Trainer.step for each kernel on 1 and 2
+ * threads, interleaved in one process. Ratios are what to compare: the machine is shared.
  *
  *   npx tsx bench/native-matmul.ts            (REPEATS=5, STEPS=3 defaults; STEPS=0 skips the LM)
  */
@@ -97,7 +97,7 @@ console.log(`| matmul | wasm XNNPACK | ${kernels.map((k) => `${names[k]} 1 threa
 console.log(`|---|---:|${kernels.map(() => "---:|---:|").join("")}---:|`);
 for (const row of rows) console.log(row);
 
-// --- the issue-12 dense LM (bench/vs-torch.ts's "dense"): step time on 1 vs 2 threads of the default kernel ---
+// --- the issue-12 dense LM (bench/vs-torch.ts's "dense"): step time for each kernel on 1 and 2 threads ---
 const DENSE = `model dense {
   vocab 256
   context 128
@@ -143,15 +143,21 @@ if (STEPS > 0) {
   };
   const trainer = new Trainer(lm, { optimizer: ir.train!.optimizer, schedule: ir.train!.schedule, totalSteps: 400, microBatches: 1 }, data);
   trainer.step(); // warm-up
-  const seconds: Record<number, number[]> = { 1: [], 2: [] };
+  // Every kernel × thread count in turn, rotating the order each round.
+  const combos = kernels.flatMap((kernel) => [1, 2].map((threads) => ({ kernel, threads })));
+  const seconds = combos.map(() => [] as number[]);
   for (let i = 0; i < STEPS; i++) {
-    for (const threads of i % 2 === 0 ? [1, 2] : [2, 1]) {
-      setNativeThreads(threads);
-      seconds[threads]!.push(trainer.step().seconds);
+    for (let j = 0; j < combos.length; j++) {
+      const c = (i + j) % combos.length;
+      useNativeKernel(combos[c]!.kernel);
+      setNativeThreads(combos[c]!.threads);
+      seconds[c]!.push(trainer.step().seconds);
     }
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const [one, two] = [median(seconds[1]!), median(seconds[2]!)];
-  console.log(`\ndense LM Trainer.step (2,048 tokens), median of ${STEPS} alternating steps each: 1 thread ${one.toFixed(2)} s (${Math.round(2048 / one)} tokens/s), ` +
-    `2 threads ${two.toFixed(2)} s (${Math.round(2048 / two)} tokens/s): 2 threads ÷ 1 thread tokens/s ${(one / two).toFixed(2)}×`);
+  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  console.log(`\ndense LM Trainer.step (2,048 tokens), median of ${STEPS} steps each, interleaved:`);
+  combos.forEach((c, i) => {
+    const t = median(seconds[i]!);
+    console.log(`  ${names[c.kernel]}, ${c.threads} thread${c.threads === 1 ? "" : "s"}: ${t.toFixed(2)} s = ${Math.round(2048 / t)} tokens/s`);
+  });
 }

@@ -42,6 +42,7 @@ export function registerWasmBatchMatMul(): void {
   const stockFn = original.kernelFunc as unknown as KernelFn;
   const reshape = kernel("Reshape");
   const transpose = kernel("Transpose");
+  const tile = kernel("Tile");
 
   const batchMatMul: KernelFn = ({ inputs, backend, attrs }) => {
     const wasm = backend as WasmBackend;
@@ -63,10 +64,32 @@ export function registerWasmBatchMatMul(): void {
     // OpenBLAS through the native addon, where it loaded (native-matmul.ts): every float32 case, in place.
     const native = nativeMatmul();
     if (native !== null) return nativeBatchMatMul(native, backend, a, b, transposeA, transposeB);
-    // Broadcasting batches other than "b has batch 1" stay with the stock kernel.
-    if (batchA !== batchB && batchB !== 1) return stockFn({ inputs, backend, attrs });
     const outBatchShape = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
     const outShape = [...outBatchShape, m, n];
+    if (kA === 0) {
+      // The stock kernel leaves an empty product's output uninitialised.
+      const zeros = wasm.makeOutput(outShape, "float32");
+      wasm.typedArrayFromHeap(zeros).fill(0);
+      return zeros;
+    }
+    if (batchA !== batchB && batchA !== 1 && batchB !== 1) {
+      // Batches broadcast both ways ([2,1]·[1,3]): the stock kernel fills only part of its output, so both
+      // operands are tiled to the output's batch first.
+      const full = (x: tf.TensorInfo): tf.TensorInfo => {
+        const shape = [...new Array<number>(outBatchShape.length + 2 - x.shape.length).fill(1), ...x.shape];
+        const padded = reshape({ inputs: { x }, backend, attrs: { shape } });
+        const tiled = tile({ inputs: { x: padded }, backend, attrs: { reps: [...outBatchShape.map((d, i) => d / shape[i]!), 1, 1] } });
+        wasm.disposeData(padded.dataId);
+        return tiled;
+      };
+      const [aFull, bFull] = [full(a), full(b)];
+      const product = batchMatMul({ inputs: { a: aFull, b: bFull }, backend, attrs });
+      wasm.disposeData(aFull.dataId);
+      wasm.disposeData(bFull.dataId);
+      return product;
+    }
+    // a broadcast against a batched b stays with the stock kernel.
+    if (batchA !== batchB && batchB !== 1) return stockFn({ inputs, backend, attrs });
 
     const temporaries: tf.TensorInfo[] = [];
     const keep = (t: tf.TensorInfo): tf.TensorInfo => (temporaries.push(t), t);

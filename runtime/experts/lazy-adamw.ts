@@ -14,6 +14,10 @@
  * uses the current lr for the skipped steps: exact for a constant expert lr
  * (the PKM recommendation), an approximation under a schedule.
  *
+ * Arithmetic is float32 throughout (each operation rounded to float32, as
+ * PyTorch's float32 AdamW and the f32x4 wasm kernel in adamw-wasm.ts do), so the
+ * JS loop, the kernel and any split over threads give the same bits.
+ *
  * Speed: one pass per row over w, m, v and the row gradient (the row is the
  * cache block: cols contiguous floats in each array), the decay factor computed
  * once per row (and reused while consecutive rows owe the same number of steps),
@@ -63,12 +67,19 @@ export function lazyAdamwRows(
   const clearGrad = options.clearGrad ?? false;
   const order = options.order ?? null;
   const keep = 1 - lr * weightDecay;
-  // m ← β1·m + a1·grad, v ← β2·v + a2·grad² with the scale folded in.
-  const a1 = (1 - beta1) * scale;
-  const a2 = (1 - beta2) * scale * scale;
+  // Float32 arithmetic (as the wasm kernel's f32x4 lanes do it): every product, sum,
+  // quotient and root rounded to float32, the constants too. Each such double
+  // operation on float32 operands, rounded, is the float32 operation's exact result.
+  const f = Math.fround;
+  const b1 = f(beta1);
+  const b2 = f(beta2);
+  const epsF = f(eps);
+  // m ← β1·m + a1·grad, v ← β2·v + (a2·grad)·grad with the scale folded in.
+  const a1 = f((1 - beta1) * scale);
+  const a2 = f((1 - beta2) * scale * scale);
   // lr·(m·c1)/(√(v·c2) + ε) = stepSize·m/(√v·rootC2 + ε).
-  const stepSize = lr / (1 - Math.pow(beta1, step));
-  const rootC2 = 1 / Math.sqrt(1 - Math.pow(beta2, step));
+  const stepSize = f(lr / (1 - Math.pow(beta1, step)));
+  const rootC2 = f(1 / Math.sqrt(1 - Math.pow(beta2, step)));
   let owedCached = -1;
   let decayCached = 1;
   for (let k = options.from ?? 0; k < count; k++) {
@@ -79,7 +90,7 @@ export function lazyAdamwRows(
     if (weightDecay !== 0) {
       if (owed !== owedCached) {
         owedCached = owed;
-        decayCached = Math.pow(keep, owed);
+        decayCached = f(Math.pow(keep, owed));
       }
       decay = decayCached;
     }
@@ -87,11 +98,11 @@ export function lazyAdamwRows(
     const end = base + cols;
     for (let i = base, j = s * cols; i < end; i++, j++) {
       const g = grad[j];
-      const mi = beta1 * m[i] + a1 * g;
-      const vi = beta2 * v[i] + a2 * g * g;
+      const mi = f(f(b1 * m[i]) + f(a1 * g));
+      const vi = f(f(b2 * v[i]) + f(f(a2 * g) * g));
       m[i] = mi;
       v[i] = vi;
-      table[i] = table[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * rootC2 + eps);
+      table[i] = f(table[i] * decay) - f(f(stepSize * mi) / f(f(f(Math.sqrt(vi)) * rootC2) + epsF));
     }
     if (clearGrad) grad.fill(0, s * cols, (s + 1) * cols);
     lastStep[row] = step;

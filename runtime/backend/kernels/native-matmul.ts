@@ -94,7 +94,7 @@ function state(): Loaded | null {
   return loaded;
 }
 
-/** The addon when it loaded, OpenBLAS was found and it is enabled; else null (use the wasm kernels). */
+/** The addon when it loaded (on OpenBLAS, else its own kernel) and is enabled; else null (use the wasm kernels). */
 export function nativeMatmul(): Addon | null {
   return enabled ? (state()?.addon ?? null) : null;
 }
@@ -118,7 +118,7 @@ export function useNativeKernel(kernel: NativeKernel): boolean {
   return true;
 }
 
-/** OpenBLAS's thread count (the trainer's --threads; default: the cores this process may use). Returns the count in use. */
+/** The native matmul's threads (the trainer's --threads; default: the cores this process may use). Returns the count in use. */
 export function setNativeThreads(threads: number = os.availableParallelism()): number {
   const s = state();
   if (s === null) return 1;

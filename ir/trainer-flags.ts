@@ -55,7 +55,7 @@ export const TRAINER_FLAGS: readonly TrainerFlagInfo[] = [
   flag("log-every", "int", "N", "log metrics every N steps"),
   flag("checkpoint-every", "int", "N", "checkpoint every N steps (and at the end)"),
   flag("force-memory", "boolean", null, "start even if the memory preflight estimates the run will not fit"),
-  flag("threads", "int", "N", "threads for the host expert kernels (top-k, selected scores, forward, backward, update); default: the cores this process may use"),
+  flag("threads", "int", "N", "threads for the host expert kernels (top-k, selected scores, forward, backward, update) and the native matmul on wasm; default: the cores this process may use"),
   flag("export", "string", "DIR", "after training, write DIR/weights.safetensors and DIR/architecture.json (docs/weights.md)"),
   flag("help", "boolean", null, "print this help and exit"),
 ];

@@ -33,7 +33,7 @@ interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   readonly Module: new (bytes: Uint8Array) => object;
   readonly Instance: new (module: object, imports: object) => { readonly exports: object };
-  readonly Memory: new (descriptor: { initial: number }) => WasmMemory;
+  readonly Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
 }
 const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
@@ -311,7 +311,14 @@ export interface AdamwArena {
  * 4 KiB-aliased to one another, which made the update 4× slower in
  * measurement (bench/sparse-update.ts, docs/benchmarks.md).
  */
-export function createAdamwArena(rows: number, cols: number, minScratchRows: number, limitBytes = MAX_ARENA_BYTES): AdamwArena | null {
+export function createAdamwArena(
+  rows: number,
+  cols: number,
+  minScratchRows: number,
+  limitBytes = MAX_ARENA_BYTES,
+  /** A shared memory: the views are on a SharedArrayBuffer, so worker threads can read and write them. */
+  shared = false,
+): AdamwArena | null {
   const bytes = rows * cols * 4;
   const stagger = 1088;
   const regionStart = (previousEnd: number, k: number) => Math.ceil(previousEnd / 4096) * 4096 + k * stagger;
@@ -324,14 +331,15 @@ export function createAdamwArena(rows: number, cols: number, minScratchRows: num
   if (!(capacity >= Math.min(rows, minScratchRows)) || wasm === undefined || !wasmSimdAvailable()) return null;
   let memory: WasmMemory;
   try {
-    memory = new wasm.Memory({ initial: Math.ceil((scratchAt + capacity * rowBytes) / PAGE) });
+    const pages = Math.ceil((scratchAt + capacity * rowBytes) / PAGE);
+    memory = new wasm.Memory(shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages });
   } catch {
     return null;
   }
   const buffer = memory.buffer;
   const length = rows * cols;
   return {
-    kernel: adamwKernel(memory, false),
+    kernel: adamwKernel(memory, shared),
     table: new Float32Array(buffer, tableAt, length),
     m: new Float32Array(buffer, mAt, length),
     v: new Float32Array(buffer, vAt, length),

@@ -80,10 +80,11 @@ export interface ExpertTableOptions {
    */
   readonly threads?: number;
   /**
-   * The single-thread fp32 update: "wasm" keeps the weights, moments and gradient scratch in
-   * one WebAssembly.Memory and updates rows with a SIMD kernel (adamw-wasm.ts; the same bits as
-   * "js"); "js" uses plain arrays and lazyAdamwRows. Default "wasm" for tables of at least
-   * 16,384 elements where the engine has wasm SIMD and the table fits in 4 GiB with its scratch.
+   * The fp32 update: "wasm" keeps the weights, moments and gradient scratch in one
+   * WebAssembly.Memory (shared when threads > 1) and updates rows with a SIMD kernel on the
+   * calling thread (adamw-wasm.ts; the same bits as "js"); "js" uses lazyAdamwRows, split over
+   * the threads. Default "wasm" for one-thread tables of at least 16,384 elements where the
+   * engine has wasm SIMD and the table fits in 4 GiB with its scratch; "js" otherwise.
    */
   readonly updateKernel?: "wasm" | "js";
   /** Byte limit of the wasm arena (tests use a small one to reach the scratch-overflow fallback). */
@@ -131,10 +132,11 @@ export class ExpertTable implements SparseTable {
     this.moments = options.moments ?? defaultMoments;
     this.threads = this.moments === "bf16" ? 1 : Math.max(1, options.threads ?? expertThreads());
     const shared = this.threads > 1;
-    const kernel = options.updateKernel ?? (rows * cols >= MIN_WASM_ELEMENTS ? defaultUpdateKernel : "js");
+    // Threaded tables keep the JS update split over the workers unless asked for the kernel.
+    const kernel = options.updateKernel ?? (rows * cols >= MIN_WASM_ELEMENTS && !shared ? defaultUpdateKernel : "js");
     this.arena =
-      kernel === "wasm" && this.moments === "fp32" && !shared
-        ? createAdamwArena(rows, cols, MIN_SCRATCH_ROWS, options.arenaLimitBytes)
+      kernel === "wasm" && this.moments === "fp32"
+        ? createAdamwArena(rows, cols, MIN_SCRATCH_ROWS, options.arenaLimitBytes, shared)
         : null;
     this.table = this.arena?.table ?? allocate(name, rows, cols, 4, shared);
     init(this.table);

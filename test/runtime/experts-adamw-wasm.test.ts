@@ -159,6 +159,17 @@ describe("ExpertTable on the wasm kernel", () => {
     expect(differences(wasm.v, js.v)).toEqual([]);
   });
 
+  it("runs on a shared arena for a threaded table when asked, with the same bits", () => {
+    const [wasm, js] = pair(2000, 12, { threads: 2 });
+    expect(wasm.updateKernel).toBe("wasm");
+    expect(wasm.table.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(wasm.gradients.buffer).toBe(wasm.table.buffer);
+    trainBoth([wasm, js], 2000, 4, 90);
+    expect(differences(wasm.table, js.table)).toEqual([]);
+    expect(differences(wasm.m, js.m)).toEqual([]);
+    expect(differences(wasm.v, js.v)).toEqual([]);
+  });
+
   it("is the default for fp32 tables of 16K elements or more on one thread only", () => {
     expect(new ExpertTable("big", 1024, 16, () => undefined).updateKernel).toBe("wasm");
     expect(new ExpertTable("small", 64, 16, () => undefined).updateKernel).toBe("js");

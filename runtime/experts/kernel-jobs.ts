@@ -12,7 +12,7 @@ import { scalarActivation } from "./activations.js";
 import { peerForwardLoop, peerGluForwardLoop, pkmForwardLoop } from "./fused-loops.js";
 import { keyScoresForward, keyScoresKeyBackward, keyScoresQueryBackward, type ScoreLoopShape } from "./key-score-loops.js";
 import { lazyAdamwRows, type LazyAdamwState } from "./lazy-adamw.js";
-import { productKeyTopkInto, type ProductKeyOutputs } from "./product-keys.js";
+import { productKeyTopkInto, type TopkJob } from "./product-keys.js";
 import { addRowGradients, peerGluTokenBackwardLoop, peerTokenBackwardLoop, pkmTokenBackwardLoop, type RowGradientPart } from "./split-backward.js";
 
 /** PEER (G null) or GLU forward over `tokens` rows; writes out and pre (and preGate). */
@@ -75,17 +75,6 @@ export interface RowGradientsJob {
   readonly d: number;
   readonly lo: number;
   readonly hi: number;
-}
-
-export interface TopkJob {
-  readonly kind: "topk";
-  readonly scores1: Float32Array;
-  readonly scores2: Float32Array;
-  readonly rows: number;
-  readonly subKeys: number;
-  readonly subTopk: number;
-  readonly topk: number;
-  readonly out: ProductKeyOutputs;
 }
 
 /** Lazy AdamW over visits from … count−1. */

@@ -18,7 +18,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
-import type { KernelJob } from "./kernel-jobs.js";
 
 /** Logical cores this process may use (the default for `--threads`). */
 export function availableCores(): number {
@@ -186,7 +185,16 @@ const WAIT_LIMIT_MS = 120_000;
  * Runs `jobs[i]` on worker i−1 for i ≥ 1 while the caller runs `local` (its own
  * share, jobs[0]'s work), then waits for all. Throws the first worker's error.
  */
-export function runSplit(jobs: readonly KernelJob[], local: () => void): void {
+/**
+ * What the pool needs of a job: its kind (for messages). The jobs themselves
+ * are kernel-jobs.ts's; the pool does not import them, since kernel-jobs reaches
+ * the pool through the kernels it runs.
+ */
+export interface PoolJob {
+  readonly kind: string;
+}
+
+export function runSplit(jobs: readonly PoolJob[], local: () => void): void {
   if (jobs.length - 1 > workers.length) ensureWorkers(jobs.length - 1);
   for (let i = 1; i < jobs.length; i++) checkShared(jobs[i], jobs[i]!.kind);
   for (let i = 1; i < jobs.length; i++) {
@@ -204,13 +212,29 @@ export function runSplit(jobs: readonly KernelJob[], local: () => void): void {
   const failures: string[] = [];
   for (let i = 1; i < jobs.length; i++) {
     if (Atomics.wait(control, i - 1, 0, WAIT_LIMIT_MS) === "timed-out") failures.push(`worker ${i} did not answer in ${WAIT_LIMIT_MS / 1000} s`);
-    else if (Atomics.load(control, i - 1) !== 1) failures.push(String(receiveMessageOnPort(workers[i - 1]!.errors)?.message ?? `worker ${i} failed`));
+    else if (Atomics.load(control, i - 1) !== 1) failures.push(failureMessage(i));
   }
   splitTime.localMs += localEnd - start;
   splitTime.waitMs += performance.now() - localEnd;
   if (localError !== null) throw localError;
   if (failures.length > 0) throw new Error(`expert kernel ${jobs[0]!.kind} failed on a worker thread: ${failures[0]}`);
   splitCalls++;
+}
+
+/**
+ * The message worker i posted with its failure. The port is read synchronously;
+ * give a message still in flight a moment (up to 1 s) before reporting none, so
+ * the reason reaches the user instead of a bare "worker failed".
+ */
+function failureMessage(i: number): string {
+  const port = workers[i - 1]!.errors;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let tries = 0; tries < 100; tries++) {
+    const received = receiveMessageOnPort(port);
+    if (received !== undefined) return String(received.message);
+    Atomics.wait(nap, 0, 0, 10);
+  }
+  return `worker ${i} reported a failure without a message (control word ${Atomics.load(control, i - 1)})`;
 }
 
 /** A zeroed Float32Array/Int32Array of `length` on a SharedArrayBuffer. */

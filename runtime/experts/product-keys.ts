@@ -9,7 +9,6 @@
  * Ties are broken towards the lower sub-key index, then the lower id, so the
  * selection is deterministic.
  */
-import type { KernelJob } from "./kernel-jobs.js";
 import { runSplit, scratch, sharedFloat32, sharedInt32, splitRange, threadsFor } from "./kernel-pool.js";
 
 export interface ProductKeyHits {
@@ -31,6 +30,18 @@ export interface ProductKeyOutputs {
   readonly second: Int32Array;
   readonly ids: Int32Array;
   readonly scores: Float32Array;
+}
+
+/** The top-k over one share of the rows, for a pool worker (kernel-jobs.ts runs it). */
+export interface TopkJob {
+  readonly kind: "topk";
+  readonly scores1: Float32Array;
+  readonly scores2: Float32Array;
+  readonly rows: number;
+  readonly subKeys: number;
+  readonly subTopk: number;
+  readonly topk: number;
+  readonly out: ProductKeyOutputs;
 }
 
 /**
@@ -70,7 +81,7 @@ export function productKeyTopk(
     ids: out.ids.subarray(from * topk, to * topk),
     scores: out.scores.subarray(from * topk, to * topk),
   });
-  const jobs: KernelJob[] = ranges.map(([from, to]) => ({
+  const jobs: TopkJob[] = ranges.map(([from, to]) => ({
     kind: "topk",
     scores1: s1.subarray((from - localTo) * subKeys, (to - localTo) * subKeys),
     scores2: s2.subarray((from - localTo) * subKeys, (to - localTo) * subKeys),

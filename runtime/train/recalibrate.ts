@@ -13,7 +13,7 @@ import type { TokenSource } from "../data/source.js";
 import type { Split } from "../data/split.js";
 import { recomputeQueryStatistics } from "../experts/query-net.js";
 import type { LanguageModel } from "../model/model.js";
-import type { TrainBatch } from "./trainer.js";
+import type { Batch as TrainBatch } from "../data/batches.js";
 
 /** Whether any layer keeps query BatchNorm running statistics (else recalibrating would only cost time). */
 export function hasQueryBatchNorm(model: LanguageModel): boolean {

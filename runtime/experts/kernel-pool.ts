@@ -211,14 +211,34 @@ export function runSplit(jobs: readonly PoolJob[], local: () => void): void {
   const localEnd = performance.now();
   const failures: string[] = [];
   for (let i = 1; i < jobs.length; i++) {
-    if (Atomics.wait(control, i - 1, 0, WAIT_LIMIT_MS) === "timed-out") failures.push(`worker ${i} did not answer in ${WAIT_LIMIT_MS / 1000} s`);
-    else if (Atomics.load(control, i - 1) !== 1) failures.push(failureMessage(i));
+    const status = awaitWorker(control, i - 1, WAIT_LIMIT_MS);
+    if (status === "timed-out") failures.push(`worker ${i} did not answer in ${WAIT_LIMIT_MS / 1000} s`);
+    else if (status !== 1) failures.push(failureMessage(i));
   }
   splitTime.localMs += localEnd - start;
   splitTime.waitMs += performance.now() - localEnd;
   if (localError !== null) throw localError;
   if (failures.length > 0) throw new Error(`expert kernel ${jobs[0]!.kind} failed on a worker thread: ${failures[0]}`);
   splitCalls++;
+}
+
+/**
+ * Waits until worker `index` leaves "busy" (0) and returns its word. A wake-up
+ * is not an answer: a worker that stored "done" for the previous call may run
+ * its Atomics.notify only after this call has reset the word and started to
+ * wait (the caller saw "done" without sleeping), so the word is re-read.
+ */
+export function awaitWorker(words: Int32Array, index: number, limitMs: number): number | "timed-out" {
+  const deadline = performance.now() + limitMs;
+  for (;;) {
+    const word = Atomics.load(words, index);
+    if (word !== 0) return word;
+    const left = deadline - performance.now();
+    if (left <= 0 || Atomics.wait(words, index, 0, left) === "timed-out") {
+      const last = Atomics.load(words, index);
+      return last !== 0 ? last : "timed-out";
+    }
+  }
 }
 
 /**

@@ -45,6 +45,12 @@ import { expertThreads, lazyAdamwRowsThreaded, sharedFloat32, sharedInt32 } from
 const MIN_SCRATCH_ROWS = 256;
 /** Smaller tables keep plain arrays and the JS update by default (their update takes microseconds). */
 const MIN_WASM_ELEMENTS = 1 << 14;
+/**
+ * Threaded tables below this size keep the JS update split over the workers (milliseconds at most;
+ * test/runtime/experts-threads.test.ts checks that split); larger ones use the kernel on the
+ * calling thread, which takes a quarter of the JS loop's CPU time, so it beats the split on 2–3 threads.
+ */
+const MIN_WASM_ELEMENTS_THREADED = 1 << 22;
 
 /** Storage of the table's Adam moments: float32, or bfloat16 (half the moment memory and traffic). */
 export type MomentPrecision = "fp32" | "bf16";
@@ -83,8 +89,8 @@ export interface ExpertTableOptions {
    * The fp32 update: "wasm" keeps the weights, moments and gradient scratch in one
    * WebAssembly.Memory (shared when threads > 1) and updates rows with a SIMD kernel on the
    * calling thread (adamw-wasm.ts; the same bits as "js"); "js" uses lazyAdamwRows, split over
-   * the threads. Default "wasm" for one-thread tables of at least 16,384 elements where the
-   * engine has wasm SIMD and the table fits in 4 GiB with its scratch; "js" otherwise.
+   * the threads. Default "wasm" for tables of at least 16,384 elements (4,194,304 with threads > 1)
+   * where the engine has wasm SIMD and the table fits in 4 GiB with its scratch; "js" otherwise.
    */
   readonly updateKernel?: "wasm" | "js";
   /** Byte limit of the wasm arena (tests use a small one to reach the scratch-overflow fallback). */
@@ -132,8 +138,7 @@ export class ExpertTable implements SparseTable {
     this.moments = options.moments ?? defaultMoments;
     this.threads = this.moments === "bf16" ? 1 : Math.max(1, options.threads ?? expertThreads());
     const shared = this.threads > 1;
-    // Threaded tables keep the JS update split over the workers unless asked for the kernel.
-    const kernel = options.updateKernel ?? (rows * cols >= MIN_WASM_ELEMENTS && !shared ? defaultUpdateKernel : "js");
+    const kernel = options.updateKernel ?? (rows * cols >= (shared ? MIN_WASM_ELEMENTS_THREADED : MIN_WASM_ELEMENTS) ? defaultUpdateKernel : "js");
     this.arena =
       kernel === "wasm" && this.moments === "fp32"
         ? createAdamwArena(rows, cols, MIN_SCRATCH_ROWS, options.arenaLimitBytes, shared)

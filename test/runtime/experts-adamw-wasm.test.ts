@@ -170,10 +170,13 @@ describe("ExpertTable on the wasm kernel", () => {
     expect(differences(wasm.v, js.v)).toEqual([]);
   });
 
-  it("is the default for fp32 tables of 16K elements or more on one thread only", () => {
+  it("is the default for fp32 tables of 16K elements or more (4M with threads), never for bf16 moments", () => {
     expect(new ExpertTable("big", 1024, 16, () => undefined).updateKernel).toBe("wasm");
     expect(new ExpertTable("small", 64, 16, () => undefined).updateKernel).toBe("js");
     expect(new ExpertTable("bf16", 1024, 16, () => undefined, { moments: "bf16" }).updateKernel).toBe("js");
     expect(new ExpertTable("two", 1024, 16, () => undefined, { threads: 2 }).updateKernel).toBe("js");
+    const large = new ExpertTable("two-large", 4096, 1024, () => undefined, { threads: 2 });
+    expect(large.updateKernel).toBe("wasm");
+    expect(large.table.buffer).toBeInstanceOf(SharedArrayBuffer);
   });
 });

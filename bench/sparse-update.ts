@@ -84,7 +84,7 @@ const before = withBefore ? new Before() : null;
 const after = new ExpertTable("u", ROWS, COLS, (t) => t.fill(0.01));
 const afterJs = new ExpertTable("uj", ROWS, COLS, (t) => t.fill(0.01), { updateKernel: "js" });
 const bf16 = process.env["BF16"] === "1" ? new ExpertTable("u16", ROWS, COLS, (t) => t.fill(0.01), { moments: "bf16" }) : null;
-const twoThreads = process.env["THREADS"] === "1" ? new ExpertTable("u2", ROWS, COLS, (t) => t.fill(0.01), { threads: 2 }) : null;
+const twoThreads = process.env["THREADS"] === "1" ? new ExpertTable("u2", ROWS, COLS, (t) => t.fill(0.01), { threads: 2, updateKernel: "js" }) : null;
 type Side = "before" | "after" | "after (js)" | "bf16" | "2 threads";
 const sides: Side[] = [
   ...(withBefore ? (["before"] as const) : []), "after", "after (js)",

@@ -4,7 +4,8 @@
 // hash:  sha256:fcd61e9cf409e050c6750f2ab60ccd8592151a33e61ad24709eae1d19961b729
 // Regenerate with `peerc compile`; edits here are lost.
 import * as tf from "@tensorflow/tfjs";
-import { activate, causalMask, detach, emittedModel, peerExperts, productKeySearch, rmsNorm, ropeTables, rotary, selectedScoresFromKeys, } from "peerc/runtime";
+import { activate, causalMask, detach, emittedModel, peerExperts, productKeySearch, registerEmittedKernels, rmsNorm, ropeTables, rotary, selectedScoresFromKeys, } from "peerc/runtime";
+import { LAYER_KERNELS } from "./kernels.js";
 export const MODEL_NAME = "iso_peer_nobn[d=64]";
 export const SPEC_HASH = "fcd61e9cf409e050c6750f2ab60ccd8592151a33e61ad24709eae1d19961b729";
 /** What the runtime builds the weights from and trains with (budgets and the rest of the report: report.json). */
@@ -164,5 +165,7 @@ export function forward(w, ids, ctx) {
 }
 /** The model: the runtime's parameters (seeded from `options.seed`, named as in the generic model) with this file's forward. */
 export function createModel(options) {
+    // The PEER/PKM layers' WGSL kernels (kernels.ts): run on webgpu in place of the runtime's generated text.
+    registerEmittedKernels(ARCHITECTURE, LAYER_KERNELS);
     return emittedModel(ARCHITECTURE, options, WEIGHT_COUNT, forward);
 }

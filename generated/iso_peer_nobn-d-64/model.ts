@@ -16,11 +16,13 @@ import {
   type LanguageModel,
   peerExperts,
   productKeySearch,
+  registerEmittedKernels,
   rmsNorm,
   ropeTables,
   rotary,
   selectedScoresFromKeys,
 } from "peerc/runtime";
+import { LAYER_KERNELS } from "./kernels.js";
 
 export const MODEL_NAME = "iso_peer_nobn[d=64]";
 export const SPEC_HASH = "fcd61e9cf409e050c6750f2ab60ccd8592151a33e61ad24709eae1d19961b729";
@@ -255,5 +257,7 @@ export function forward(w: Weights, ids: tf.Tensor1D, ctx: ForwardContext): tf.T
 
 /** The model: the runtime's parameters (seeded from `options.seed`, named as in the generic model) with this file's forward. */
 export function createModel(options: BuildOptions): LanguageModel {
+  // The PEER/PKM layers' WGSL kernels (kernels.ts): run on webgpu in place of the runtime's generated text.
+  registerEmittedKernels(ARCHITECTURE, LAYER_KERNELS);
   return emittedModel<Weights>(ARCHITECTURE, options, WEIGHT_COUNT, forward);
 }

@@ -4,7 +4,8 @@
 // hash:  sha256:a9d110aa1388dfd4bb5676ac22db9b3b34c570c3f382a532a3fd0f35d47b5dad
 // Regenerate with `peerc compile`; edits here are lost.
 import * as tf from "@tensorflow/tfjs";
-import { activate, causalMask, detach, emittedModel, peerExperts, productKeySearch, queryBatchNorm, rmsNorm, ropeTables, rotary, selectedScoresFromKeys, } from "peerc/runtime";
+import { activate, causalMask, detach, emittedModel, peerExperts, productKeySearch, queryBatchNorm, registerEmittedKernels, rmsNorm, ropeTables, rotary, selectedScoresFromKeys, } from "peerc/runtime";
+import { LAYER_KERNELS } from "./kernels.js";
 export const MODEL_NAME = "peer";
 export const SPEC_HASH = "a9d110aa1388dfd4bb5676ac22db9b3b34c570c3f382a532a3fd0f35d47b5dad";
 /** What the runtime builds the weights from and trains with (budgets and the rest of the report: report.json). */
@@ -234,5 +235,7 @@ export function forward(w, ids, ctx) {
 }
 /** The model: the runtime's parameters (seeded from `options.seed`, named as in the generic model) with this file's forward. */
 export function createModel(options) {
+    // The PEER/PKM layers' WGSL kernels (kernels.ts): run on webgpu in place of the runtime's generated text.
+    registerEmittedKernels(ARCHITECTURE, LAYER_KERNELS);
     return emittedModel(ARCHITECTURE, options, WEIGHT_COUNT, forward);
 }

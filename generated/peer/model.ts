@@ -17,11 +17,13 @@ import {
   peerExperts,
   productKeySearch,
   queryBatchNorm,
+  registerEmittedKernels,
   rmsNorm,
   ropeTables,
   rotary,
   selectedScoresFromKeys,
 } from "peerc/runtime";
+import { LAYER_KERNELS } from "./kernels.js";
 
 export const MODEL_NAME = "peer";
 export const SPEC_HASH = "a9d110aa1388dfd4bb5676ac22db9b3b34c570c3f382a532a3fd0f35d47b5dad";
@@ -332,5 +334,7 @@ export function forward(w: Weights, ids: tf.Tensor1D, ctx: ForwardContext): tf.T
 
 /** The model: the runtime's parameters (seeded from `options.seed`, named as in the generic model) with this file's forward. */
 export function createModel(options: BuildOptions): LanguageModel {
+  // The PEER/PKM layers' WGSL kernels (kernels.ts): run on webgpu in place of the runtime's generated text.
+  registerEmittedKernels(ARCHITECTURE, LAYER_KERNELS);
   return emittedModel<Weights>(ARCHITECTURE, options, WEIGHT_COUNT, forward);
 }

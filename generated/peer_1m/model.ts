@@ -17,11 +17,13 @@ import {
   peerExperts,
   productKeySearch,
   queryBatchNorm,
+  registerEmittedKernels,
   rmsNorm,
   ropeTables,
   rotary,
   selectedScoresFromKeys,
 } from "peerc/runtime";
+import { LAYER_KERNELS } from "./kernels.js";
 
 export const MODEL_NAME = "peer_1m";
 export const SPEC_HASH = "4a4bf4a128c5ccd40c383a41763f0aa98877acf2f680db4ab6430375b807b036";
@@ -270,5 +272,7 @@ export function forward(w: Weights, ids: tf.Tensor1D, ctx: ForwardContext): tf.T
 
 /** The model: the runtime's parameters (seeded from `options.seed`, named as in the generic model) with this file's forward. */
 export function createModel(options: BuildOptions): LanguageModel {
+  // The PEER/PKM layers' WGSL kernels (kernels.ts): run on webgpu in place of the runtime's generated text.
+  registerEmittedKernels(ARCHITECTURE, LAYER_KERNELS);
   return emittedModel<Weights>(ARCHITECTURE, options, WEIGHT_COUNT, forward);
 }

@@ -17,11 +17,13 @@ import {
   peerExperts,
   productKeySearch,
   queryBatchNorm,
+  registerEmittedKernels,
   rmsNorm,
   ropeTables,
   rotary,
   selectedScoresFromKeys,
 } from "peerc/runtime";
+import { LAYER_KERNELS } from "./kernels.js";
 
 export const MODEL_NAME = "peer_n[experts=16384]";
 export const SPEC_HASH = "0805aaf9d93f4c73557a5d12a405c12bc9bef9b578abd1b554e4ec30bf7b7458";
@@ -332,5 +334,7 @@ export function forward(w: Weights, ids: tf.Tensor1D, ctx: ForwardContext): tf.T
 
 /** The model: the runtime's parameters (seeded from `options.seed`, named as in the generic model) with this file's forward. */
 export function createModel(options: BuildOptions): LanguageModel {
+  // The PEER/PKM layers' WGSL kernels (kernels.ts): run on webgpu in place of the runtime's generated text.
+  registerEmittedKernels(ARCHITECTURE, LAYER_KERNELS);
   return emittedModel<Weights>(ARCHITECTURE, options, WEIGHT_COUNT, forward);
 }

@@ -4,7 +4,8 @@
 // hash:  sha256:c41994d346e9f8713082598c15cc29508715a4ca140f64f3f787f77a5651f0b5
 // Regenerate with `peerc compile`; edits here are lost.
 import * as tf from "@tensorflow/tfjs";
-import { activate, causalMask, detach, emittedModel, peerExperts, productKeySearch, queryBatchNorm, rmsNorm, ropeTables, rotary, selectedScoresFromKeys, } from "peerc/runtime";
+import { activate, causalMask, detach, emittedModel, peerExperts, productKeySearch, queryBatchNorm, registerEmittedKernels, rmsNorm, ropeTables, rotary, selectedScoresFromKeys, } from "peerc/runtime";
+import { LAYER_KERNELS } from "./kernels.js";
 export const MODEL_NAME = "peer_n[experts=65536]";
 export const SPEC_HASH = "c41994d346e9f8713082598c15cc29508715a4ca140f64f3f787f77a5651f0b5";
 /** What the runtime builds the weights from and trains with (budgets and the rest of the report: report.json). */
@@ -234,5 +235,7 @@ export function forward(w, ids, ctx) {
 }
 /** The model: the runtime's parameters (seeded from `options.seed`, named as in the generic model) with this file's forward. */
 export function createModel(options) {
+    // The PEER/PKM layers' WGSL kernels (kernels.ts): run on webgpu in place of the runtime's generated text.
+    registerEmittedKernels(ARCHITECTURE, LAYER_KERNELS);
     return emittedModel(ARCHITECTURE, options, WEIGHT_COUNT, forward);
 }

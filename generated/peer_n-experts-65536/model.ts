@@ -17,11 +17,13 @@ import {
   peerExperts,
   productKeySearch,
   queryBatchNorm,
+  registerEmittedKernels,
   rmsNorm,
   ropeTables,
   rotary,
   selectedScoresFromKeys,
 } from "peerc/runtime";
+import { LAYER_KERNELS } from "./kernels.js";
 
 export const MODEL_NAME = "peer_n[experts=65536]";
 export const SPEC_HASH = "c41994d346e9f8713082598c15cc29508715a4ca140f64f3f787f77a5651f0b5";
@@ -332,5 +334,7 @@ export function forward(w: Weights, ids: tf.Tensor1D, ctx: ForwardContext): tf.T
 
 /** The model: the runtime's parameters (seeded from `options.seed`, named as in the generic model) with this file's forward. */
 export function createModel(options: BuildOptions): LanguageModel {
+  // The PEER/PKM layers' WGSL kernels (kernels.ts): run on webgpu in place of the runtime's generated text.
+  registerEmittedKernels(ARCHITECTURE, LAYER_KERNELS);
   return emittedModel<Weights>(ARCHITECTURE, options, WEIGHT_COUNT, forward);
 }

@@ -4,7 +4,8 @@
 // hash:  sha256:1169cfdb79fb8cc05e7198b8b3d672d6e5a55745a5da8bd78da84ab2ada9dd5d
 // Regenerate with `peerc compile`; edits here are lost.
 import * as tf from "@tensorflow/tfjs";
-import { activate, causalMask, detach, emittedModel, pkmValues, productKeySearch, queryBatchNorm, rmsNorm, ropeTables, rotary, selectedScoresFromKeys, } from "peerc/runtime";
+import { activate, causalMask, detach, emittedModel, pkmValues, productKeySearch, queryBatchNorm, registerEmittedKernels, rmsNorm, ropeTables, rotary, selectedScoresFromKeys, } from "peerc/runtime";
+import { LAYER_KERNELS } from "./kernels.js";
 export const MODEL_NAME = "pkm";
 export const SPEC_HASH = "1169cfdb79fb8cc05e7198b8b3d672d6e5a55745a5da8bd78da84ab2ada9dd5d";
 /** What the runtime builds the weights from and trains with (budgets and the rest of the report: report.json). */
@@ -235,5 +236,7 @@ export function forward(w, ids, ctx) {
 }
 /** The model: the runtime's parameters (seeded from `options.seed`, named as in the generic model) with this file's forward. */
 export function createModel(options) {
+    // The PEER/PKM layers' WGSL kernels (kernels.ts): run on webgpu in place of the runtime's generated text.
+    registerEmittedKernels(ARCHITECTURE, LAYER_KERNELS);
     return emittedModel(ARCHITECTURE, options, WEIGHT_COUNT, forward);
 }

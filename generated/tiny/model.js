@@ -4,7 +4,8 @@
 // hash:  sha256:00762e09a2e51a36fbdad4ad105a4b8f085dd3e8629ecacfacfb0af2f7fccc3a
 // Regenerate with `peerc compile`; edits here are lost.
 import * as tf from "@tensorflow/tfjs";
-import { activate, causalMask, detach, emittedModel, peerExperts, productKeySearch, queryBatchNorm, rmsNorm, ropeTables, rotary, selectedScoresFromKeys, } from "peerc/runtime";
+import { activate, causalMask, detach, emittedModel, peerExperts, productKeySearch, queryBatchNorm, registerEmittedKernels, rmsNorm, ropeTables, rotary, selectedScoresFromKeys, } from "peerc/runtime";
+import { LAYER_KERNELS } from "./kernels.js";
 export const MODEL_NAME = "tiny";
 export const SPEC_HASH = "00762e09a2e51a36fbdad4ad105a4b8f085dd3e8629ecacfacfb0af2f7fccc3a";
 /** What the runtime builds the weights from and trains with (budgets and the rest of the report: report.json). */
@@ -171,5 +172,7 @@ export function forward(w, ids, ctx) {
 }
 /** The model: the runtime's parameters (seeded from `options.seed`, named as in the generic model) with this file's forward. */
 export function createModel(options) {
+    // The PEER/PKM layers' WGSL kernels (kernels.ts): run on webgpu in place of the runtime's generated text.
+    registerEmittedKernels(ARCHITECTURE, LAYER_KERNELS);
     return emittedModel(ARCHITECTURE, options, WEIGHT_COUNT, forward);
 }

@@ -107,8 +107,31 @@ def attend(q, k, v, batch, seq_len, heads, kv_heads, head_dim, causal, rope_base
 
 # ---------------------------------------------------------------- product keys
 
-BN_MOMENTUM = 0.5  # runtime/experts/query-net.ts: weight of the newest batch
+BN_MOMENTUM = 0.1  # runtime/experts/query-net.ts: weight of the newest batch
 NORM_EPS = 1e-5
+DEFAULT_BN_RECALIBRATE = 4  # ir/defaults.ts: batches averaged into the statistics before each evaluation
+_recompute_weight = None  # 1/i while statistics are recomputed (recalibrate_query_statistics), else None
+
+
+def recalibration_seed(seed, step):
+    """runtime/train/recalibrate.ts recalibrationSeed: the stream of the recalibration batches at `step`."""
+    return (_imul((int(seed) ^ 0x2545F491) & M32, 0x9E3779B1) + _imul(step + 1, 0x6A09E667)) & M32
+
+
+def recalibrate_query_statistics(forward, batches):
+    """Query BatchNorm running stats := the plain mean of the train-mode statistics of `batches` (input tensors).
+
+    runtime/experts/query-net.ts recomputeQueryStatistics: pass i updates with weight 1/(i+1); no gradient,
+    no optimizer step, expert tables record nothing (their gather records only with gradients enabled).
+    """
+    global _recompute_weight
+    try:
+        with torch.no_grad():
+            for i, inputs in enumerate(batches):
+                _recompute_weight = 1.0 / (i + 1)
+                forward(inputs, True)
+    finally:
+        _recompute_weight = None
 
 
 def stable_topk(x, k):
@@ -137,8 +160,9 @@ def product_key_topk(s1, s2, sub_keys, sub_topk, topk):
     return torch.div(ids, sub_keys, rounding_mode="floor"), ids % sub_keys
 
 
-def query_batch_norm(q, gamma, beta, running_mean, running_var, training):
-    """BatchNorm over all tokens of the pass (population variance); running stats with momentum 0.5, unbiased var."""
+def query_batch_norm(q, gamma, beta, running_mean, running_var, training, momentum=BN_MOMENTUM):
+    """BatchNorm over all tokens of the pass (population variance); running stats with `momentum` (the spec's
+    bn_momentum, default BN_MOMENTUM) or, while recomputing, 1/i; unbiased var."""
     if training:
         mean = q.mean(0)
         centred = q - mean
@@ -146,8 +170,9 @@ def query_batch_norm(q, gamma, beta, running_mean, running_var, training):
         n = q.shape[0]
         with torch.no_grad():
             unbiased = n / (n - 1) if n > 1 else 1.0
-            running_mean.mul_(1 - BN_MOMENTUM).add_(mean.detach() * BN_MOMENTUM)
-            running_var.mul_(1 - BN_MOMENTUM).add_(var.detach() * (BN_MOMENTUM * unbiased))
+            m = _recompute_weight if _recompute_weight is not None else momentum
+            running_mean.mul_(1 - m).add_(mean.detach() * m)
+            running_var.mul_(1 - m).add_(var.detach() * (m * unbiased))
         normed = centred * torch.rsqrt(var + NORM_EPS)
     else:
         normed = (q - running_mean) * torch.rsqrt(running_var + NORM_EPS)
@@ -1158,6 +1183,9 @@ def _train(o, spec, train, data_path, here, architecture, out):
     if o["compile"] and not hasattr(torch, "compile"):
         say("note: --compile ignored: torch %s has no torch.compile" % torch.__version__)
     optimizer = AdamW(model, train["optimizer"])
+    if train["optimizer"].get("expertMoments") == "bf16" and model.tables():
+        # The spec's expert_moments: bf16 is a TypeScript-trainer (ExpertTable) setting; here the moments stay float32.
+        say("note: expert_moments: bf16 is not implemented by the torch target: the expert tables keep float32 Adam moments (twice their memory in the TypeScript trainer)")
     sampler = BatchSampler(data, data.train, context, micro, seed)
     tokens_seen = 0
     if o["resume"]:
@@ -1209,7 +1237,19 @@ def _train(o, spec, train, data_path, here, architecture, out):
             metrics.write(json.dumps(record) + "\n")
             metrics.flush()
 
+    recalibrate = train.get("bnRecalibrate", DEFAULT_BN_RECALIBRATE)
+    has_query_bn = any(n.endswith(".query.bn.running_mean") for n, _ in model.buffers_named())
+
+    def recalibrate_statistics(step):
+        """bn_recalibrate (runtime/train/recalibrate.ts): before each evaluation, from a stream of its own."""
+        if recalibrate <= 0 or not has_query_bn:
+            return
+        stream = BatchSampler(data, data.train, context, micro, recalibration_seed(seed, step))
+        rows = slice(rank * per_rank, (rank + 1) * per_rank)
+        recalibrate_query_statistics(forward, [stream.next(rows)[0].to(device) for _ in range(recalibrate)])
+
     def evaluate(step):
+        recalibrate_statistics(step)
         total, count = 0.0, 0
         sums = torch.zeros(2, dtype=torch.float64)
         batches = list(sequential_batches(val_data, val_split, context, micro, o["eval-batches"]))

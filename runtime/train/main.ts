@@ -104,7 +104,8 @@ export async function trainMain(argv: readonly string[], target: TrainTarget, io
     const report = await selectBackend(options.backend);
     // Before the model is built: expert tables are allocated shared for the workers only then.
     const threads = setExpertThreads(options.threads ?? availableCores());
-    const hostExperts = ir.layers.some((l) => l.kind === "peer" || l.kind === "pkm");
+    // On a device backend PEER/PKM run on the device (kinds/*/device.ts): no host kernels to name or start.
+    const hostExperts = !isDeviceBackend(report.name) && ir.layers.some((l) => l.kind === "peer" || l.kind === "pkm");
     if (hostExperts) startExpertWorkers(); // they load while the model is built
     setNativeThreads(threads); // the OpenBLAS matmul (wasm backend) uses the same --threads
     const line = hostExperts ? firstLine(describeBackend(report), threads, ir.train?.optimizer.expertMoments === "bf16") : describeBackend(report);

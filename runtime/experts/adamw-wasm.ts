@@ -23,7 +23,7 @@
  * loop's CPU time per [1024², 256] table (90 against 365 ms).
  */
 import type { SparseStepConfig } from "../layers/layer.js";
-import type { LazyAdamwOptions, LazyAdamwState } from "./lazy-adamw.js";
+import { adamwConstants, adamwElements, type LazyAdamwOptions, type LazyAdamwState } from "./lazy-adamw.js";
 
 /** The part of the WebAssembly JS API used here (the project's lib settings declare none). */
 interface WasmMemory {
@@ -229,19 +229,12 @@ export function lazyAdamwRowsWasm(
   options: LazyAdamwOptions = {},
 ): void {
   const { table, m, v, lastStep, cols } = state;
-  const { lr, beta1, beta2, eps, weightDecay, step } = config;
-  const scale = options.gradScale ?? 1;
+  const { lr, weightDecay, step } = config;
   const clear = options.clearGrad ?? false ? 1 : 0;
   const order = options.order ?? null;
   const keep = 1 - lr * weightDecay;
-  const a1 = (1 - beta1) * scale;
-  const a2 = (1 - beta2) * scale * scale;
-  const stepSize = lr / (1 - Math.pow(beta1, step));
-  const rootC2 = 1 / Math.sqrt(1 - Math.pow(beta2, step));
-  kernel.configure(beta1, beta2, a1, a2, stepSize, rootC2, eps); // rounded to float32 by the kernel
-  // The tail's float32 arithmetic, as lazyAdamwRows does it.
-  const f = Math.fround;
-  const b1 = f(beta1), b2 = f(beta2), a1f = f(a1), a2f = f(a2), stepF = f(stepSize), rootF = f(rootC2), epsF = f(eps);
+  const c = adamwConstants(config, options.gradScale ?? 1);
+  kernel.configure(c.b1, c.b2, c.a1, c.a2, c.stepSize, c.rootC2, c.eps);
   const wide = cols - (cols % 4);
   const rowBytes = cols * 4;
   const w0 = table.byteOffset, m0 = m.byteOffset, v0 = v.byteOffset, g0 = grad.byteOffset;
@@ -266,16 +259,8 @@ export function lazyAdamwRowsWasm(
     }
     kernel.row(w0 + row * rowBytes, m0 + row * rowBytes, v0 + row * rowBytes, g0 + s * rowBytes, wide, decay, clear);
     // The last cols mod 4 floats, as lazyAdamwRows does them.
-    const decayF = f(decay);
-    for (let i = row * cols + wide, j = s * cols + wide, end = (row + 1) * cols; i < end; i++, j++) {
-      const g = grad[j];
-      const mi = f(f(b1 * m[i]) + f(a1f * g));
-      const vi = f(f(b2 * v[i]) + f(f(a2f * g) * g));
-      m[i] = mi;
-      v[i] = vi;
-      table[i] = f(table[i] * decayF) - f(f(stepF * mi) / f(f(f(Math.sqrt(vi)) * rootF) + epsF));
-      if (clear) grad[j] = 0;
-    }
+    adamwElements(c, table, m, v, grad, row * cols + wide, s * cols + wide, cols - wide, decay);
+    if (clear) grad.fill(0, s * cols + wide, (s + 1) * cols);
     lastStep[row] = step;
   }
 }

@@ -50,6 +50,67 @@ export interface LazyAdamwOptions {
 }
 
 /**
+ * One step's AdamW constants in float32, as the wasm kernel (adamw-wasm.ts)
+ * holds them in its f32x4 lanes: m ← β1·m + a1·g, v ← β2·v + (a2·g)·g with the
+ * gradient scale folded in, and lr·(m·c1)/(√(v·c2) + ε) = stepSize·m/(√v·rootC2 + ε).
+ */
+export interface AdamwConstants {
+  readonly b1: number;
+  readonly b2: number;
+  readonly a1: number;
+  readonly a2: number;
+  readonly stepSize: number;
+  readonly rootC2: number;
+  readonly eps: number;
+}
+
+export function adamwConstants(config: SparseStepConfig, gradScale: number): AdamwConstants {
+  const { lr, beta1, beta2, eps, step } = config;
+  const f = Math.fround;
+  return {
+    b1: f(beta1),
+    b2: f(beta2),
+    a1: f((1 - beta1) * gradScale),
+    a2: f((1 - beta2) * gradScale * gradScale),
+    stepSize: f(lr / (1 - Math.pow(beta1, step))),
+    rootC2: f(1 / Math.sqrt(1 - Math.pow(beta2, step))),
+    eps: f(eps),
+  };
+}
+
+/**
+ * AdamW on `count` consecutive elements from table index `at`, their gradient
+ * from `grad[from…]`, weights first scaled by `decay`. Float32 arithmetic: every
+ * product, sum, quotient and root rounded to float32 (each such double operation
+ * on float32 operands, rounded, is the float32 operation's exact result), so it
+ * gives the wasm kernel's bits. The JS update runs whole rows through it, the
+ * wasm update the last cols mod 4 floats of each row.
+ */
+export function adamwElements(
+  c: AdamwConstants,
+  table: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  grad: Float32Array,
+  at: number,
+  from: number,
+  count: number,
+  decay: number,
+): void {
+  const f = Math.fround;
+  const { b1, b2, a1, a2, stepSize, rootC2, eps } = c;
+  const decayF = f(decay);
+  for (let i = at, j = from, end = at + count; i < end; i++, j++) {
+    const g = grad[j];
+    const mi = f(f(b1 * m[i]) + f(a1 * g));
+    const vi = f(f(b2 * v[i]) + f(f(a2 * g) * g));
+    m[i] = mi;
+    v[i] = vi;
+    table[i] = f(table[i] * decayF) - f(f(stepSize * mi) / f(f(f(Math.sqrt(vi)) * rootC2) + eps));
+  }
+}
+
+/**
  * Update `count` rows: row `touched[s]` takes its gradient from
  * `grad[s·cols … (s+1)·cols)`.
  */
@@ -62,24 +123,11 @@ export function lazyAdamwRows(
   options: LazyAdamwOptions = {},
 ): void {
   const { table, m, v, lastStep, cols } = state;
-  const { lr, beta1, beta2, eps, weightDecay, step } = config;
-  const scale = options.gradScale ?? 1;
+  const { lr, weightDecay, step } = config;
   const clearGrad = options.clearGrad ?? false;
   const order = options.order ?? null;
   const keep = 1 - lr * weightDecay;
-  // Float32 arithmetic (as the wasm kernel's f32x4 lanes do it): every product, sum,
-  // quotient and root rounded to float32, the constants too. Each such double
-  // operation on float32 operands, rounded, is the float32 operation's exact result.
-  const f = Math.fround;
-  const b1 = f(beta1);
-  const b2 = f(beta2);
-  const epsF = f(eps);
-  // m ← β1·m + a1·grad, v ← β2·v + (a2·grad)·grad with the scale folded in.
-  const a1 = f((1 - beta1) * scale);
-  const a2 = f((1 - beta2) * scale * scale);
-  // lr·(m·c1)/(√(v·c2) + ε) = stepSize·m/(√v·rootC2 + ε).
-  const stepSize = f(lr / (1 - Math.pow(beta1, step)));
-  const rootC2 = f(1 / Math.sqrt(1 - Math.pow(beta2, step)));
+  const c = adamwConstants(config, options.gradScale ?? 1);
   let owedCached = -1;
   let decayCached = 1;
   for (let k = options.from ?? 0; k < count; k++) {
@@ -90,20 +138,11 @@ export function lazyAdamwRows(
     if (weightDecay !== 0) {
       if (owed !== owedCached) {
         owedCached = owed;
-        decayCached = f(Math.pow(keep, owed));
+        decayCached = Math.fround(Math.pow(keep, owed));
       }
       decay = decayCached;
     }
-    const base = row * cols;
-    const end = base + cols;
-    for (let i = base, j = s * cols; i < end; i++, j++) {
-      const g = grad[j];
-      const mi = f(f(b1 * m[i]) + f(a1 * g));
-      const vi = f(f(b2 * v[i]) + f(f(a2 * g) * g));
-      m[i] = mi;
-      v[i] = vi;
-      table[i] = f(table[i] * decay) - f(f(stepSize * mi) / f(f(f(Math.sqrt(vi)) * rootC2) + epsF));
-    }
+    adamwElements(c, table, m, v, grad, row * cols, s * cols, cols, decay);
     if (clearGrad) grad.fill(0, s * cols, (s + 1) * cols);
     lastStep[row] = step;
   }

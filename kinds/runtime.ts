@@ -41,3 +41,12 @@ export function runtimeLayerWeights(layer: IRLayer | LayerArchitecture): WeightM
   // Manifests read sizes only, never source locations.
   return runtimeKindOf(layer).weights(layer as IRLayer);
 }
+
+/**
+ * Whether the layer holds expert tables (an `expert_table` in its manifest:
+ * PEER and PKM today). Those run on the host expert kernels on a CPU backend
+ * and as device tables on a device backend, whatever the kind.
+ */
+export function hasExpertTables(layer: IRLayer | LayerArchitecture): boolean {
+  return runtimeLayerWeights(layer).some((w) => w.role === "expert_table");
+}

@@ -10,6 +10,7 @@ import type { ModelArchitecture } from "../../ir/types.js";
 import { productKeyTopk, type ProductKeyHits } from "../experts/product-keys.js";
 import { readHost } from "../experts/host-tensor.js";
 import { isDeviceBackend } from "../backend/webgpu.js";
+import { hasExpertTables } from "../../kinds/runtime.js";
 import type { ExpertTable } from "../experts/sparse-table.js";
 import { kvHeadIds } from "../../kinds/attention/runtime.js";
 import type { ForwardContext } from "../layers/layer.js";
@@ -76,7 +77,7 @@ export function emittedModel<W>(
   const model = buildModel(architecture, options);
   // On a device backend PEER/PKM are their device implementations (tables as variables, kinds/*/device.ts):
   // the generic forward runs them; the emitted forward is written against the host tables.
-  if (isDeviceBackend(options.backend) && architecture.layers.some((l) => l.kind === "peer" || l.kind === "pkm")) return model;
+  if (isDeviceBackend(options.backend) && architecture.layers.some(hasExpertTables)) return model;
   const w = weightTree(model, weightCount) as W;
   const run = (ids: tf.Tensor2D, mode: ForwardMode, recordRouting: ForwardContext["recordRouting"]): ForwardResult => {
     if (ids.dtype !== "int32" || ids.rank !== 2) throw new Error(`forward expects int32 ids [batch, seqLen], got ${ids.dtype} [${ids.shape}]`);

@@ -21,6 +21,7 @@ import { DEFAULT_BN_RECALIBRATE } from "../../ir/defaults.js";
 import type { ModelArchitecture } from "../../ir/types.js";
 import { describeMatmul, matmulVariant, setNativeThreads } from "../backend/kernels/native-matmul.js";
 import { describeBackend, releaseBackend, selectBackend } from "../backend/select.js";
+import { hasExpertTables } from "../../kinds/runtime.js";
 import { asyncReads, isDeviceBackend, readableOnHost, webGpuAdapter } from "../backend/webgpu.js";
 import { saveCheckpoint } from "../checkpoint/index.js";
 import { availableCores, describeExpertThreads, setExpertThreads, startExpertWorkers } from "../experts/kernel-pool.js";
@@ -105,7 +106,7 @@ export async function trainMain(argv: readonly string[], target: TrainTarget, io
     // Before the model is built: expert tables are allocated shared for the workers only then.
     const threads = setExpertThreads(options.threads ?? availableCores());
     // On a device backend PEER/PKM run on the device (kinds/*/device.ts): no host kernels to name or start.
-    const hostExperts = !isDeviceBackend(report.name) && ir.layers.some((l) => l.kind === "peer" || l.kind === "pkm");
+    const hostExperts = !isDeviceBackend(report.name) && ir.layers.some(hasExpertTables);
     if (hostExperts) startExpertWorkers(); // they load while the model is built
     setNativeThreads(threads); // the OpenBLAS matmul (wasm backend) uses the same --threads
     const line = hostExperts ? firstLine(describeBackend(report), threads, ir.train?.optimizer.expertMoments === "bf16") : describeBackend(report);
@@ -212,7 +213,7 @@ function checkMemory(options: TrainOptions, s: RunSettings, target: TrainTarget,
  */
 function deviceMomentsNote(ir: ModelArchitecture, backend: string): string | null {
   if (ir.train?.optimizer.expertMoments !== "bf16" || !isDeviceBackend(backend)) return null;
-  if (!ir.layers.some((l) => l.kind === "peer" || l.kind === "pkm")) return null;
+  if (!ir.layers.some(hasExpertTables)) return null;
   return `note: expert_moments: bf16 applies to host expert tables; on the ${backend} backend the expert tables are device variables and their Adam moments stay fp32`;
 }
 
